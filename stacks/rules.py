@@ -1,0 +1,88 @@
+"""Format rules of org.yaml values, shared by the validator and the JSON Schema.
+
+Each rule has the regex (also published in the schema for editors) and the words a person
+needs when a value breaks it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: str
+    explain: str
+
+    def ok(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value) is not None
+
+
+ORG = Rule(r"[a-z][a-z0-9]{1,11}", "2-12 lowercase letters or digits, starting with a letter")
+ENV_KEY = Rule(r"[a-z][a-z0-9]{0,11}",
+               "1-12 lowercase letters or digits, starting with a letter (it is the stack name "
+               "and part of physical names)")
+TEAM_KEY = Rule(r"[a-z][a-z0-9-]{0,14}[a-z0-9]",
+                "2-16 lowercase letters, digits or '-', starting with a letter, not ending in '-'")
+ENTRY_KEY = Rule(r"[a-z]([a-z0-9-]{0,18}[a-z0-9])?",
+                 "1-20 lowercase letters, digits or '-', starting with a letter, not ending in '-'")
+GCP_PROJECT = Rule(r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
+                   "a GCP project id: 6-30 lowercase letters, digits or '-', starting with a "
+                   "letter")
+AWS_ACCOUNT = Rule(r"\d{12}", "an AWS account id: exactly 12 digits, quoted")
+GCP_BILLING = Rule(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}",
+                   "a billing account id like 01ABCD-23EF45-6789AB")
+GCP_MEMBER = Rule(
+    r"(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[^@\s]+|domain:[a-z0-9.-]+\.[a-z]{2,}"
+    r"|principal(Set)?://\S+",
+    "a GCP principal: user:EMAIL, group:EMAIL, serviceAccount:EMAIL, domain:DOMAIN or a "
+    "principal:// / principalSet:// identifier")
+AWS_MEMBER = Rule(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+                  "an IAM role ARN: arn:aws:iam::123456789012:role/NAME")
+EMAIL = Rule(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")
+GCP_LABEL_KEY = Rule(r"[a-z][a-z0-9_-]{0,62}",
+                     "a GCP label key: 1-63 lowercase letters, digits, '_' or '-', starting "
+                     "with a letter")
+GCP_LABEL_VALUE = Rule(r"[a-z0-9_-]{0,63}",
+                       "a GCP label value: up to 63 lowercase letters, digits, '_' or '-'")
+AWS_TAG_KEY = Rule(r"(?!aws:)[\w .:/=+@-]{1,128}",
+                   "an AWS tag key: 1-128 letters, digits, spaces or _.:/=+-@, not starting "
+                   "with 'aws:'")
+AWS_TAG_VALUE = Rule(r"[\w .:/=+@-]{0,256}",
+                     "an AWS tag value: up to 256 letters, digits, spaces or _.:/=+-@")
+URI = {"gcp": Rule(r"gs://[a-z0-9][a-z0-9._-]{1,221}/.+", "a gs://BUCKET/OBJECT URI"),
+       "aws": Rule(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", "an s3://BUCKET/KEY URI")}
+
+
+def label_rules(cloud: str) -> tuple[Rule, Rule]:
+    return (GCP_LABEL_KEY, GCP_LABEL_VALUE) if cloud == "gcp" else (AWS_TAG_KEY, AWS_TAG_VALUE)
+
+
+def _walk(node: Any, fn: Any) -> None:
+    if isinstance(node, dict):
+        fn(node)
+        for v in node.values():
+            _walk(v, fn)
+    elif isinstance(node, list):
+        for v in node:
+            _walk(v, fn)
+
+
+def annotate_schema(schema: dict[str, Any]) -> None:
+    """Add the key and value patterns an editor can check as you type."""
+    defs = schema.get("$defs", {})
+    props = schema["properties"]
+    props["org"]["pattern"] = f"^{ORG.pattern}$"
+    props["environments"]["propertyNames"] = {"pattern": f"^{ENV_KEY.pattern}$"}
+    props["teams"]["propertyNames"] = {"pattern": f"^{TEAM_KEY.pattern}$"}
+    team = defs.get("Team", {}).get("properties", {})
+    for key in ("gpu_pools", "buckets", "pipelines"):
+        if key in team:
+            team[key]["propertyNames"] = {"pattern": f"^{ENTRY_KEY.pattern}$"}
+    pool = defs.get("GpuPool", {}).get("properties", {})
+    if "accelerator" in pool:
+        from components import catalog
+
+        pool["accelerator"]["examples"] = list(catalog.ACCELERATORS)
