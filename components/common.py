@@ -1,0 +1,81 @@
+"""Shapes shared by the GCP and AWS components: labels, the GPU scheduling contract.
+
+The same concern has the same shape on both clouds, so an ML team's Job spec differs between
+clouds only in values, never in structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypedDict
+
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+TEAM_LABEL = "trellis.dev/team"
+POOL_LABEL = "trellis.dev/pool"
+TEAM_TAINT_KEY = "trellis.dev/team"
+
+
+class Taint(TypedDict):
+    """A Kubernetes node taint in Kubernetes spelling (effect NoSchedule, not NO_SCHEDULE)."""
+
+    key: str
+    value: str
+    effect: str
+
+
+class Toleration(TypedDict):
+    """A pod toleration matching one :class:`Taint`."""
+
+    key: str
+    operator: str
+    value: str
+    effect: str
+
+
+class SchedulingContract(TypedDict):
+    """What a pod needs to run on a GPU pool: put these in its spec."""
+
+    node_selector: dict[str, str]
+    """Labels every node of the pool carries; use as the pod's nodeSelector."""
+    tolerations: list[Toleration]
+    """Tolerations for the pool's taints (the GPU taint and the team taint)."""
+    resource_name: str
+    """The extended resource to request, ``nvidia.com/gpu``."""
+    gpus_per_node: int
+    """GPUs on each node: the largest request one pod can make."""
+
+
+def node_labels(team: str, pool: str) -> dict[str, str]:
+    """Kubernetes labels on every node of a team's pool."""
+    return {TEAM_LABEL: team, POOL_LABEL: pool}
+
+
+def gpu_taints(team: str) -> list[Taint]:
+    """The GPU taint every GPU node carries, plus the team taint that keeps teams apart."""
+    return [
+        Taint(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NoSchedule"),
+        Taint(key=TEAM_TAINT_KEY, value=team, effect="NoSchedule"),
+    ]
+
+
+def scheduling_contract(team: str, pool: str, gpus_per_node: int,
+                        extra_selector: Mapping[str, str] | None = None) -> SchedulingContract:
+    """The node selector and tolerations that land a pod on ``team``'s ``pool``."""
+    return SchedulingContract(
+        node_selector={**node_labels(team, pool), **(extra_selector or {})},
+        tolerations=[Toleration(key=t["key"], operator="Equal", value=t["value"],
+                                effect=t["effect"]) for t in gpu_taints(team)],
+        resource_name=GPU_RESOURCE,
+        gpus_per_node=gpus_per_node,
+    )
+
+
+def merge_labels(*layers: Mapping[str, str] | None) -> dict[str, str]:
+    """Later layers win; ``None`` layers are skipped. Used for labels and tags alike."""
+    out: dict[str, str] = {}
+    for layer in layers:
+        if layer:
+            out.update(layer)
+    return out
