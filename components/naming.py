@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 
-class InvalidName(ValueError):
+class InvalidName(ValueError):  # noqa: N818 - reads better at call sites than ...Error
     """A name the cloud would refuse; the message says which rule and how to fix it."""
 
 
@@ -30,7 +30,7 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    # https://cloud.google.com/storage/docs/buckets#naming (no dots: dotted names need domain checks)
+    # https://cloud.google.com/storage/docs/buckets#naming (no dots: those need domain checks)
     "gcs_bucket": Kind("GCS bucket", 3, 63, r"[a-z0-9][a-z0-9_-]*[a-z0-9]",
                        "lowercase letters, digits, '-' and '_', starting and ending alphanumeric"),
     # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
@@ -88,15 +88,15 @@ def check(kind: str, name: str) -> str | None:
     """Why ``name`` is not a valid ``kind`` name, or None when it is."""
     rules = KINDS[kind]
     if not rules.min_len <= len(name) <= rules.max_len:
-        return (f"{rules.label} name '{name}' is {len(name)} characters; the cloud allows "
+        return (f"{rules.label} '{name}' is {len(name)} characters; the cloud allows "
                 f"{rules.min_len} to {rules.max_len}")
     if re.fullmatch(rules.pattern, name) is None:
-        return f"{rules.label} name '{name}' is not allowed: {rules.rule}"
+        return f"{rules.label} '{name}' is not allowed: {rules.rule}"
     return None
 
 
 def make(kind: str, *parts: str) -> str:
-    """Join ``parts`` into a ``kind`` name; raise :class:`InvalidName` when the cloud would not take it."""
+    """Join ``parts`` into a ``kind`` name; :class:`InvalidName` if the cloud would refuse it."""
     name = KINDS[kind].separator.join(p for p in parts if p)
     problem = check(kind, name)
     if problem is not None:

@@ -28,12 +28,13 @@ def closest(given: object, allowed: Iterable[str]) -> str | None:
     """The allowed value a typo most likely meant, or None when nothing is close."""
     text = str(given).lower()
     choices = list(allowed)
+    # "h100" -> "h100-80gb": a unique allowed value that starts with what was typed wins over
+    # a merely similar one ("h200").
+    prefixed = [c for c in choices if text and c.lower().startswith(text)]
+    if len(prefixed) == 1:
+        return prefixed[0]
     match = difflib.get_close_matches(text, choices, n=1, cutoff=0.6)
-    if match:
-        return match[0]
-    # "h100" -> "h100-80gb": a unique allowed value that starts with what was typed.
-    prefixed = [c for c in choices if text and c.startswith(text)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    return match[0] if match else None
 
 
 def did_you_mean(given: object, allowed: Iterable[str]) -> str:
@@ -62,7 +63,8 @@ class Issue:
 
     def __str__(self) -> str:
         path = format_path(self.path)
-        return f"{self.location()} {path + ': ' if path else ''}{self.message}"
+        sep = " " if self.line is not None else ": "
+        return f"{self.location()}{sep}{path + ': ' if path else ''}{self.message}"
 
 
 @dataclass

@@ -6,6 +6,7 @@ never imports Pulumi, so ``trellis validate`` stays fast enough for an editor.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import typing
 from dataclasses import dataclass
@@ -292,8 +293,8 @@ def load(path: str | Path = DEFAULT_ORG) -> LoadedOrg:
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
-        raise OrgError([Issue(f"no such file; create it (see `trellis schema`) or pass the "
-                              f"path of your org file", (), str(file))]) from None
+        raise OrgError([Issue("no such file; create it (see `trellis schema`) or pass the "
+                              "path of your org file", (), str(file))]) from None
     except OSError as exc:
         raise OrgError([Issue(f"cannot read the file: {exc.strerror}", (), str(file))]) from None
     return load_text(raw, str(file), base_dir=file.resolve().parent, resolve=resolve_all)
@@ -303,20 +304,62 @@ def load_text(raw: bytes | str, file: str, *, base_dir: Path,
               resolve: Any = None) -> LoadedOrg:
     """Like :func:`load` for text already in memory (tests, editors)."""
     src = parse(raw, file)
-    try:
-        org = Org.model_validate(src.data)
-    except ValidationError as exc:
-        raise OrgError(sorted(_pydantic_issues(exc, src), key=_order)) from None
+    org, issues, pruned = _validate_model(src)
+    if org is None:
+        raise OrgError(sorted(issues, key=_order))
     loaded = LoadedOrg(org, src, Path(file))
     if resolve is None:
         from stacks.resolve import resolve_all as resolve
-    # Resolution checks the catalogue and names per environment; run it even when format
-    # rules failed, so every problem is reported in one go (duplicates folded).
-    issues = _Checker(org, src, base_dir).run() + resolve(loaded, base_dir=base_dir)
+    # Resolution checks the catalogue and names per environment; run it even when other
+    # rules failed, so every problem is reported in one go (duplicates folded). Values dropped
+    # for type errors would show up again as "missing" at their parent: skip those.
+    more = _Checker(org, src, base_dir).run() + resolve(loaded, base_dir=base_dir)
+    issues += [i for i in more if i.path not in pruned]
     unique = {(i.line, i.column, i.message): i for i in issues}
     if unique:
         raise OrgError(sorted(unique.values(), key=_order))
     return loaded
+
+
+def _prune(data: Any, loc: Path_) -> bool:
+    """Delete the value at ``loc``; False when there is nothing sensible to delete."""
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(node, dict) and loc and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    return False
+
+
+def _validate_model(src: Source) -> tuple[Org | None, list[Issue], set[Path_]]:
+    """Validate the model; on errors, drop the offending values and try again, so the
+    remaining rules still run and the user sees every problem at once."""
+    issues: list[Issue] = []
+    pruned: set[Path_] = set()
+    data = copy.deepcopy(src.data)
+    for _ in range(5):
+        try:
+            return Org.model_validate(data), issues, pruned
+        except ValidationError as exc:
+            issues += _pydantic_issues(exc, src)
+            progress = False
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                # A missing required key: drop its whole entry (e.g. the pool) instead.
+                target = loc[:-1] if err["type"] == "missing" else loc
+                if len(target) > 1 or err["type"] == "extra_forbidden" or (
+                        target and target[0] not in Org.model_fields
+                        or (target and not Org.model_fields[str(target[0])].is_required())):
+                    if _prune(data, target):
+                        pruned.update({target, target[:-1]})
+                        progress = True
+            if not progress:
+                return None, issues, pruned
+    return None, issues, pruned
 
 
 def _order(issue: Issue) -> tuple[int, int]:

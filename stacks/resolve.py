@@ -31,6 +31,11 @@ from stacks.spec import (
 MANAGED_BY = "trellis"
 
 
+def _valid(entries: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Entries whose key is well-formed; bad keys are reported once by the key check."""
+    return [(k, v) for k, v in entries.items() if rules.ENTRY_KEY.ok(k)]
+
+
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -75,6 +80,8 @@ class _Resolver:
         for team_name, team in org.teams.items():
             if team.environments is not None and env_name not in team.environments:
                 continue
+            if not rules.TEAM_KEY.ok(team_name):
+                continue  # reported by the key check; its derived names would only add noise
             teams[team_name] = self.team(env_name, region, env.tier, labels, team_name, team)
         p = org.platform
         return EnvSpec(
@@ -97,7 +104,7 @@ class _Resolver:
         if cost_center:
             labels["cost-center"] = cost_center
         pools = {}
-        for key, pool in team.gpu_pools.items():
+        for key, pool in _valid(team.gpu_pools):
             pov = ov.gpu_pools.get(key) if ov else None
 
             def pick(field: str, _pool: Any = pool, _pov: Any = pov, _key: str = key) -> Any:
@@ -112,6 +119,12 @@ class _Resolver:
             (spot, _) = pick("spot")
             (disk, _) = pick("disk_size_gb")
             shape = self.shape(env, region, accel, accel_path, gpus, gpus_path)
+            use_spot = (not production) if spot is None else spot
+            if shape is not None and not use_spot and not shape.on_demand_available:
+                self.add(accel_path, f"{shape.machine_type} ({accel} x{shape.gpus_per_node}) is "
+                         f"only sold as spot or flex-start on {cloud}; set spot: true or use "
+                         f"{max(catalog.gpu_counts(cloud, accel))} GPUs per node (environment "
+                         f"'{env}')")
             if min_nodes > max_nodes:
                 self.add(min_path, f"min_nodes {min_nodes} is above max_nodes {max_nodes} in "
                          f"environment '{env}'; lower min_nodes or raise max_nodes")
@@ -121,7 +134,7 @@ class _Resolver:
             pools[key] = PoolSpec(
                 name=key, accelerator=accel, gpus_per_node=shape.gpus_per_node, shape=shape,
                 min_nodes=min_nodes, max_nodes=max_nodes,
-                spot=(not production) if spot is None else spot, disk_size_gb=disk,
+                spot=use_spot, disk_size_gb=disk,
                 node_pool_name=self.name(ppath, naming.make, "gke_node_pool" if cloud == "gcp"
                                          else "eks_node_group", name, key),
                 node_identity_name=(
@@ -130,7 +143,7 @@ class _Resolver:
                                                      key, "node")),
                 previous_names=pool.previous_names)
         buckets = {}
-        for key, bucket in team.buckets.items():
+        for key, bucket in _valid(team.buckets):
             bov = ov.buckets.get(key) if ov else None
             versioning = bov.versioning if bov and bov.versioning is not None else bucket.versioning
             expiry = (bov.delete_after_days if bov and bov.delete_after_days is not None
@@ -142,7 +155,7 @@ class _Resolver:
                 versioning=production if versioning is None else versioning,
                 delete_after_days=expiry, previous_names=bucket.previous_names)
         pipelines = {}
-        for key, pl in team.pipelines.items():
+        for key, pl in _valid(team.pipelines):
             plov = ov.pipelines.get(key) if ov else None
             ppath = (*base, "pipelines", key)
 
@@ -255,7 +268,7 @@ def resolve_all(loaded: LoadedOrg, *, base_dir: Path) -> list[Issue]:
     for env in loaded.org.environments:
         try:
             r.env(env)
-        except Exception as exc:  # noqa: BLE001 - a resolver bug must not hide the user's errors
+        except Exception as exc:
             if r.issues:
                 break
             raise exc

@@ -171,7 +171,12 @@ def parse(raw: bytes | str, file: str) -> Source:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        what = " ".join(x for x in (exc.context, exc.problem) if x)
+        what = exc.problem or "invalid YAML"
+        if exc.context and exc.context_mark is not None:
+            ctx = exc.context_mark
+            what += f" ({exc.context} that started at line {ctx.line + 1}, column {ctx.column + 1})"
+        elif exc.context:
+            what += f" ({exc.context})"
         raise OrgError([Issue(f"YAML syntax error: {what}", (), file, line, col)]) from None
     except YAMLError as exc:
         raise OrgError([Issue(f"YAML syntax error: {exc}", (), file, 1, 1)]) from None

@@ -1,0 +1,165 @@
+"""The ``trellis`` command line (click).
+
+Options are defined once and reused; :class:`_Group` is the one place that turns exceptions
+into messages and exit codes: user errors exit 1 with a located message, usage errors exit 2,
+and nothing prints a Python traceback unless ``--debug`` asks for one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from stacks.errors import OrgError
+from stacks.loader import DEFAULT_ORG
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OrgError as exc:
+            _fail(str(exc), exc.summary())
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+            from stacks.engine import PlanError
+
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            if isinstance(exc, PlanError):
+                _fail(str(exc), "the plan could not be built")
+            _fail(f"internal error: {type(exc).__name__}: {exc}",
+                  "this is a bug in Trellis; rerun with --debug and report it")
+
+
+def _fail(message: str, summary: str) -> None:
+    click.echo(message, err=True)
+    click.secho(f"error: {summary}", fg="red", err=True)
+    sys.exit(1)
+
+
+def org_argument(fn: F) -> F:
+    return click.argument("org", required=False, default=str(DEFAULT_ORG), metavar="[ORG]",
+                          type=click.Path(dir_okay=False, path_type=Path))(fn)
+
+
+def env_option(fn: F) -> F:
+    return click.option("--env", "-e", "env", metavar="ENV",
+                        help="Environment (= stack name). May be omitted when the org file "
+                             "has one environment.")(fn)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                            show_default=True, help="Output format.")(fn)
+    return deco
+
+
+def pick_env(loaded: Any, env: str | None) -> str:
+    """The environment to work on; usage error (exit 2) when ambiguous."""
+    envs = loaded.environments
+    if env is None:
+        if len(envs) == 1:
+            return str(envs[0])
+        raise click.UsageError(f"--env is required: {loaded.path} defines "
+                               f"{', '.join(envs)}")
+    return env
+
+
+def load_env(org: Path, env: str | None) -> Any:
+    """Load ``org`` and resolve the chosen environment into an EnvSpec."""
+    from stacks.loader import load
+    from stacks.resolve import resolve
+
+    loaded = load(org)
+    return resolve(loaded, pick_env(loaded, env))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
+@click.version_option(package_name="trellis-ml")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Trellis: one org.yaml -> a secure, cost-bounded ML platform on GCP or AWS.
+
+    \b
+    Examples:
+      trellis validate                       # check stacks/org.yaml
+      trellis plan --env dev                 # every resource dev would get, offline
+      trellis check --env prod               # plan + policy pack, for CI
+    """
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@org_argument
+def validate(org: Path) -> None:
+    """Parse and validate ORG; print every problem with its line.
+
+    \b
+    Example:
+      trellis validate stacks/org.yaml
+    """
+    from stacks.loader import load
+
+    loaded = load(org)
+    n_teams = len(loaded.org.teams)
+    click.echo(f"{org}: valid ({loaded.org.cloud}, {len(loaded.environments)} environment"
+               f"{'s' if len(loaded.environments) != 1 else ''}, {n_teams} team"
+               f"{'s' if n_teams != 1 else ''})")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of org.yaml (for editors and CI).
+
+    \b
+    Example:
+      trellis schema > schema/org.v1.json
+      # then, first line of org.yaml:
+      # yaml-language-server: $schema=schema/org.v1.json
+    """
+    from stacks.model import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@org_argument
+@env_option
+@format_option("tree", "json")
+def plan(org: Path, env: str | None, fmt: str) -> None:
+    """Build the plan of one environment offline and print it.
+
+    No cloud credentials and no Pulumi CLI needed: the Pulumi program runs under Pulumi's mock
+    runtime and every resource registration is recorded.
+
+    \b
+    Examples:
+      trellis plan --env dev
+      trellis plan examples/aws.yaml --env prod --format json | jq '.resources | length'
+    """
+    from stacks.engine import plan as build_plan
+    from stacks.render import render_plan_tree
+
+    spec = load_env(org, env)
+    result = build_plan(spec)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=False))
+    else:
+        render_plan_tree(result, spec)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,42 @@
+"""Shared test helpers: the bundled org files and a writer for small org snippets."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_GCP = ROOT / "stacks" / "org.yaml"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+ALL_ORGS = [BUNDLED_GCP, *EXAMPLES]
+
+MINIMAL_GCP = """\
+version: 1
+org: acme
+cloud: gcp
+region: us-central1
+environments:
+  dev: {project: acme-ml-dev}
+teams:
+  recsys:
+    members: [group:recsys@acme.com]
+    gpu_pools:
+      serve: {accelerator: l4, max_nodes: 2}
+    buckets:
+      models: {}
+"""
+
+
+@pytest.fixture
+def write_org(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a (dedented) org.yaml into a temp dir and return its path."""
+
+    def write(text: str, name: str = "org.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
