@@ -1,0 +1,34 @@
+# Two commands for a fresh machine (see README.md): `make demo` and `make test`.
+# Both create ./.venv on first use and install Trellis with its test extras into it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint install clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+## The main job on the bundled example: validate, then plan + policy checks per environment.
+demo: $(BIN)/.installed
+	$(BIN)/trellis validate
+	$(BIN)/trellis check --env dev
+	$(BIN)/trellis check --env prod
+
+## The whole test suite (what CI runs). pytest exit 5 = nothing collected: a broken suite.
+test: $(BIN)/.installed
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; exit 1; fi; \
+	exit $$rc
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
