@@ -31,7 +31,7 @@ class _Group(click.Group):
             raise
         except (click.ClickException, click.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+        except Exception as exc:
             from stacks.engine import PlanError
 
             if ctx.obj and ctx.obj.get("debug"):

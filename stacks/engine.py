@@ -112,7 +112,9 @@ class _Mocks(pmocks.Mocks):
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         return mock_state(self.env, args.typ, args.name, args.inputs)
 
-    def call(self, args: pmocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pmocks.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         return mock_call(self.env, args.token, args.args), None
 
 
@@ -170,6 +172,10 @@ class RecordingMonitor(pmocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+def void(_: object) -> None:
+    """Discard a program's return value (``run_in_stack`` awaits anything awaitable)."""
+
+
 @contextmanager
 def _quiet_collector() -> Iterator[None]:
     """Raise the cyclic GC threshold for the plan run only (see docs/performance.md).
@@ -187,7 +193,7 @@ def _quiet_collector() -> Iterator[None]:
         gc.unfreeze()
 
 
-def run_program(env: EnvSpec, program: Callable[[], None]) -> Plan:
+def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
     """Run ``program`` (which registers resources for ``env``) under the recording monitor."""
     monitor = RecordingMonitor(_Mocks(env))
     settings.ROOT.set(None)
@@ -202,10 +208,10 @@ def run_program(env: EnvSpec, program: Callable[[], None]) -> Plan:
     asyncio.set_event_loop(loop)
     try:
         with _quiet_collector():
-            loop.run_until_complete(run_in_stack(program))
+            loop.run_until_complete(run_in_stack(lambda: void(program())))
     except PlanError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a component refusing its inputs is a user error
+    except Exception as exc:
         raise PlanError(f"planning environment '{env.name}' failed: "
                         f"{type(exc).__name__}: {exc}") from exc
     finally:

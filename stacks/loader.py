@@ -177,11 +177,11 @@ class _Checker:
                      f"({exc}); e.g. 10.0.0.0/16")
         for i, cidr in enumerate(p.admin_cidrs):
             try:
-                net = ipaddress.ip_network(cidr)
+                admin_net = ipaddress.ip_network(cidr)
             except ValueError as exc:
                 self.add(("platform", "admin_cidrs", i), f"'{cidr}' is not a CIDR range ({exc})")
                 continue
-            if net.prefixlen == 0:
+            if admin_net.prefixlen == 0:
                 self.add(("platform", "admin_cidrs", i), f"'{cidr}' would open the cluster API "
                          "to the whole internet; list your office or VPN ranges instead")
         if p.billing_account is not None:
@@ -274,10 +274,10 @@ class _Checker:
                 for key in getattr(override, section):
                     if key not in getattr(team, section):
                         known = list(getattr(team, section))
+                        where = format_path((*path, section))
                         self.add((*opath, section, key), f"'{key}' is not one of the team's "
                                  f"{section}{did_you_mean(key, known)}; overrides change "
-                                 f"existing entries (declare it under {format_path((*path, section))}"
-                                 ")", at_key=True)
+                                 f"existing entries (declare it under {where})", at_key=True)
             if override.members is not None:
                 self.members((*opath, "members"), override.members)
             if override.budget_usd is not None and override.budget_usd < 0:
@@ -351,12 +351,12 @@ def _validate_model(src: Source) -> tuple[Org | None, list[Issue], set[Path_]]:
                 loc = tuple(err["loc"])
                 # A missing required key: drop its whole entry (e.g. the pool) instead.
                 target = loc[:-1] if err["type"] == "missing" else loc
-                if len(target) > 1 or err["type"] == "extra_forbidden" or (
-                        target and target[0] not in Org.model_fields
-                        or (target and not Org.model_fields[str(target[0])].is_required())):
-                    if _prune(data, target):
-                        pruned.update({target, target[:-1]})
-                        progress = True
+                top = Org.model_fields.get(str(target[0])) if len(target) == 1 else None
+                if top is not None and top.is_required():
+                    continue  # version, org, cloud...: nothing sensible to validate without it
+                if _prune(data, target):
+                    pruned.update({target, target[:-1]})
+                    progress = True
             if not progress:
                 return None, issues, pruned
     return None, issues, pruned

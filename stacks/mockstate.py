@@ -21,7 +21,9 @@ def digits(seed: str, n: int) -> str:
     return str(int(hashlib.sha256(seed.encode()).hexdigest(), 16))[:n]
 
 
-def mock_state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def mock_state(
+    env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """``(id, state)`` a real provider would return for this registration."""
     if typ.startswith("pulumi:providers:"):
         return f"{name}-provider-id", dict(inputs)

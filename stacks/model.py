@@ -51,7 +51,8 @@ class GpuPoolOverride(_Strict):
     """Per-environment changes to a GPU pool; unset fields keep the team's value."""
 
     accelerator: str | None = Field(default=None, description="See gpu_pools.accelerator.")
-    gpus_per_node: int | None = Field(default=None, ge=1, description="See gpu_pools.gpus_per_node.")
+    gpus_per_node: int | None = Field(default=None, ge=1,
+                                      description="See gpu_pools.gpus_per_node.")
     min_nodes: int | None = Field(default=None, ge=0, description="See gpu_pools.min_nodes.")
     max_nodes: int | None = Field(default=None, ge=1, description="See gpu_pools.max_nodes.")
     spot: bool | None = Field(default=None, description="See gpu_pools.spot.")

@@ -73,8 +73,8 @@ def render_plan_tree(plan: Plan, spec: Any = None, console: Console | None = Non
         line.truncate(out.width, overflow="ellipsis")
         out.print(line, soft_wrap=False)
     out.print()
-    for line in summary(plan):
-        out.print(line)
+    for text in summary(plan):
+        out.print(text)
 
 
 def _isatty() -> bool:

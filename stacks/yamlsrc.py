@@ -115,7 +115,9 @@ class _Builder:
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
-                for src in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
+                sources = (value_node.value if isinstance(value_node, SequenceNode)
+                           else [value_node])
+                for src in sources:
                     value = self.build(src, path)
                     if isinstance(value, dict):
                         for k, v in value.items():
@@ -124,7 +126,8 @@ class _Builder:
             key = self._scalar(key_node) if isinstance(key_node, ScalarNode) else None
             if key is None or isinstance(key, (list, dict)):
                 line, col = self._pos(key_node)
-                self.issues.append(Issue("keys must be plain strings", path, self.source.file, line, col))
+                self.issues.append(
+                    Issue("keys must be plain strings", path, self.source.file, line, col))
                 continue
             key = str(key) if not isinstance(key, bool) else str(key).lower()
             child = (*path, key)

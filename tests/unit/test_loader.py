@@ -139,7 +139,8 @@ def test_min_above_max(write_org):
 
 
 def test_negative_budget(write_org):
-    err = one_error(write_org, MINIMAL_GCP.replace("    members:", "    budget_usd: -1\n    members:"))
+    text = MINIMAL_GCP.replace("    members:", "    budget_usd: -1\n    members:")
+    err = one_error(write_org, text)
     assert "teams.recsys.budget_usd: got -1" in err
 
 
@@ -158,7 +159,8 @@ def test_bad_label_key_and_value(write_org):
 
 def test_member_of_the_wrong_form_for_gcp(write_org):
     err = one_error(write_org, MINIMAL_GCP.replace("group:recsys@acme.com", "recsys@acme.com"))
-    assert "teams.recsys.members[0]: 'recsys@acme.com' is not valid: expected a GCP principal" in err
+    assert ("teams.recsys.members[0]: 'recsys@acme.com' is not valid: expected a GCP "
+            "principal") in err
 
 
 def test_member_of_the_wrong_form_for_aws(write_org):

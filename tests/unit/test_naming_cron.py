@@ -50,8 +50,10 @@ def test_valid_cron(expr):
 @pytest.mark.parametrize(("expr", "fragment"), [
     ("0 3 * *", "has 4 fields"), ("60 * * * *", "minute 60 is outside 0-59"),
     ("0 0 0 * *", "day of month 0 is outside 1-31"), ("0 0 * 13 *", "month 13"),
-    ("0 0 * * FUNDAY", "not a number or name"), ("*/0 * * * *", "never fires"),
-    ("5-1 * * * *", "runs backwards"), ("a b c d e", "not a number or name"), ("1..2 * * * *", "not a cron value"),
+    ("0 0 * * FUNDAY", "not a number or name"),
+    ("*/0 * * * *", "never fires"),
+    ("5-1 * * * *", "runs backwards"), ("a b c d e", "not a number or name"),
+    ("1..2 * * * *", "not a cron value"),
 ])
 def test_invalid_cron(expr, fragment):
     assert any(fragment in p for p in cron.problems(expr)), cron.problems(expr)

@@ -101,7 +101,8 @@ def test_unknown_environment_is_a_clean_error(loaded):
 
 def test_region_override_checks_accelerator_availability(write_org):
     text = ORG.replace("region: us-east4", "region: southamerica-east1")
-    with pytest.raises(OrgError, match="not offered in southamerica-east1 \\(environment 'prod'\\)"):
+    expected = "not offered in southamerica-east1 \\(environment 'prod'\\)"
+    with pytest.raises(OrgError, match=expected):
         load(write_org(text))
 
 
