@@ -115,7 +115,8 @@ class _Mocks(pmocks.Mocks):
     def call(
         self, args: pmocks.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        return mock_call(self.env, args.token, args.args), None
+        # pulumi's MockMonitor iterates the failures: an empty list, not None.
+        return mock_call(self.env, args.token, args.args), []
 
 
 class RecordingMonitor(pmocks.MockMonitor):
