@@ -315,5 +315,5 @@ def pool_note(team: TeamCost, pool: PoolCost) -> str:
     if pool.spot:
         text += " (spot est.)"
     if team.over_budget:
-        text += f"; team over budget {usd(team.budget_usd or 0)}"
+        text += ", team over budget"
     return text

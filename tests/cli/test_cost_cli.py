@@ -1,0 +1,109 @@
+"""``trellis cost``: the table for people, the JSON contract for machines, exit 0 always."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from components import catalog
+from stacks.commands.cost import cost_command
+from stacks.loader import load
+from stacks.resolve import resolve
+from tests.conftest import ALL_ORGS, BUNDLED_GCP
+
+
+def run(org, env: str, fmt: str, width: int = 100) -> tuple[int, str]:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    code = cost_command(resolve(load(org), env), fmt=fmt, console=console)
+    return code, buf.getvalue()
+
+
+def test_table_shows_pools_budgets_platform_and_price_date():
+    code, out = run(BUNDLED_GCP, "dev", "table")
+    assert code == 0
+    for text in ("recsys", "  train", "a3-highgpu-8g (8×h100-80gb)", "  serve", "vision",
+                 "research", "Budget $/mo", "20,000", "OVER budget by",
+                 "GKE cluster management fee", "Cloud NAT", "System node pool",
+                 "platform total", catalog.PRICE_DATE, "Environment total"):
+        assert text in out, f"table lacks {text!r}:\n{out}"
+    flat = " ".join(out.split())  # notes wrap at the console width
+    assert "Team totals cover GPU node pools only" in flat
+    pct = f"{catalog.spot_discount('gcp', 'a3'):.0%}"
+    assert "spot prices are estimates" in flat and f"{pct} for a3" in flat
+    assert "recsys is over budget: worst case $38,217/mo > budget $20,000/mo" in flat
+    assert "Fits with train max_nodes ≤ 0 (other pools unchanged)" in flat
+
+
+def test_table_fits_in_100_columns():
+    for env in ("dev", "prod"):
+        _, out = run(BUNDLED_GCP, env, "table", width=100)
+        too_long = [line for line in out.splitlines() if len(line.rstrip()) > 100]
+        assert not too_long, too_long
+        assert "…" not in out, f"a cell was truncated in {env}:\n{out}"
+
+
+def test_table_production_has_no_spot_note_and_names_the_region():
+    _, out = run(BUNDLED_GCP, "prod", "table")
+    assert "spot prices are estimates" not in out
+    assert "us-east4 may differ" in " ".join(out.split())
+    assert "134,181" in out  # recsys worst case after the prod overrides
+
+
+def test_over_budget_team_is_red_on_a_terminal():
+    buf = io.StringIO()
+    console = Console(file=buf, width=100, force_terminal=True, color_system="standard")
+    cost_command(resolve(load(BUNDLED_GCP), "dev"), fmt="table", console=console)
+    out = buf.getvalue()
+    red = "\x1b[1;31m"
+    recsys = next(line for line in out.splitlines() if "recsys" in line and "OVER" in line)
+    assert red in recsys
+    vision = next(line for line in out.splitlines() if "within budget" in line)
+    assert red not in vision
+
+
+@pytest.mark.parametrize("org", ALL_ORGS, ids=lambda p: p.name)
+def test_json_is_the_contract_for_every_example(org):
+    for env in load(org).environments:
+        code, out = run(org, env, "json", width=40)  # narrow: JSON must never wrap
+        assert code == 0
+        data = json.loads(out)
+        assert data["environment"] == env and data["currency"] == "USD"
+        assert data["price_date"] == catalog.PRICE_DATE
+        assert {"teams", "platform_monthly_usd", "total_idle_monthly_usd",
+                "total_max_monthly_usd"} <= set(data)
+        for team in data["teams"]:
+            assert {"team", "budget_usd", "idle_monthly_usd", "max_monthly_usd",
+                    "pools"} <= set(team)
+
+
+def test_unknown_format_is_a_bug_not_a_silent_default():
+    with pytest.raises(ValueError):
+        run(BUNDLED_GCP, "dev", "yaml")
+
+
+def _cli_has_cost() -> bool:
+    from stacks.cli import main
+
+    return "cost" in main.commands
+
+
+@pytest.mark.skipif(not _cli_has_cost(), reason="`trellis cost` not wired into stacks.cli yet")
+def test_trellis_cost_through_the_cli():
+    from stacks.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["cost", str(BUNDLED_GCP), "--env", "prod", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    data = json.loads(result.output)
+    assert data["environment"] == "prod"
+    assert [t["team"] for t in data["teams"]] == ["recsys", "vision"]
+    assert data["over_budget"] == ["recsys"]
+    result = runner.invoke(main, ["cost", str(BUNDLED_GCP), "--env", "dev"])
+    assert result.exit_code == 0, result.output  # over budget still exits 0 (DESIGN.md)
+    assert "OVER budget" in result.output
