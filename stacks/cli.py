@@ -161,5 +161,37 @@ def plan(org: Path, env: str | None, fmt: str) -> None:
         render_plan_tree(result, spec)
 
 
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@env_option
+@format_option("text", "json")
+@click.option("--fail-on-data-loss", is_flag=True,
+              help="Exit 1 when a stateful resource would be deleted or replaced.")
+def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: bool) -> None:
+    """What changes between two org files, resource by resource.
+
+    Deleting or replacing a stateful resource (bucket, registry, cluster) is flagged as data
+    loss at the top.
+
+    \b
+    Example:
+      git show main:stacks/org.yaml > /tmp/old.yaml
+      trellis diff /tmp/old.yaml stacks/org.yaml --env prod --fail-on-data-loss
+    """
+    from stacks.commands.diff import diff_command
+    from stacks.loader import load
+
+    chosen = pick_env(load(new), env)
+    sys.exit(diff_command(old, new, env=chosen, fmt=fmt, fail_on_data_loss=fail_on_data_loss,
+                          console=_console()))
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

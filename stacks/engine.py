@@ -156,6 +156,12 @@ class RecordingMonitor(pmocks.MockMonitor):
             custom=bool(request.custom), provider=request.provider))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # Like the real engine: the root stack is never part of a child's qualified type.
+        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
     def _alias_urns(self, request: Any) -> list[str]:
         out = list(request.aliasURNs)
         for alias in request.aliases:
