@@ -20,10 +20,13 @@ from stacks.spec import EnvSpec
 def build(env: EnvSpec) -> dict[str, Any]:
     """Create every resource of ``env`` and export the stack outputs; returns the outputs."""
     if env.cloud == "gcp":
-        from stacks.compose_gcp import build_gcp as build_cloud
+        from stacks.compose_gcp import build_gcp
+
+        outputs = build_gcp(env)
     else:
-        from stacks.compose_aws import build_aws as build_cloud
-    outputs = build_cloud(env)
+        from stacks.compose_aws import build_aws
+
+        outputs = build_aws(env)
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
