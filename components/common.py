@@ -4,8 +4,8 @@ The same concern has the same shape on both clouds, so an ML team's Job spec dif
 clouds only in values, never in structure.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: these TypedDicts are part of the hosted
+# components' schema, and the any-language analyzer needs real annotations (ADR 0006).
 from collections.abc import Mapping
 from typing import TypedDict
 
