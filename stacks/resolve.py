@@ -42,11 +42,10 @@ def _timezones() -> frozenset[str]:
 
 
 def _valid_timezone(name: str) -> bool:
-    if name in _timezones():
-        return True
+    # ZoneInfo reads one file; the full list (for suggestions) is read only on a miss.
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
