@@ -1,0 +1,7 @@
+"""Kubernetes objects inside the cluster: per-team namespaces, identities, access and quotas."""
+
+from components.k8s.kubeconfig import eks_kubeconfig, gke_kubeconfig
+from components.k8s.team_namespace import RbacSubject, TeamNamespace, TeamNamespaceArgs
+
+__all__ = ["RbacSubject", "TeamNamespace", "TeamNamespaceArgs", "eks_kubeconfig",
+           "gke_kubeconfig"]

@@ -1,0 +1,95 @@
+"""A team's home in the cluster: namespace, service account, edit access, GPU quota, defaults.
+
+Without it, the workload identity binding points at a Kubernetes service account nobody
+created, and the first Job a data scientist submits fails. One component = the whole unit.
+"""
+
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
+
+
+class RbacSubject(TypedDict):
+    """Who gets edit rights in the namespace (a Kubernetes RBAC subject)."""
+
+    kind: str
+    """``User`` or ``Group``."""
+    name: str
+    """The user or group name as the cluster's authenticator reports it (GKE: the Google email;
+    EKS: the Kubernetes group of the team's access entries)."""
+
+
+class TeamNamespaceArgs(TypedDict):
+    """Arguments of :class:`TeamNamespace`."""
+
+    team: str
+    """Team slug: the namespace and the Kubernetes service account are both named after it."""
+    gpu_quota: int
+    """Hard limit on ``requests.nvidia.com/gpu`` in the namespace: the team's maximum GPUs in
+    this environment (sum over its pools of max_nodes x GPUs per node)."""
+    labels: NotRequired[dict[str, str]]
+    """Labels on the namespace and its objects (team, env, cost center). Default: none."""
+    service_account_annotations: NotRequired[dict[str, pulumi.Input[str]]]
+    """Annotations on the service account, e.g. GKE's ``iam.gke.io/gcp-service-account``.
+    Default: none (EKS Pod Identity needs no annotation)."""
+    edit_subjects: NotRequired[list[RbacSubject]]
+    """Subjects bound to the built-in ``edit`` ClusterRole in this namespace only. Default: none."""
+    default_cpu: NotRequired[str]
+    """CPU request given to containers that set none. Default: ``500m``."""
+    default_memory: NotRequired[str]
+    """Memory request and limit given to containers that set none. Default: ``1Gi``."""
+
+
+class TeamNamespace(pulumi.ComponentResource):
+    """A team's namespace with its service account, RBAC, GPU ResourceQuota and LimitRange."""
+
+    namespace: pulumi.Output[str]
+    """The namespace name."""
+    service_account: pulumi.Output[str]
+    """The Kubernetes service account pods should use for the team's workload identity."""
+
+    def __init__(self, name: str, args: TeamNamespaceArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:k8s:TeamNamespace", name, None, opts)
+        team = args["team"]
+        labels = {**args.get("labels", {}), "app.kubernetes.io/managed-by": "trellis"}
+        child = pulumi.ResourceOptions(parent=self)
+        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": team, "labels": labels},
+                                   opts=child)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        meta = {"namespace": team, "labels": labels}
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", opts=in_ns,
+            metadata={**meta, "name": team,
+                      "annotations": dict(args.get("service_account_annotations", {}))})
+        self._create_rbac(name, team, meta, args.get("edit_subjects", []), in_ns)
+        k8s.core.v1.ResourceQuota(
+            f"{name}-gpu-quota", opts=in_ns, metadata={**meta, "name": "gpu"},
+            spec={"hard": {GPU_QUOTA_KEY: str(int(args["gpu_quota"]))}})
+        cpu, memory = args.get("default_cpu", "500m"), args.get("default_memory", "1Gi")
+        # Containers without requests get modest defaults instead of BestEffort; GPU nodes stay
+        # off-limits to them anyway through the GPU taint, which only GPU Jobs tolerate.
+        k8s.core.v1.LimitRange(
+            f"{name}-defaults", opts=in_ns, metadata={**meta, "name": "defaults"},
+            spec={"limits": [{"type": "Container",
+                              "defaultRequest": {"cpu": cpu, "memory": memory},
+                              "default": {"memory": memory}}]})
+        self.namespace = ns.metadata.apply(lambda m: m["name"])
+        self.service_account = sa.metadata.apply(lambda m: m["name"])
+        self.register_outputs({"namespace": self.namespace,
+                               "service_account": self.service_account})
+
+    def _create_rbac(self, name: str, team: str, meta: dict[str, object],
+                     subjects: list[RbacSubject], opts: pulumi.ResourceOptions) -> None:
+        if not subjects:
+            return
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-edit", opts=opts, metadata={**meta, "name": f"{team}-edit"},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                      "name": "edit"},
+            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": s["kind"],
+                       "name": s["name"]} for s in subjects])
