@@ -37,11 +37,31 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
         host = "docker" if fmt == "docker" else fmt
         state.update(name=repo, registryUri=f"{location}-{host}.pkg.dev/{project}/{repo}")
     elif typ == "gcp:compute/network:Network":
-        state.update(selfLink=f"https://www.googleapis.com/compute/v1/projects/{project}/global/"
-                              f"networks/{rid}", gatewayIpv4="10.0.0.1")
+        name_ = rid
+        rid = f"projects/{project}/global/networks/{name_}"
+        state.update(name=name_, selfLink=f"https://www.googleapis.com/compute/v1/{rid}",
+                     gatewayIpv4="10.0.0.1", networkId=_digits(rid, 19))
     elif typ == "gcp:compute/subnetwork:Subnetwork":
-        state.update(selfLink=f"https://www.googleapis.com/compute/v1/projects/{project}/regions/"
-                              f"{location}/subnetworks/{rid}", gatewayAddress="10.0.0.1")
+        name_ = rid
+        rid = f"projects/{project}/regions/{location}/subnetworks/{name_}"
+        state.update(name=name_, selfLink=f"https://www.googleapis.com/compute/v1/{rid}",
+                     gatewayAddress=inputs.get("ipCidrRange", "10.0.0.0/8").split("/")[0],
+                     subnetworkId=_digits(rid, 19))
+    elif typ == "gcp:compute/router:Router":
+        name_ = rid
+        rid = f"projects/{project}/regions/{location}/routers/{name_}"
+        state.update(name=name_, selfLink=f"https://www.googleapis.com/compute/v1/{rid}")
+    elif typ == "gcp:compute/routerNat:RouterNat":
+        rid = f"{project}/{location}/{inputs.get('router', 'router')}/{rid}"
+    elif typ in ("gcp:projects/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember",
+                 "gcp:serviceaccount/iAMMember:IAMMember",
+                 "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"):
+        # Additive members: id is "<resource>/<role>/<member>"; the etag comes from the API.
+        target = (inputs.get("bucket") or inputs.get("serviceAccountId")
+                  or inputs.get("repository") or project)
+        rid = f"{target}/{inputs.get('role')}/{inputs.get('member')}"
+        state.update(etag=f"BwY{_digits(rid, 10)}=")
+        return str(rid), state
     elif typ == "gcp:projects/service:Service":
         rid = f"{project}/{inputs.get('service')}"
     elif typ == "gcp:kms/keyRing:KeyRing":
@@ -56,6 +76,7 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
                      member=f"serviceAccount:service-{number}@gcp-sa-{svc}.iam.gserviceaccount.com")
     elif typ == "gcp:cloudscheduler/job:Job":
         rid = f"projects/{project}/locations/{location}/jobs/{rid}"
+        state.update(state="ENABLED", paused=False)
     elif typ == "gcp:billing/budget:Budget":
         rid = f"billingAccounts/{inputs.get('billingAccount')}/budgets/{_digits(name, 10)}"
         state.update(name=rid)
@@ -63,8 +84,12 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
         rid = f"projects/{project}/notificationChannels/{_digits(name, 19)}"
         state.update(name=rid)
     elif typ == "gcp:storage/bucketObject:BucketObject":
-        state.update(selfLink=f"https://www.googleapis.com/storage/v1/b/{inputs.get('bucket')}/o/"
-                              f"{rid}", mediaLink="", md5hash="")
+        obj, bucket = inputs.get("name") or name, inputs.get("bucket")
+        rid = f"{bucket}-{obj}"
+        state.update(name=obj, outputName=obj,
+                     selfLink=f"https://www.googleapis.com/storage/v1/b/{bucket}/o/{obj}",
+                     mediaLink=f"https://storage.googleapis.com/download/storage/v1/b/{bucket}/o/"
+                               f"{obj}?alt=media", md5hash=_digits(obj, 22), crc32c="AAAAAA==")
     if "name" not in state and "name" not in inputs:
         state["name"] = rid
     return str(rid), state

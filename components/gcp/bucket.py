@@ -1,0 +1,103 @@
+"""A team bucket: private, uniform access, lifecycle-bounded, with object admins granted on it.
+
+The bucket owns its grants: the team's identities and members get ``storage.objectAdmin`` on
+this bucket only, through additive ``BucketIAMMember`` resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_gcp as gcp
+from typing_extensions import NotRequired, TypedDict
+
+from components.gcp._iam import Grants
+
+SOFT_DELETE_SECONDS = 7 * 24 * 3600
+"""GCS default soft delete window (7 days): deleted objects stay recoverable that long."""
+
+
+class BucketArgs(TypedDict):
+    """Arguments of :class:`Bucket`."""
+
+    project: pulumi.Input[str]
+    """Project id (``Services.project``, so the bucket waits for storage.googleapis.com)."""
+    bucket_name: str
+    """Globally unique physical name (``components.naming.bucket``)."""
+    location: str
+    """Bucket location; the environment's region keeps data next to the GPUs (no egress)."""
+    versioning: NotRequired[bool]
+    """Keep noncurrent object versions. Default: off."""
+    delete_after_days: NotRequired[int | None]
+    """Delete objects this many days after creation. Default: None, objects are kept."""
+    noncurrent_days: NotRequired[int]
+    """With versioning, delete noncurrent versions this many days after they became
+    noncurrent, so versioning cannot grow storage without bound. Default: 30."""
+    soft_delete_seconds: NotRequired[int]
+    """Soft delete retention, 604800 (7 days) to 7776000 (90 days). Default: 7 days.
+    https://cloud.google.com/storage/docs/soft-delete"""
+    object_admins: NotRequired[Grants]
+    """Members given ``roles/storage.objectAdmin`` on this bucket. Default: none."""
+    object_viewers: NotRequired[Grants]
+    """Members given ``roles/storage.objectViewer`` on this bucket. Default: none."""
+    protected: NotRequired[bool]
+    """Pulumi ``protect`` + ``retain_on_delete``: the bucket survives a stack destroy and is
+    never replaced by accident. Default: off."""
+    labels: NotRequired[Mapping[str, str]]
+    """GCP labels on the bucket. Default: none beyond the provider's default labels."""
+
+
+class Bucket(pulumi.ComponentResource):
+    """A private GCS bucket (uniform access, public access prevention enforced)."""
+
+    bucket_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    """``gs://<name>``."""
+
+    def __init__(self, name: str, args: BucketArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:gcp:Bucket", name, None, opts)
+        bucket = self._create_bucket(name, args)
+        self._create_grants(name, bucket, "roles/storage.objectAdmin",
+                            args.get("object_admins", {}))
+        self._create_grants(name, bucket, "roles/storage.objectViewer",
+                            args.get("object_viewers", {}))
+        self.bucket_name, self.url = bucket.name, bucket.url
+        self.register_outputs({"bucket_name": self.bucket_name, "url": self.url})
+
+    @staticmethod
+    def lifecycle_rules(args: BucketArgs) -> list[gcp.storage.BucketLifecycleRuleArgsDict]:
+        """Expiry, noncurrent-version expiry and abandoned-upload cleanup."""
+        rules: list[gcp.storage.BucketLifecycleRuleArgsDict] = [
+            {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}}]
+        days = args.get("delete_after_days")
+        if days:
+            rules.append({"action": {"type": "Delete"}, "condition": {"age": days}})
+        if args.get("versioning", False):
+            rules.append({"action": {"type": "Delete"},
+                          "condition": {"days_since_noncurrent_time":
+                                        args.get("noncurrent_days", 30),
+                                        "with_state": "ARCHIVED"}})
+        return rules
+
+    def _create_bucket(self, name: str, args: BucketArgs) -> gcp.storage.Bucket:
+        protected = args.get("protected", False)
+        return gcp.storage.Bucket(
+            name, project=args["project"], name=args["bucket_name"], location=args["location"],
+            storage_class="STANDARD", uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": args.get("versioning", False)},
+            lifecycle_rules=self.lifecycle_rules(args),
+            soft_delete_policy={"retention_duration_seconds":
+                                args.get("soft_delete_seconds", SOFT_DELETE_SECONDS)},
+            force_destroy=False, labels=dict(args.get("labels", {})),
+            opts=pulumi.ResourceOptions(parent=self, protect=protected,
+                                        retain_on_delete=protected))
+
+    def _create_grants(self, name: str, bucket: gcp.storage.Bucket, role: str,
+                       grants: Grants) -> None:
+        short = role.rsplit(".", 1)[-1]
+        for key, member in grants.items():
+            gcp.storage.BucketIAMMember(f"{name}-{short}-{key}", bucket=bucket.name, role=role,
+                                        member=member, opts=pulumi.ResourceOptions(parent=self))

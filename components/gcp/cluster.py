@@ -1,0 +1,171 @@
+"""The GKE cluster of an environment: regional, private, Workload Identity, one system pool.
+
+The default node pool is removed; a small autoscaled CPU pool with its own least-privilege
+service account runs cluster add-ons. GPU pools are separate components
+(:class:`~components.gcp.gpu_pool.GpuNodePool`) so adding one never touches the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+from typing_extensions import NotRequired, TypedDict
+
+from components import common
+from components.gcp import _nodes
+
+
+class SystemPoolArgs(TypedDict):
+    """The CPU pool for add-ons (DNS, autoscaler, GPU device plugin, agents)."""
+
+    name: str
+    """Physical node pool name (components.naming, kind ``gke_node_pool``)."""
+    machine_type: str
+    """Compute Engine machine type, e.g. ``e2-standard-4`` (catalog.SYSTEM_POOL)."""
+    min_nodes: int
+    """Autoscaler lower bound, total for the cluster (``total_min_node_count``)."""
+    max_nodes: int
+    """Autoscaler upper bound, total for the cluster (``total_max_node_count``)."""
+    disk_size_gb: int
+    """Boot disk per node, GB."""
+    disk_type: str
+    """Boot disk type, e.g. ``pd-balanced``."""
+    identity_name: str
+    """Account id of the pool's dedicated node service account (6-30 chars)."""
+
+
+class ClusterArgs(TypedDict):
+    """Arguments of :class:`Cluster`."""
+
+    project: pulumi.Input[str]
+    """Project id. Pass ``Services.project`` so the cluster waits for container.googleapis.com."""
+    project_id: str
+    """The same project id as a plain string: the Workload Identity pool is ``<id>.svc.id.goog``."""
+    region: str
+    """Region: the cluster is regional (control plane and nodes spread over its zones)."""
+    cluster_name: str
+    """Physical cluster name (components.naming, kind ``gke_cluster``)."""
+    network: pulumi.Input[str]
+    """VPC id (``Network.network_id``)."""
+    subnetwork: pulumi.Input[str]
+    """Subnet id (``Network.subnetwork_id``)."""
+    pods_range_name: str
+    """Secondary range of the subnet for pod IPs."""
+    services_range_name: str
+    """Secondary range of the subnet for Service IPs."""
+    system_pool: SystemPoolArgs
+    """The add-on pool; see :class:`SystemPoolArgs`."""
+    admin_cidrs: NotRequired[Sequence[str]]
+    """CIDRs allowed to reach the control plane's public endpoint (master authorized
+    networks). Default: empty, which makes the endpoint private (reachable from the VPC only).
+    https://cloud.google.com/kubernetes-engine/docs/concepts/network-isolation"""
+    release_channel: NotRequired[str]
+    """GKE release channel: ``RAPID``, ``REGULAR`` or ``STABLE``. Default: ``REGULAR``.
+    https://cloud.google.com/kubernetes-engine/docs/concepts/release-channels"""
+    deletion_protection: NotRequired[bool]
+    """GKE deletion protection plus Pulumi ``protect`` and ``retain_on_delete``. Default: off."""
+    labels: NotRequired[Mapping[str, str]]
+    """GCP labels on the cluster (``resource_labels``). Default: none beyond provider labels."""
+
+
+class Cluster(pulumi.ComponentResource):
+    """A private, regional GKE Standard cluster with Workload Identity and a system pool."""
+
+    name: pulumi.Output[str]
+    """Cluster name, resolved once the cluster exists (node pools depend on it through this)."""
+    endpoint: pulumi.Output[str]
+    location: str
+    workload_pool: pulumi.Output[str]
+    """``<project>.svc.id.goog``, resolved once the cluster (and so the pool) exists."""
+
+    def __init__(self, name: str, args: ClusterArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:gcp:Cluster", name, None, opts)
+        self.location = args["region"]
+        system_sa = _nodes.node_identity(
+            self, f"{name}-system-node", project=args["project"],
+            account_id=args["system_pool"]["identity_name"],
+            display_name="GKE system node pool",
+            description=f"Nodes of the system pool of cluster {args['cluster_name']}")
+        cluster = self._create_cluster(name, args, system_sa)
+        self._create_system_pool(name, args, cluster, system_sa)
+        self.name, self.endpoint = cluster.name, cluster.endpoint
+        project_id = args["project_id"]
+        self.workload_pool = cluster.id.apply(lambda _id: f"{project_id}.svc.id.goog")
+        self.register_outputs({"name": self.name, "endpoint": self.endpoint,
+                               "location": self.location, "workload_pool": self.workload_pool})
+
+    def _create_cluster(self, name: str, args: ClusterArgs,
+                        system_sa: gcp.serviceaccount.Account) -> gcp.container.Cluster:
+        admin_cidrs = list(args.get("admin_cidrs", ()))
+        protected = args.get("deletion_protection", False)
+        pool = args["system_pool"]
+        return gcp.container.Cluster(
+            f"{name}-gke", project=args["project"], name=args["cluster_name"],
+            location=args["region"], network=args["network"], subnetwork=args["subnetwork"],
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy={
+                "cluster_secondary_range_name": args["pods_range_name"],
+                "services_secondary_range_name": args["services_range_name"],
+            },
+            # The default pool cannot be created without nodes; it is removed right after
+            # creation. Its node_config still uses the system SA so no node ever runs as the
+            # default compute account; later reads report another pool's config, hence the
+            # ignore_changes below.
+            remove_default_node_pool=True, initial_node_count=1,
+            node_config=_nodes.secure_node_config(
+                machine_type=pool["machine_type"], service_account=system_sa.email,
+                disk_size_gb=pool["disk_size_gb"], disk_type=pool["disk_type"], labels={},
+                resource_labels=dict(args.get("labels", {}))),
+            private_cluster_config={
+                "enable_private_nodes": True,
+                "enable_private_endpoint": not admin_cidrs,
+            },
+            master_authorized_networks_config={
+                "cidr_blocks": [{"cidr_block": c, "display_name": f"admin {c}"}
+                                for c in admin_cidrs],
+                "gcp_public_cidrs_access_enabled": False,
+            },
+            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
+            enable_legacy_abac=False,
+            workload_identity_config={"workload_pool": f"{args['project_id']}.svc.id.goog"},
+            release_channel={"channel": args.get("release_channel", "REGULAR")},
+            enable_shielded_nodes=True,
+            datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2: eBPF, network policy built in
+            cost_management_config={"enabled": True},
+            # Idle GPU nodes are released sooner: the autoscaler favours utilisation.
+            cluster_autoscaling={"autoscaling_profile": "OPTIMIZE_UTILIZATION"},
+            logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
+            monitoring_config={"enable_components": ["SYSTEM_COMPONENTS", "DCGM"],
+                               "managed_prometheus": {"enabled": True}},
+            addons_config={
+                "gcs_fuse_csi_driver_config": {"enabled": True},  # mount team buckets in pods
+                "gce_persistent_disk_csi_driver_config": {"enabled": True},
+                "http_load_balancing": {"disabled": False},
+                "horizontal_pod_autoscaling": {"disabled": False},
+            },
+            deletion_protection=protected,
+            resource_labels=dict(args.get("labels", {})),
+            opts=pulumi.ResourceOptions(parent=self, protect=protected,
+                                        retain_on_delete=protected,
+                                        ignore_changes=["nodeConfig", "initialNodeCount"]))
+
+    def _create_system_pool(self, name: str, args: ClusterArgs, cluster: gcp.container.Cluster,
+                            system_sa: gcp.serviceaccount.Account) -> gcp.container.NodePool:
+        pool = args["system_pool"]
+        autoscaling: gcp.container.NodePoolAutoscalingArgsDict = {
+            "total_min_node_count": pool["min_nodes"], "total_max_node_count": pool["max_nodes"],
+            "location_policy": "BALANCED"}
+        return gcp.container.NodePool(
+            f"{name}-system", project=args["project"], location=args["region"],
+            cluster=cluster.name, name=pool["name"], initial_node_count=1,
+            autoscaling=autoscaling,
+            management=_nodes.MANAGEMENT,
+            node_config=_nodes.secure_node_config(
+                machine_type=pool["machine_type"], service_account=system_sa.email,
+                disk_size_gb=pool["disk_size_gb"], disk_type=pool["disk_type"],
+                labels={common.POOL_LABEL: "system"},
+                resource_labels={**args.get("labels", {}), "pool": "system"}),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=_nodes.AUTOSCALED_FIELDS))

@@ -1,0 +1,170 @@
+"""One team's GPU node pool: nodes, their dedicated identity, their IAM, taints and labels.
+
+A pool is complete when it returns: its node service account can write logs and metrics and
+pull the team's images, its nodes carry the GPU and team taints and the team/pool labels, and
+:attr:`GpuNodePool.scheduling` says exactly what a pod needs to land on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+from typing_extensions import NotRequired, TypedDict
+
+from components import common
+from components.gcp import _nodes
+
+LOCAL_SSD_GB = 375
+"""Size of one bundled Local SSD partition on A2 Ultra / A3 machine types."""
+
+GPU_DRIVER_VERSION = "LATEST"
+"""GKE installs the newest driver it supports for the node version (COS images).
+
+``DEFAULT`` is the older, long-lived branch; current PyTorch/JAX CUDA 12.x wheels need a recent
+driver, and GKE still pins the ``LATEST`` driver per GKE version, so node upgrades (gated by
+the release channel) are the only thing that moves it. See docs/gcp.md.
+https://cloud.google.com/kubernetes-engine/docs/how-to/gpus#installing_drivers"""
+
+ZONES = 3
+"""Zones a regional cluster spreads node pools over by default (initial counts are per zone)."""
+
+_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+                  "NoExecute": "NO_EXECUTE"}
+
+
+def boot_disk_type(machine_type: str) -> str:
+    """A3 Ultra and newer accelerator machines boot from Hyperdisk only; the rest use PD."""
+    return ("hyperdisk-balanced" if machine_type.startswith(("a3-ultragpu", "a4"))
+            else "pd-balanced")
+
+
+class GpuNodePoolArgs(TypedDict):
+    """Arguments of :class:`GpuNodePool`."""
+
+    project: pulumi.Input[str]
+    """Project id (``Services.project``)."""
+    location: str
+    """The cluster's location (its region)."""
+    cluster: pulumi.Input[str]
+    """Cluster name (``Cluster.name``), so the pool waits for the cluster."""
+    team: str
+    """Team slug: node label ``trellis.dev/team``, taint ``trellis.dev/team=<team>``."""
+    pool: str
+    """Pool key: node label ``trellis.dev/pool``, GCP label ``pool``."""
+    node_pool_name: str
+    """Physical node pool name (components.naming, kind ``gke_node_pool``)."""
+    node_identity_name: str
+    """Account id of the pool's dedicated node service account."""
+    machine_type: str
+    """Compute Engine machine type from the catalogue, e.g. ``a3-highgpu-8g``."""
+    accelerator_type: str
+    """GCP accelerator type, e.g. ``nvidia-h100-80gb``; also GKE's node label value."""
+    gpus_per_node: int
+    """GPUs per node, as the machine type carries them."""
+    min_nodes: NotRequired[int]
+    """Autoscaler lower bound, total over the zones. Default: 0, idle pools cost nothing."""
+    max_nodes: NotRequired[int]
+    """Autoscaler upper bound, total over the zones. Default: 1."""
+    spot: NotRequired[bool]
+    """Spot VMs (up to ~60-90% cheaper, preemptible). Default: false (on-demand)."""
+    disk_size_gb: NotRequired[int]
+    """Boot disk per node in GB. Default: 200 (ML images are large)."""
+    local_ssd_gb: NotRequired[int]
+    """Local SSD bundled with the machine type (catalogue ``bundled_local_ssd_gb``); used as
+    pod ephemeral storage. Default: 0, ephemeral storage on the boot disk."""
+    gpu_driver_version: NotRequired[str]
+    """``LATEST``, ``DEFAULT`` or ``INSTALLATION_DISABLED``. Default: :data:`GPU_DRIVER_VERSION`."""
+    registry: NotRequired[Mapping[str, pulumi.Input[str]]]
+    """The team's Docker repository to grant the nodes read on: keys ``project``, ``location``,
+    ``repository``. Default: none (nodes pull public images only)."""
+    labels: NotRequired[Mapping[str, str]]
+    """GCP labels on the node VMs and disks; ``pool`` is added. Default: none."""
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """An autoscaled, tainted GPU node pool with a least-privilege node service account."""
+
+    scheduling: common.SchedulingContract
+    """Node selector, tolerations and resource name for pods that want this pool."""
+    node_service_account: pulumi.Output[str]
+    """Email of the pool's node service account."""
+
+    def __init__(self, name: str, args: GpuNodePoolArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:gcp:GpuNodePool", name, None, opts)
+        min_nodes, max_nodes = args.get("min_nodes", 0), args.get("max_nodes", 1)
+        if not 0 <= min_nodes <= max_nodes:
+            raise ValueError(f"GpuNodePool '{name}': min_nodes {min_nodes} must be between 0 "
+                             f"and max_nodes {max_nodes}")
+        sa = _nodes.node_identity(
+            self, f"{name}-node", project=args["project"],
+            account_id=args["node_identity_name"],
+            display_name=f"GKE nodes of {args['team']}/{args['pool']}",
+            description=f"Node service account of GPU pool {args['node_pool_name']}")
+        self._create_registry_read(name, args, sa)
+        self._create_pool(name, args, sa, min_nodes, max_nodes)
+        self.node_service_account = sa.email
+        self.scheduling = common.scheduling_contract(args["team"], args["pool"],
+                                                     args["gpus_per_node"])
+        self.register_outputs({"scheduling": dict(self.scheduling),
+                               "node_service_account": self.node_service_account})
+
+    def _create_registry_read(self, name: str, args: GpuNodePoolArgs,
+                              sa: gcp.serviceaccount.Account) -> None:
+        registry = args.get("registry")
+        if not registry:
+            return
+        gcp.artifactregistry.RepositoryIamMember(
+            f"{name}-node-registry-reader", project=registry["project"],
+            location=registry["location"], repository=registry["repository"],
+            role="roles/artifactregistry.reader", member=sa.member,
+            opts=pulumi.ResourceOptions(parent=self))
+
+    def _create_pool(self, name: str, args: GpuNodePoolArgs, sa: gcp.serviceaccount.Account,
+                     min_nodes: int, max_nodes: int) -> gcp.container.NodePool:
+        team, pool = args["team"], args["pool"]
+        # Declared explicitly although GKE adds the GPU taint itself: otherwise every preview
+        # after the first shows a taint diff that replaces the pool (pulumi-gcp#1139,
+        # terraform-provider-google#7928).
+        taints = [{"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]}
+                  for t in common.gpu_taints(team)]
+        local_ssds = args.get("local_ssd_gb", 0) // LOCAL_SSD_GB
+        extra: dict[str, Any] = {
+            "guest_accelerators": [{
+                "type": args["accelerator_type"], "count": args["gpus_per_node"],
+                "gpu_driver_installation_config": {
+                    "gpu_driver_version": args.get("gpu_driver_version", GPU_DRIVER_VERSION)},
+            }],
+            "taints": taints,
+            "spot": args.get("spot", False),
+            "gvnic": {"enabled": True},  # required by A3, faster everywhere
+            "gcfs_config": {"enabled": True},  # image streaming: multi-GB images start sooner
+        }
+        if local_ssds:
+            extra["ephemeral_storage_local_ssd_config"] = {"local_ssd_count": local_ssds}
+        autoscaling: gcp.container.NodePoolAutoscalingArgsDict = {
+            "total_min_node_count": min_nodes, "total_max_node_count": max_nodes,
+            # ANY: take capacity in whichever zone has it (GPUs, Spot).
+            "location_policy": "ANY"}
+        # GPUs are scarce: upgrade by replacing one node at a time instead of surging.
+        upgrade: gcp.container.NodePoolUpgradeSettingsArgsDict = {
+            "strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
+        return gcp.container.NodePool(
+            name, project=args["project"], location=args["location"], cluster=args["cluster"],
+            name=args["node_pool_name"],
+            # Per zone; the autoscaler owns the count afterwards (see ignore_changes).
+            initial_node_count=-(-min_nodes // ZONES),
+            autoscaling=autoscaling,
+            management=_nodes.MANAGEMENT,
+            upgrade_settings=upgrade,
+            node_config=_nodes.secure_node_config(
+                machine_type=args["machine_type"], service_account=sa.email,
+                disk_size_gb=args.get("disk_size_gb", 200),
+                disk_type=boot_disk_type(args["machine_type"]),
+                labels=common.node_labels(team, pool),
+                resource_labels={**args.get("labels", {}), "team": team, "pool": pool},
+                **extra),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=_nodes.AUTOSCALED_FIELDS))

@@ -1,0 +1,87 @@
+"""Project services (APIs) the platform uses, and the Vertex AI service agent.
+
+Everything else in an environment takes :attr:`Services.project` as its ``project`` input: that
+output resolves only once every service is enabled, so each resource depends on the APIs it
+needs through data flow (children get ``parent=self`` only, never a caller's ``depends_on``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+from typing_extensions import NotRequired, TypedDict
+
+PLATFORM_SERVICES: tuple[str, ...] = (
+    "aiplatform.googleapis.com",  # Vertex AI pipelines and model registry
+    "artifactregistry.googleapis.com",  # team image and pipeline-template repositories
+    "cloudresourcemanager.googleapis.com",  # project IAM members
+    "cloudscheduler.googleapis.com",  # pipeline schedules
+    "compute.googleapis.com",  # VPC, router, NAT, node VMs
+    "container.googleapis.com",  # GKE
+    "containerscanning.googleapis.com",  # Artifact Registry vulnerability scanning
+    "iam.googleapis.com",  # service accounts
+    "iamcredentials.googleapis.com",  # Workload Identity token exchange, keyless impersonation
+    "logging.googleapis.com",  # cluster logging
+    "monitoring.googleapis.com",  # cluster monitoring, budget notification channels
+    "storage.googleapis.com",  # buckets
+)
+"""APIs every environment enables; ``billingbudgets.googleapis.com`` is added with budgets."""
+
+BUDGET_SERVICE = "billingbudgets.googleapis.com"
+
+
+class ServicesArgs(TypedDict):
+    """Arguments of :class:`Services`."""
+
+    project: str
+    """Project id the services are enabled in. Required."""
+    services: NotRequired[Sequence[str]]
+    """Service names (``container.googleapis.com``). Default: :data:`PLATFORM_SERVICES`.
+    Never disabled on destroy (``disable_on_destroy=False``): other workloads in the project
+    may use them. https://cloud.google.com/service-usage/docs/enable-disable"""
+    vertex_service_agent: NotRequired[bool]
+    """Create (look up) the Vertex AI service agent so registries can grant it read access;
+    needs ``aiplatform.googleapis.com`` in ``services``. Default: true.
+    https://cloud.google.com/vertex-ai/docs/general/access-control#service-agents"""
+
+
+class Services(pulumi.ComponentResource):
+    """Enables the platform's APIs in one project; ``project`` waits for all of them."""
+
+    project: pulumi.Output[str]
+    """The project id, resolved after every service is enabled: use it as ``project`` input."""
+    vertex_agent_member: pulumi.Output[str] | None
+    """``serviceAccount:service-<number>@gcp-sa-aiplatform.iam.gserviceaccount.com``."""
+
+    def __init__(self, name: str, args: ServicesArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:gcp:Services", name, None, opts)
+        project = args["project"]
+        names = tuple(args.get("services", PLATFORM_SERVICES))
+        self.services = self._create_services(name, project, names)
+        self.project = pulumi.Output.all(*[s.id for s in self.services.values()]).apply(
+            lambda _ids: project)
+        self.vertex_agent_member = None
+        if args.get("vertex_service_agent", True):
+            self.vertex_agent_member = self._create_vertex_agent(name, project).member
+        self.register_outputs({"project": self.project,
+                               "services": sorted(self.services),
+                               "vertex_agent_member": self.vertex_agent_member})
+
+    def _create_services(self, name: str, project: str,
+                         names: Sequence[str]) -> dict[str, gcp.projects.Service]:
+        return {svc: gcp.projects.Service(
+            f"{name}-{svc.split('.')[0]}", project=project, service=svc,
+            disable_on_destroy=False, opts=pulumi.ResourceOptions(parent=self))
+            for svc in names}
+
+    def _create_vertex_agent(self, name: str, project: str) -> gcp.projects.ServiceIdentity:
+        api = "aiplatform.googleapis.com"
+        if api not in self.services:
+            raise ValueError(f"Services '{name}': vertex_service_agent needs '{api}' in services")
+        ready = self.services[api].id.apply(lambda _id: project)
+        return gcp.projects.ServiceIdentity(f"{name}-aiplatform-agent", project=ready,
+                                            service=api,
+                                            opts=pulumi.ResourceOptions(parent=self))
