@@ -33,9 +33,10 @@ def eks_kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str],
                    ca_data: pulumi.Input[str], region: str) -> pulumi.Output[str]:
     """Kubeconfig for an EKS cluster, authenticated with ``aws eks get-token``."""
     def build(v: list[object]) -> str:
-        exec_spec = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-                     "args": ["eks", "get-token", "--cluster-name", str(v[0]), "--region",
-                              region, "--output", "json"]}
+        exec_spec: dict[str, object] = {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", str(v[0]), "--region", region,
+                     "--output", "json"]}
         return _kubeconfig(str(v[0]), str(v[1]), str(v[2]), exec_spec)
 
     return pulumi.Output.all(name, endpoint, ca_data).apply(build)

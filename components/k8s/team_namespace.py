@@ -57,39 +57,42 @@ class TeamNamespace(pulumi.ComponentResource):
         super().__init__("trellis:k8s:TeamNamespace", name, None, opts)
         team = args["team"]
         labels = {**args.get("labels", {}), "app.kubernetes.io/managed-by": "trellis"}
-        child = pulumi.ResourceOptions(parent=self)
-        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": team, "labels": labels},
-                                   opts=child)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=team, labels=labels),
+            opts=pulumi.ResourceOptions(parent=self))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        meta = {"namespace": team, "labels": labels}
+
+        def meta(obj: str, **extra: object) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(name=obj, namespace=team, labels=labels,
+                                              **extra)  # type: ignore[arg-type]
+
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa", opts=in_ns,
-            metadata={**meta, "name": team,
-                      "annotations": dict(args.get("service_account_annotations", {}))})
-        self._create_rbac(name, team, meta, args.get("edit_subjects", []), in_ns)
+            metadata=meta(team, annotations=dict(args.get("service_account_annotations", {}))))
+        subjects = args.get("edit_subjects", [])
+        if subjects:
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-edit", opts=in_ns, metadata=meta(f"{team}-edit"),
+                role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io",
+                                                 kind="ClusterRole", name="edit"),
+                subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io",
+                                                  kind=s["kind"], name=s["name"])
+                          for s in subjects])
         k8s.core.v1.ResourceQuota(
-            f"{name}-gpu-quota", opts=in_ns, metadata={**meta, "name": "gpu"},
-            spec={"hard": {GPU_QUOTA_KEY: str(int(args["gpu_quota"]))}})
+            f"{name}-gpu-quota", opts=in_ns, metadata=meta("gpu"),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(
+                hard={GPU_QUOTA_KEY: str(int(args["gpu_quota"]))}))
         cpu, memory = args.get("default_cpu", "500m"), args.get("default_memory", "1Gi")
         # Containers without requests get modest defaults instead of BestEffort; GPU nodes stay
         # off-limits to them anyway through the GPU taint, which only GPU Jobs tolerate.
         k8s.core.v1.LimitRange(
-            f"{name}-defaults", opts=in_ns, metadata={**meta, "name": "defaults"},
-            spec={"limits": [{"type": "Container",
-                              "defaultRequest": {"cpu": cpu, "memory": memory},
-                              "default": {"memory": memory}}]})
-        self.namespace = ns.metadata.apply(lambda m: m["name"])
-        self.service_account = sa.metadata.apply(lambda m: m["name"])
+            f"{name}-defaults", opts=in_ns, metadata=meta("defaults"),
+            spec=k8s.core.v1.LimitRangeSpecArgs(limits=[k8s.core.v1.LimitRangeItemArgs(
+                type="Container", default_request={"cpu": cpu, "memory": memory},
+                default={"memory": memory})]))
+        self.namespace = ns.metadata.apply(lambda m: str(m["name"]) if isinstance(m, dict)
+                                           else str(m.name))
+        self.service_account = sa.metadata.apply(lambda m: str(m["name"]) if isinstance(m, dict)
+                                                 else str(m.name))
         self.register_outputs({"namespace": self.namespace,
                                "service_account": self.service_account})
-
-    def _create_rbac(self, name: str, team: str, meta: dict[str, object],
-                     subjects: list[RbacSubject], opts: pulumi.ResourceOptions) -> None:
-        if not subjects:
-            return
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-edit", opts=opts, metadata={**meta, "name": f"{team}-edit"},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                      "name": "edit"},
-            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": s["kind"],
-                       "name": s["name"]} for s in subjects])
