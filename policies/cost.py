@@ -1,0 +1,250 @@
+"""Cost guardrail: a team's GPU pools, all at their maximum size, must fit the team's budget.
+
+Nobody else checks a GPU pool's worst case against the budget declared beside it. The rule
+reads raw pulumi-gcp / pulumi-aws resources (GKE node pools, EKS node groups, budgets), so it
+runs the same under ``trellis check`` and ``pulumi preview --policy-pack policies``. Prices
+come from the Trellis catalogue; the arithmetic is :mod:`stacks.cost`'s, so ``trellis cost``
+and this rule always agree. Definitions: docs/cost.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from policies.gpu import NODE_GROUP, NODE_POOL, _max_nodes, gpu_pools
+from policies.registry import each, stack_rule
+from policies.settings import SETTINGS, Settings
+from policies.view import Res, Stack, as_list, at, labels_of, number
+
+try:
+    from components import catalog as _catalog
+    from stacks.cost import fits_at_min, largest_fitting_max_nodes
+except ImportError:  # pragma: no cover - the pack copied out of the repository
+    _catalog = None  # type: ignore[assignment]
+
+GCP_BUDGET = "gcp:billing/budget:Budget"
+AWS_BUDGET = "aws:budgets/budget:Budget"
+TEAM_LABEL = "team"
+TEAM_NODE_LABEL = "trellis.dev/team"
+POOL_NODE_LABEL = "trellis.dev/pool"
+_TAG_FILTER_PREFIX = f"user:{TEAM_LABEL}$"
+_EPSILON = 1e-9
+
+#: Rules whose default enforcement follows the tier: advisory in a sandbox, else mandatory.
+SANDBOX_ADVISORY = ("TRL-COST-001",)
+
+
+def enforcement_for(tier: str) -> str:
+    """TRL-COST-001's default level for ``tier`` (a pack config entry overrides it)."""
+    return "advisory" if tier == "sandbox" else "mandatory"
+
+
+class UnpriceableError(ValueError):
+    """A GPU pool whose worst case cannot be computed from what the stack says."""
+
+
+@dataclass(frozen=True)
+class PricedPool:
+    """One GPU pool of a team, at its maximum size."""
+
+    res: Res
+    team: str
+    pool: str
+    machine_type: str
+    spot: bool
+    min_nodes: int
+    max_nodes: int
+    node_month_usd: float
+
+    @property
+    def max_monthly_usd(self) -> float:
+        return self.max_nodes * self.node_month_usd
+
+    def describe(self) -> str:
+        kind = "spot (estimate)" if self.spot else "on-demand"
+        return (f"{self.pool}: {self.max_nodes} x {self.machine_type} {kind}, "
+                f"{_usd(self.node_month_usd)} per node-month")
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _cloud(res: Res) -> str:
+    return "gcp" if res.type == NODE_POOL else "aws"
+
+
+def team_of(res: Res) -> str | None:
+    """The team a GPU pool belongs to: ``team`` label/tag, else node label trellis.dev/team."""
+    if res.type == NODE_POOL:
+        labels = labels_of(res, ("nodeConfig", "resourceLabels"), ("resourceLabels",))
+        node_labels = labels_of(res, ("nodeConfig", "labels"))
+    else:
+        labels = labels_of(res, ("tagsAll",), ("tags",))
+        node_labels = labels_of(res, ("labels",))
+    team = labels.get(TEAM_LABEL) or node_labels.get(TEAM_NODE_LABEL)
+    return str(team) if team else None
+
+
+def pool_of(res: Res) -> str:
+    """The pool key (node label trellis.dev/pool), else the logical name."""
+    path = ("nodeConfig", "labels") if res.type == NODE_POOL else ("labels",)
+    return str(labels_of(res, path).get(POOL_NODE_LABEL) or res.name)
+
+
+def is_spot(res: Res) -> bool:
+    if res.type == NODE_POOL:
+        return bool(res.get("nodeConfig", "spot") or res.get("nodeConfig", "preemptible"))
+    return res.get("capacityType") == "SPOT"
+
+
+def machine_type_of(res: Res) -> str:
+    if res.type == NODE_POOL:
+        return str(res.get("nodeConfig", "machineType") or "")
+    types = as_list(res.get_known("instanceTypes"))
+    return str(types[0]) if types else ""
+
+
+def _min_nodes(res: Res) -> float:
+    if res.type == NODE_GROUP:
+        return number(res.get("scalingConfig", "minSize")) or 0.0
+    auto = res.get("autoscaling")
+    if isinstance(auto, dict):
+        return number(at(auto, "totalMinNodeCount")) or number(at(auto, "minNodeCount")) or 0.0
+    return number(res.get("nodeCount")) or 0.0
+
+
+def price(res: Res, team: str) -> PricedPool:
+    """Price one GPU pool at its maximum; raises :class:`UnpriceableError` when it cannot."""
+    machine = machine_type_of(res)
+    max_nodes, how = _max_nodes(res)
+    spot = is_spot(res)
+    if max_nodes is None:
+        raise UnpriceableError(f"the pool has {how}, so its worst case has no upper bound")
+    if _catalog is None:
+        raise UnpriceableError("the Trellis catalogue (components.catalog) is not importable")
+    shape = _catalog.find_machine_type(_cloud(res), machine)
+    if shape is None:
+        raise UnpriceableError(f"machine type {machine or 'unset'} is not in the Trellis "
+                          "catalogue, so it has no price")
+    hour = _catalog.node_hour_usd(shape, spot=spot)
+    return PricedPool(res=res, team=team, pool=pool_of(res), machine_type=machine, spot=spot,
+                      min_nodes=int(_min_nodes(res)), max_nodes=int(max_nodes),
+                      node_month_usd=hour * _catalog.HOURS_PER_MONTH)
+
+
+# --------------------------------------------------------------------------------------------
+# Budgets
+# --------------------------------------------------------------------------------------------
+
+def _gcp_budget(res: Res) -> tuple[str, float] | None:
+    team = res.get("budgetFilter", "labels", TEAM_LABEL)
+    if isinstance(team, list):  # the API's labels are map<string, ListValue>
+        team = team[0] if len(team) == 1 else None
+    units = number(res.get("amount", "specifiedAmount", "units"))
+    if not team or units is None:
+        return None
+    nanos = number(res.get("amount", "specifiedAmount", "nanos")) or 0.0
+    return str(team), units + nanos / 1e9
+
+
+def _aws_budget(res: Res) -> tuple[str, float] | None:
+    amount = number(res.get("limitAmount"))
+    if amount is None or res.get("limitUnit") not in (None, "USD"):
+        return None
+    teams = [str(v)[len(_TAG_FILTER_PREFIX):]
+             for f in as_list(res.get_known("costFilters")) if at(f, "name") == "TagKeyValue"
+             for v in as_list(at(f, "values")) if str(v).startswith(_TAG_FILTER_PREFIX)]
+    if len(teams) != 1:
+        return None
+    return teams[0], amount
+
+
+def plan_budgets(stack: Stack) -> dict[str, float]:
+    """Team -> monthly budget from the budget resources of the stack (one per team)."""
+    out: dict[str, float] = {}
+    for res in stack.of_type(GCP_BUDGET, AWS_BUDGET):
+        found = _gcp_budget(res) if res.type == GCP_BUDGET else _aws_budget(res)
+        if found is not None:
+            out[found[0]] = found[1]
+    return out
+
+
+def config_budgets(settings: Settings) -> dict[str, float]:
+    """Team -> budget from pack config ``budgets`` (``trellis check`` passes org.yaml's)."""
+    raw: Any = getattr(settings, "budgets", None) or {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"policy config budgets must map team -> USD; got {raw!r}")
+    out: dict[str, float] = {}
+    for team, usd in raw.items():
+        value = number(usd)
+        if value is None or value < 0:
+            raise ValueError(f"policy config budgets.{team} must be a number >= 0; got {usd!r}")
+        out[str(team)] = value
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The rule
+# --------------------------------------------------------------------------------------------
+
+def fit_hint(pools: list[PricedPool], budget: float) -> str:
+    """The largest max_nodes per pool that fits, other pools unchanged (docs/cost.md)."""
+    total = sum(p.max_monthly_usd for p in pools)
+    parts = []
+    for p in pools:
+        others = total - p.max_monthly_usd
+        if fits_at_min(budget, p.node_month_usd, others, min_nodes=p.min_nodes):
+            n = largest_fitting_max_nodes(budget, p.node_month_usd, others,
+                                          min_nodes=p.min_nodes)
+            parts.append(f"{p.pool} {n}")
+        else:
+            parts.append(f"{p.pool} cannot fit alone")
+    return "Largest max_nodes that fits: " + "; ".join(parts) + " (other pools unchanged)."
+
+
+def over_budget_message(team: str, pools: list[PricedPool], budget: float) -> str:
+    worst = sum(p.max_monthly_usd for p in pools)
+    detail = "; ".join(p.describe() for p in pools)
+    return (f"team {team}: worst-case GPU spend {_usd(worst)}/month exceeds the budget "
+            f"{_usd(budget)}/month by {_usd(worst - budget)} ({detail}). "
+            f"{fit_hint(pools, budget)}")
+
+
+_CONFIG = ("tier", "budgets") if "budgets" in SETTINGS else ("tier",)
+
+
+@stack_rule(
+    id="TRL-COST-001", title="GPU worst case within team budget",
+    description="A team's GPU pools, all at their maximum size for a whole month, cost no more "
+                "than the team's monthly budget.",
+    severity="high", enforcement="mandatory",
+    remediation="Lower `max_nodes` of the team's GPU pools (the message gives the largest that "
+                "fits), use spot capacity, or raise the team's `budget_usd` in org.yaml; "
+                "`trellis cost --env <env>` shows the arithmetic.",
+    types=[NODE_POOL, NODE_GROUP, GCP_BUDGET, AWS_BUDGET], config=_CONFIG)
+def gpu_budget(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
+    budgets = {**plan_budgets(stack), **config_budgets(settings)}
+    if not budgets:
+        return
+    priced: dict[str, list[PricedPool]] = {}
+
+    def collect(res: Res) -> Iterator[str]:
+        team = team_of(res)
+        if team is None or team not in budgets:
+            return  # unattributed pools are TRL-GPU-009's business
+        try:
+            priced.setdefault(team, []).append(price(res, team))
+        except UnpriceableError as exc:
+            yield f"team {team}: the GPU worst case cannot be estimated: {exc}"
+
+    # A pool that cannot be priced is reported on its own URN (fail closed); the others count.
+    yield from each(gpu_pools(stack), collect)
+    for team, pools in priced.items():
+        budget = budgets[team]
+        worst = sum(p.max_monthly_usd for p in pools)
+        if worst > budget + _EPSILON * max(1.0, budget):
+            costliest = max(pools, key=lambda p: p.max_monthly_usd)
+            yield costliest.res.urn, over_budget_message(team, pools, budget)

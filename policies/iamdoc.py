@@ -1,0 +1,189 @@
+"""Reading IAM as the engine sends it: AWS policy documents, GCP members, roles and bindings.
+
+AWS policy properties arrive as a JSON string (``json.dumps`` / ``Output.json_dumps``) or as an
+object (the typed ``PolicyDocumentArgs``); ``Action``/``Resource``/``Principal`` may be a string
+or a list. GCP IAM arrives as one member, a member list, or a ``policyData`` JSON string with
+bindings. The helpers normalise all of that; anything unknown raises so rules fail closed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from policies.view import as_list, require_known
+
+PUBLIC_GCP_MEMBERS = ("allusers", "allauthenticatedusers")
+BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+DEFAULT_SA_RE = re.compile(r"^(serviceAccount:)?(\d+-compute@developer\.gserviceaccount\.com|"
+                           r"[a-z0-9-]+@appspot\.gserviceaccount\.com)$", re.IGNORECASE)
+
+
+def document(value: Any, where: str) -> dict[str, Any]:
+    """A policy document (JSON text or object) as a dict; {} when absent."""
+    value = require_known(value, (where,))
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where} is not valid JSON: {exc}") from None
+        return parsed if isinstance(parsed, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Statement:
+    effect: str
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    principals: tuple[str, ...]  # flattened: "*", "AWS:*", "AWS:arn:...", "Service:..."
+    has_condition: bool
+    condition: dict[str, Any]
+    sid: str
+
+    @property
+    def allow(self) -> bool:
+        return self.effect.lower() == "allow"
+
+
+def _principals(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value if value == "*" else f"?:{value}",)
+    out: list[str] = []
+    if isinstance(value, dict):
+        for kind, ids in value.items():
+            out.extend(f"{kind}:{i}" for i in as_list(ids))
+    return tuple(out)
+
+
+def statements(doc: dict[str, Any]) -> Iterator[Statement]:
+    for st in as_list(doc.get("Statement") or doc.get("statement")):
+        if not isinstance(st, dict):
+            continue
+        yield Statement(
+            effect=str(st.get("Effect", "Allow")),
+            actions=tuple(str(a) for a in as_list(st.get("Action"))),
+            not_actions=tuple(str(a) for a in as_list(st.get("NotAction"))),
+            resources=tuple(str(r) for r in as_list(st.get("Resource"))),
+            principals=_principals(st.get("Principal")),
+            has_condition=bool(st.get("Condition")),
+            condition=st.get("Condition") or {},
+            sid=str(st.get("Sid", "")),
+        )
+
+
+def is_public_principal(principal: str) -> bool:
+    """``*`` or ``{"AWS": "*"}`` (anyone, any account)."""
+    if principal == "*":
+        return True
+    kind, _, ident = principal.partition(":")
+    return kind in ("AWS", "?") and ident.strip() == "*"
+
+
+def public_allows(doc: dict[str, Any]) -> list[Statement]:
+    """Allow statements whose principal is anyone and that no condition narrows."""
+    return [s for s in statements(doc)
+            if s.allow and any(is_public_principal(p) for p in s.principals)
+            and not s.has_condition]
+
+
+def denies_insecure_transport(doc: dict[str, Any]) -> bool:
+    """A Deny on every principal when ``aws:SecureTransport`` is false (the TLS-only idiom)."""
+    for s in statements(doc):
+        if s.effect.lower() != "deny":
+            continue
+        if not any(is_public_principal(p) for p in s.principals):
+            continue
+        for op, cond in s.condition.items():
+            if not str(op).lower().startswith("bool") or not isinstance(cond, dict):
+                continue
+            for key, val in cond.items():
+                if key.lower() == "aws:securetransport" and str(
+                        as_list(val)[0] if as_list(val) else "").lower() == "false":
+                    return True
+    return False
+
+
+def is_star(value: str) -> bool:
+    return value.strip() == "*"
+
+
+def admin_statements(doc: dict[str, Any]) -> list[Statement]:
+    """Allow ``Action: "*"`` (or ``*:*``) on ``Resource: "*"``."""
+    return [s for s in statements(doc)
+            if s.allow and any(a.strip() in ("*", "*:*") for a in s.actions)
+            and any(is_star(r) for r in s.resources)]
+
+
+ADMIN_POLICY_RE = re.compile(r"(AdministratorAccess|FullAccess|PowerUserAccess|IAMFullAccess)",
+                             re.IGNORECASE)
+
+
+def is_admin_policy_arn(arn: str) -> bool:
+    """AWS managed policies that grant (near-)administrator rights."""
+    name = arn.rsplit("/", 1)[-1]
+    return bool(ADMIN_POLICY_RE.search(name))
+
+
+def gcp_public_member(member: str) -> bool:
+    return member.strip().lower() in PUBLIC_GCP_MEMBERS
+
+
+def gcp_acl_entity_public(entity: str) -> bool:
+    """ACL entities are ``READER:allUsers`` (roleEntities) or ``allUsers`` (entity)."""
+    return entity.rsplit(":", 1)[-1].strip().lower() in PUBLIC_GCP_MEMBERS
+
+
+def is_default_service_account(email: str) -> bool:
+    """The Compute Engine or App Engine default service account (shared by everything)."""
+    return bool(DEFAULT_SA_RE.match(email.strip())) or email.strip().lower() == "default"
+
+
+def is_admin_gcp_role(role: str) -> bool:
+    """Basic roles, ``*.admin`` / ``*Admin`` roles and service-account key/token creators."""
+    r = role.strip()
+    if r in BASIC_ROLES:
+        return True
+    tail = r.rsplit("/", 1)[-1]
+    return tail.endswith((".admin", "Admin")) or tail in (
+        "iam.serviceAccountKeyAdmin", "iam.serviceAccountTokenCreator",
+        "resourcemanager.projectIamAdmin")
+
+
+def gcp_bindings(policy_data: Any, where: str) -> list[tuple[str, list[str]]]:
+    """``policyData`` JSON -> [(role, members)]."""
+    doc = document(policy_data, where)
+    out: list[tuple[str, list[str]]] = []
+    for b in as_list(doc.get("bindings")):
+        if isinstance(b, dict):
+            out.append((str(b.get("role", "")), [str(m) for m in as_list(b.get("members"))]))
+    return out
+
+
+def gcp_grants(res_type: str, props_get: Any) -> list[tuple[str, list[str]]]:
+    """(role, members) granted by any GCP IAM Member / Binding / Policy resource."""
+    if res_type.endswith(("IAMPolicy", "IamPolicy")):
+        return gcp_bindings(props_get("policyData"), "policyData")
+    role = props_get("role")
+    if res_type.endswith(("IAMMember", "IamMember")):
+        member = props_get("member")
+        return [(str(role or ""), [str(member or "")])]
+    if res_type.endswith(("IAMBinding", "IamBinding")):
+        members = require_known(props_get("members"), ("members",))
+        return [(str(role or ""), [str(m) for m in as_list(members)])]
+    return []
+
+
+def sa_email_from_member(member: str) -> str | None:
+    if member.startswith("serviceAccount:"):
+        return member.split(":", 1)[1].strip().lower()
+    return None
+

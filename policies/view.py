@@ -1,0 +1,237 @@
+"""What a rule sees of a resource: plain values, its URN and links, and fail-closed accessors.
+
+CrossGuard hands rules its properties behind a proxy that raises on unknown values (values the
+engine only learns during the update, e.g. an id during ``pulumi preview``). The proxy also
+raises on innocent-looking operations such as ``key in props`` or ``props.get(key)``. We unwrap
+it once into plain dicts and lists, turning every unknown into the :data:`UNKNOWN` marker, and
+give rules two ways to read:
+
+* :meth:`Res.get` raises :class:`UnknownValueError` on an unknown value. The rule wrapper turns
+  that into a violation (fail closed): a rule must never pass on something it could not see.
+* :meth:`Res.peek` returns :data:`UNKNOWN` instead, for rules that can decide without the value
+  (join keys fall back to the property dependency, an unknown service-account e-mail that
+  comes from an account in the stack is by construction not the default account).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import proxy as _proxy
+from pulumi_policy.proxy import UnknownValueError
+
+_SENTINELS = {
+    _proxy.UNKNOWN_BOOLEAN_VALUE: "boolean",
+    _proxy.UNKNOWN_NUMBER_VALUE: "number",
+    _proxy.UNKNOWN_STRING_VALUE: "string",
+    _proxy.UNKNOWN_ARRAY_VALUE: "array",
+    _proxy.UNKNOWN_ASSET_VALUE: "asset",
+    _proxy.UNKNOWN_ARCHIVE_VALUE: "archive",
+    _proxy.UNKNOWN_OBJECT_VALUE: "object",
+}
+
+
+class _Unknown:
+    """A value the engine does not know yet (computed during the update)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+    def __bool__(self) -> bool:
+        # Truthiness of an unknown would silently pick a branch; callers must test for it.
+        raise TypeError("an unknown value has no truth value; test `is UNKNOWN` first")
+
+
+UNKNOWN: Any = _Unknown()
+"""Marker for unknown values in :class:`Res` properties (compare with ``is``)."""
+
+Path = tuple[str | int, ...]
+
+
+def plain(value: Any) -> Any:
+    """A CrossGuard property value (proxied or not) as plain Python, unknowns as UNKNOWN."""
+    if isinstance(value, (_proxy._DictProxy, dict)):
+        target = value["__target"] if isinstance(value, _proxy._DictProxy) else value
+        return {str(k): plain(v) for k, v in target.items()}
+    if isinstance(value, (_proxy._ListProxy, list, tuple)):
+        target = value["__target"] if isinstance(value, _proxy._ListProxy) else value
+        return [plain(v) for v in target]
+    if isinstance(value, str) and value in _SENTINELS:
+        return UNKNOWN
+    return value
+
+
+def _walk(value: Any, path: Path, *, strict: bool, where: Path) -> Any:
+    for i, key in enumerate(path):
+        if value is UNKNOWN:
+            if strict:
+                raise _unknown_error(where + path[:i])
+            return UNKNOWN
+        if isinstance(key, int):
+            if not isinstance(value, list) or not -len(value) <= key < len(value):
+                return None
+            value = value[key]
+        else:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+    if value is UNKNOWN and strict:
+        raise _unknown_error(where + path)
+    return value
+
+
+def _unknown_error(path: Path) -> UnknownValueError:
+    return UnknownValueError(_proxy.UNKNOWN_STRING_VALUE, [str(p) for p in path])
+
+
+def deep_unknown(value: Any) -> bool:
+    """True when ``value`` is or contains an unknown."""
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(deep_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(deep_unknown(v) for v in value)
+    return False
+
+
+def require_known(value: Any, path: Path) -> Any:
+    """``value`` if it holds no unknown anywhere, else raise (fail closed)."""
+    if deep_unknown(value):
+        raise _unknown_error(path)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    """None -> [], a scalar -> [scalar], a list -> itself (policy documents mix all three)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def number(value: Any) -> float | None:
+    """The engine sends every number as a float; strings of digits are accepted too."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def fmt_num(value: float | None) -> str:
+    """8.0 -> "8" for messages."""
+    if value is None:
+        return "unset"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def urn_name(urn: str) -> str:
+    """The logical name: the part after the last ``::``."""
+    return urn.rsplit("::", 1)[-1]
+
+
+def urn_type_chain(urn: str) -> list[str]:
+    """``urn:pulumi:dev::trellis::trellis:gcp:Team$gcp:storage/bucket:Bucket::x`` -> types.
+
+    The qualified type records the type of every ancestor, so the parent chain can be read from
+    the URN alone (resource policies do not receive the other resources).
+    """
+    parts = urn.split("::")
+    if len(parts) < 4:
+        return []
+    return parts[2].split("$")
+
+
+@dataclass
+class Res:
+    """One resource as a rule sees it."""
+
+    type: str
+    urn: str
+    name: str
+    props: dict[str, Any]
+    protect: bool = False
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def get(self, *path: str | int) -> Any:
+        """The value at ``path`` (None when absent); raise if any part of it is unknown."""
+        return _walk(self.props, path, strict=True, where=())
+
+    def peek(self, *path: str | int) -> Any:
+        """The value at ``path`` (None when absent, UNKNOWN when unknown); never raises."""
+        return _walk(self.props, path, strict=False, where=())
+
+    def get_known(self, *path: str | int) -> Any:
+        """The whole subtree at ``path``, raising if anything inside it is unknown."""
+        return require_known(self.get(*path), path)
+
+    def deps_of(self, prop: str) -> tuple[str, ...]:
+        """URNs the top-level property ``prop`` was computed from."""
+        return self.property_dependencies.get(prop, ())
+
+    @property
+    def label(self) -> str:
+        return f"{self.type.rsplit(':', 1)[-1]} '{self.name}'"
+
+
+def at(value: Any, *path: str | int) -> Any:
+    """Walk a plain value (e.g. one list item of a resource) with the fail-closed semantics."""
+    return _walk(value, path, strict=True, where=())
+
+
+@dataclass
+class Stack:
+    """Every resource of the stack, for rules that join split resources."""
+
+    resources: list[Res]
+
+    def __post_init__(self) -> None:
+        self.by_urn: dict[str, Res] = {r.urn: r for r in self.resources}
+
+    def of_type(self, *types: str) -> list[Res]:
+        wanted = set(types)
+        return [r for r in self.resources if r.type in wanted]
+
+    def ancestors(self, res: Res) -> Iterator[Res]:
+        seen: set[str] = set()
+        cur = res.parent
+        while cur and cur not in seen and cur in self.by_urn:
+            seen.add(cur)
+            parent = self.by_urn[cur]
+            yield parent
+            cur = parent.parent
+
+
+def glob_any(value: str, patterns: Iterable[str]) -> bool:
+    """Case-insensitive glob match against any of ``patterns``."""
+    low = value.lower()
+    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
+
+
+def labels_of(res: Res, *paths: Sequence[str | int]) -> dict[str, Any]:
+    """Merged label/tag maps found at ``paths`` (absent maps count as empty)."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        value = res.get(*path)
+        if isinstance(value, Mapping):
+            out.update(value)
+    return out
