@@ -158,7 +158,30 @@ def plan(org: Path, env: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=False))
     else:
-        render_plan_tree(result, spec)
+        from stacks.cost import plan_annotations
+
+        render_plan_tree(result, spec, annotations=plan_annotations(result, spec))
+
+
+@main.command()
+@org_argument
+@env_option
+@format_option("table", "json")
+def cost(org: Path, env: str | None, fmt: str) -> None:
+    """Monthly cost per team: idle and at max scale, against the budget.
+
+    GPU pools from the catalogue's list prices (date printed), spot as a documented estimate,
+    plus the environment's fixed platform costs. Always exits 0: the budget guardrail that can
+    fail a build is policy TRL-COST-001 in `trellis check`.
+
+    \b
+    Examples:
+      trellis cost --env prod
+      trellis cost examples/aws.yaml --env dev --format json
+    """
+    from stacks.commands.cost import cost_command
+
+    sys.exit(cost_command(load_env(org, env), fmt=fmt, console=_console()))
 
 
 @main.command()
@@ -190,7 +213,7 @@ def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: boo
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 100)
 
 
 if __name__ == "__main__":  # pragma: no cover
