@@ -14,7 +14,8 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
     region = env.region
     state: dict[str, Any] = {}
     service = typ.split(":")[1].split("/")[0]
-    rid = str(inputs.get("name") or inputs.get("bucket") or name)
+    rid = str(inputs.get("name") or inputs.get("bucket") or inputs.get("pipelineName")
+              or inputs.get("modelPackageGroupName") or name)
     arn = f"arn:aws:{service}:{region}:{account}:{typ.split(':')[-1].lower()}/{rid}"
     if typ == "aws:iam/role:Role":
         arn = f"arn:aws:iam::{account}:role/{rid}"
@@ -52,14 +53,23 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
     elif typ.startswith("aws:ec2/"):
         prefix = {"subnet": "subnet", "internetGateway": "igw", "natGateway": "nat",
                   "eip": "eipalloc", "routeTable": "rtb", "securityGroup": "sg",
-                  "launchTemplate": "lt", "vpcEndpoint": "vpce"}.get(typ.split("/")[1].split(":")[0],
-                                                                    "res")
+                  "launchTemplate": "lt", "vpcEndpoint": "vpce", "route": "r",
+                  "routeTableAssociation": "rtbassoc", "defaultSecurityGroup": "sg",
+                  }.get(typ.split("/")[1].split(":")[0], "res")
         rid = f"{prefix}-{_digits(name, 17)}"
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state.update(latestVersion=1, defaultVersion=1)
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            state.update(prefixListId="pl-" + _digits(name, 8), state="available")
+        if typ == "aws:ec2/natGateway:NatGateway":
+            state.update(publicIp="198.51.100." + _digits(name + "nat", 2),
+                         networkInterfaceId="eni-" + _digits(name, 17))
+        if typ == "aws:ec2/subnet:Subnet":
+            arn = f"arn:aws:ec2:{region}:{account}:subnet/{rid}"
         if typ == "aws:ec2/eip:Eip":
             state.update(publicIp="198.51.100." + _digits(name, 2), allocationId=rid)
     elif typ == "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate":
+        rid = str(inputs.get("prefix"))
         state.update(registryId=account)
     elif typ == "aws:sagemaker/modelPackageGroup:ModelPackageGroup":
         arn = f"arn:aws:sagemaker:{region}:{account}:model-package-group/{rid}"
@@ -69,6 +79,44 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
         arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{rid}"
     elif typ == "aws:budgets/budget:Budget":
         arn = f"arn:aws:budgets::{account}:budget/{rid}"
+        rid = f"{account}:{rid}"
+    elif typ == "aws:kms/alias:Alias":
+        arn = f"arn:aws:kms:{region}:{account}:{rid}"
+        state.update(targetKeyArn=f"arn:aws:kms:{region}:{account}:key/"
+                     f"{inputs.get('targetKeyId')}")
+    elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        arn = f"arn:aws:logs:{region}:{account}:log-group:{rid}"
+    elif typ == "aws:iam/rolePolicy:RolePolicy":
+        rid = f"{inputs.get('role')}:{inputs.get('name')}"
+    elif typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        rid = f"{inputs.get('role')}/{inputs.get('policyArn')}"
+    elif typ == "aws:eks/addon:Addon":
+        cluster = inputs.get("clusterName")
+        arn = (f"arn:aws:eks:{region}:{account}:addon/{cluster}/{inputs.get('addonName')}/"
+               f"{_digits(name, 8)}")
+        rid = f"{cluster}:{inputs.get('addonName')}"
+        state.update(addonVersion="v1.0.0-eksbuild.1")
+    elif typ == "aws:eks/accessEntry:AccessEntry":
+        cluster, principal = inputs.get("clusterName"), inputs.get("principalArn")
+        arn = f"arn:aws:eks:{region}:{account}:access-entry/{cluster}/role/{_digits(name, 12)}"
+        rid = f"{cluster}:{principal}"
+        state.update(accessEntryArn=arn, kubernetesGroups=inputs.get("kubernetesGroups") or [],
+                     userName=str(principal))
+    elif typ == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation":
+        rid = f"{inputs.get('clusterName')}#{inputs.get('principalArn')}#{inputs.get('policyArn')}"
+        state.update(associatedAt="2026-01-01T00:00:00Z")
+    elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+        rid = "a-" + _digits(name, 17)
+        arn = (f"arn:aws:eks:{region}:{account}:podidentityassociation/"
+               f"{inputs.get('clusterName')}/{rid}")
+        state.update(associationArn=arn, associationId=rid)
+    elif typ == "aws:autoscaling/tag:Tag":
+        rid = f"{inputs.get('autoscalingGroupName')},{(inputs.get('tag') or {}).get('key')}"
+    elif typ == "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration":
+        rid = account
+        state.update(registryId=account)
+    elif typ.startswith("aws:s3/bucket") and typ != "aws:s3/bucket:Bucket":
+        rid = str(inputs.get("bucket") or name)
     state.setdefault("arn", arn)
     state.setdefault("id", rid)
     state.setdefault("tagsAll", {**(inputs.get("tags") or {})})

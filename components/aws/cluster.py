@@ -1,0 +1,266 @@
+"""Cluster: an EKS control plane that is complete when it returns.
+
+The control plane (private endpoint, public only for the admin ranges, secrets encrypted with
+the environment key, every control-plane log type), API-mode authentication with access
+entries, the managed add-ons a GPU platform needs, a small CPU system node group for them,
+and the IAM role the cluster autoscaler runs as (Pod Identity; the chart itself is a
+Kubernetes-layer concern, see docs/aws.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws import _iam, _nodes
+
+DEFAULT_VERSION = "1.34"
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+# Installed before the nodes (networking, kube-proxy, credentials); CoreDNS needs nodes.
+ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+ADDONS_AFTER_NODES = ("coredns",)
+AUTOSCALER_NAMESPACE = "kube-system"
+AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+class ClusterAccess(TypedDict, total=False):
+    """What one IAM principal may do in the cluster (one access entry per principal)."""
+
+    cluster_admin: bool
+    """AmazonEKSClusterAdminPolicy on the whole cluster. Default: False."""
+    namespaces: list[str]
+    """AmazonEKSEditPolicy scoped to these namespaces. Default: none.
+    https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html"""
+
+
+class SystemNodeGroupArgs(TypedDict, total=False):
+    """The CPU node group for cluster add-ons (components.catalog.SYSTEM_POOL["aws"])."""
+
+    node_group_name: str
+    """EKS node group name. Required."""
+    node_role_name: str
+    """IAM role name of the nodes. Required."""
+    launch_template_name: str
+    """EC2 launch template name. Required."""
+    instance_type: str
+    """EC2 instance type. Default: ``m7i.xlarge``."""
+    min_nodes: int
+    """Nodes always running (total, not per AZ). Default: 1."""
+    max_nodes: int
+    """Upper bound for the autoscaler. Default: 3."""
+    disk_size_gb: int
+    """Encrypted gp3 root volume per node, GB. Default: 50."""
+
+
+class ClusterArgs(TypedDict, total=False):
+    name: str
+    """EKS cluster name (``naming.make("eks_cluster", ...)``). Required."""
+    kubernetes_version: str
+    """Kubernetes minor version. Default: ``1.34`` (standard support; the upgrade policy is
+    STANDARD so the cluster never drifts into extended-support pricing).
+    https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html"""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets (two AZs or more) for the control plane ENIs and the system nodes.
+    Required."""
+    kms_key_arn: pulumi.Input[str]
+    """KMS key for envelope encryption of Kubernetes secrets. Required."""
+    admin_cidrs: list[str]
+    """Ranges that may reach the public API endpoint. Default: none, and the public endpoint
+    is off (private endpoint only)."""
+    access: dict[str, ClusterAccess]
+    """Access entries keyed by IAM principal ARN (roles may be in other accounts).
+    Default: none; the cluster creator gets no implicit admin access."""
+    role_name: str
+    """IAM role name of the control plane. Required."""
+    autoscaler_role_name: str
+    """IAM role name for the cluster autoscaler (Pod Identity, kube-system/cluster-autoscaler).
+    Required."""
+    system_node_group: SystemNodeGroupArgs
+    """The CPU system node group. Required."""
+    metadata_hop_limit: int
+    """IMDSv2 hop limit on the system nodes. Default: 2 (pods on the host network path)."""
+    log_retention_days: int
+    """Retention of the control-plane log group. Default: 30 (365 in production)."""
+    production: bool
+    """Protected against deletion (Pulumi protect + EKS deletion protection). Default: False."""
+    tags: dict[str, str]
+    """Tags on every resource, merged over the provider's default tags. Default: none."""
+
+
+class Cluster(pulumi.ComponentResource):
+    """EKS control plane, access entries, managed add-ons, system nodes, autoscaler role."""
+
+    cluster: aws.eks.Cluster
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    autoscaler_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:aws:Cluster", name, None, opts)
+        self._name = name
+        self._tags = dict(args.get("tags", {}))
+        production = args.get("production", False)
+        role = self._create_role(args)
+        self.cluster = self._create_cluster(args, role, production)
+        self._create_access(args.get("access", {}))
+        before = [self._addon(a) for a in ADDONS_BEFORE_NODES]
+        system = self._create_system_nodes(args, before)
+        for addon in ADDONS_AFTER_NODES:
+            self._addon(addon, depends_on=[system])
+        self.autoscaler_role_arn = self._create_autoscaler_identity(args)
+        self.name = self.cluster.name
+        self.endpoint = self.cluster.endpoint
+        self.arn = self.cluster.arn
+        self.certificate_authority = self.cluster.certificate_authority.apply(
+            lambda ca: ca.data or "")
+        self.security_group_id = self.cluster.vpc_config.apply(
+            lambda vpc: vpc.cluster_security_group_id or "")
+        self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
+                               "certificate_authority": self.certificate_authority,
+                               "security_group_id": self.security_group_id,
+                               "autoscaler_role_arn": self.autoscaler_role_arn})
+
+    def _create_role(self, args: ClusterArgs) -> aws.iam.Role:
+        role = _iam.role(self, f"{self._name}-role", name=args["role_name"],
+                         trust=_iam.service_trust("eks.amazonaws.com",
+                                                  actions=("sts:AssumeRole", "sts:TagSession")),
+                         description="EKS control plane (Trellis)", tags=self._tags,
+                         managed={"cluster": "AmazonEKSClusterPolicy"})
+        # Secrets encryption: the control plane uses the key through grants it creates.
+        _iam.inline(self, f"{self._name}-role-kms", role=role, name="secrets-encryption",
+                    policy=_iam.document(_iam.statement(
+                        "SecretsEnvelopeEncryption",
+                        ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                        [args["kms_key_arn"]])))
+        return role
+
+    def _create_cluster(self, args: ClusterArgs, role: aws.iam.Role,
+                        production: bool) -> aws.eks.Cluster:
+        name = args["name"]
+        # EKS would create this group itself with no retention; owning it bounds the cost.
+        logs = aws.cloudwatch.LogGroup(
+            f"{self._name}-logs", name=f"/aws/eks/{name}/cluster",
+            retention_in_days=args.get("log_retention_days", 365 if production else 30),
+            tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
+        admin_cidrs = list(args.get("admin_cidrs", []))
+        return aws.eks.Cluster(
+            self._name, name=name, role_arn=role.arn,
+            version=args.get("kubernetes_version", DEFAULT_VERSION),
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=list(args["subnet_ids"]), endpoint_private_access=True,
+                endpoint_public_access=bool(admin_cidrs),
+                public_access_cidrs=admin_cidrs or None),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(
+                    key_arn=args["kms_key_arn"]),
+                resources=["secrets"]),
+            enabled_cluster_log_types=list(LOG_TYPES),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            bootstrap_self_managed_addons=False,
+            deletion_protection=production,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=production, depends_on=[logs]))
+
+    def _create_access(self, access: dict[str, ClusterAccess]) -> None:
+        # One access entry per principal (EKS refuses a second one), then one association per
+        # policy: a member of two teams gets one Edit association listing both namespaces.
+        for arn in sorted(access):
+            grant = access[arn]
+            key = f"{self._name}-access-{_iam.principal_key(arn)}"
+            entry = aws.eks.AccessEntry(key, cluster_name=self.cluster.name, principal_arn=arn,
+                                        type="STANDARD", tags=self._tags,
+                                        opts=pulumi.ResourceOptions(parent=self))
+            if grant.get("cluster_admin"):
+                aws.eks.AccessPolicyAssociation(
+                    f"{key}-admin", cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn, policy_arn=ADMIN_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=pulumi.ResourceOptions(parent=self))
+            namespaces = sorted(set(grant.get("namespaces", [])))
+            if namespaces:
+                aws.eks.AccessPolicyAssociation(
+                    f"{key}-edit", cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn, policy_arn=EDIT_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                        type="namespace", namespaces=namespaces),
+                    opts=pulumi.ResourceOptions(parent=self))
+
+    def _addon(self, addon: str, depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
+        # No addon_version: EKS picks the default for the cluster version, and a version bump
+        # of the cluster brings compatible add-ons with it.
+        return aws.eks.Addon(f"{self._name}-{addon}", cluster_name=self.cluster.name,
+                             addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
+                             resolve_conflicts_on_update="OVERWRITE", tags=self._tags,
+                             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
+
+    def _create_system_nodes(self, args: ClusterArgs,
+                             addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
+        pool = args["system_node_group"]
+        ami = "AL2023_x86_64_STANDARD"
+        role = _nodes.node_role(self, f"{self._name}-system-node", name=pool["node_role_name"],
+                                tags=self._tags)
+        template = _nodes.launch_template(
+            self, f"{self._name}-system", name=pool["launch_template_name"], ami_type=ami,
+            disk_size_gb=pool.get("disk_size_gb", 50),
+            hop_limit=args.get("metadata_hop_limit", 2), tags=self._tags,
+            instance_tags=self._tags)
+        min_nodes, max_nodes = pool.get("min_nodes", 1), pool.get("max_nodes", 3)
+        return aws.eks.NodeGroup(
+            f"{self._name}-system", cluster_name=self.cluster.name,
+            node_group_name=pool["node_group_name"], node_role_arn=role.arn,
+            subnet_ids=list(args["subnet_ids"]), ami_type=ami, capacity_type="ON_DEMAND",
+            instance_types=[pool.get("instance_type", "m7i.xlarge")],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=min_nodes, max_size=max_nodes, desired_size=min_nodes),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)),
+            labels={"trellis.dev/pool": "system"}, tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(addons),
+                                        ignore_changes=["scalingConfig.desiredSize"]))
+
+    def _create_autoscaler_identity(self, args: ClusterArgs) -> pulumi.Output[str]:
+        role = _iam.role(self, f"{self._name}-autoscaler", name=args["autoscaler_role_name"],
+                         trust=_iam.service_trust("pods.eks.amazonaws.com",
+                                                  actions=("sts:AssumeRole", "sts:TagSession")),
+                         description="Cluster autoscaler (Trellis, EKS Pod Identity)",
+                         tags=self._tags)
+        cluster_name = args["name"]
+        nodegroups = self.cluster.arn.apply(
+            lambda arn: arn.replace(":cluster/", ":nodegroup/", 1) + "/*/*")
+        # https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md
+        _iam.inline(self, f"{self._name}-autoscaler-policy", role=role, name="cluster-autoscaler",
+                    policy=_iam.document(
+                        _iam.statement(
+                            "ScaleOwnedGroups",
+                            ["autoscaling:SetDesiredCapacity",
+                             "autoscaling:TerminateInstanceInAutoScalingGroup"], ["*"],
+                            {"StringEquals": {
+                                f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}":
+                                    "owned"}}),
+                        _iam.statement(
+                            "Discover",
+                            ["autoscaling:DescribeAutoScalingGroups",
+                             "autoscaling:DescribeAutoScalingInstances",
+                             "autoscaling:DescribeLaunchConfigurations",
+                             "autoscaling:DescribeScalingActivities",
+                             "autoscaling:DescribeTags", "ec2:DescribeImages",
+                             "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+                             "ec2:GetInstanceTypesFromInstanceRequirements"], ["*"]),
+                        _iam.statement("NodeGroups", ["eks:DescribeNodegroup"], [nodegroups])))
+        aws.eks.PodIdentityAssociation(
+            f"{self._name}-autoscaler", cluster_name=self.cluster.name,
+            namespace=AUTOSCALER_NAMESPACE, service_account=AUTOSCALER_SERVICE_ACCOUNT,
+            role_arn=role.arn, tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
+        return role.arn

@@ -1,0 +1,154 @@
+"""GpuNodeGroup: a team's GPU pool on EKS, complete with identity, taints and autoscaler hints.
+
+Bottlerocket NVIDIA is the AMI: its image ships the NVIDIA driver *and* the Kubernetes device
+plugin, so nodes advertise ``nvidia.com/gpu`` with nothing installed in the cluster. (AL2023
+NVIDIA ships the driver only; without a device plugin DaemonSet, GPU pods stay Pending
+forever.) The pool scales from zero: the cluster autoscaler learns the labels, taints and GPU
+count of nodes that do not exist yet from node-template tags on the Auto Scaling group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import common
+from components.aws import _nodes
+
+DEFAULT_AMI_TYPE = "BOTTLEROCKET_x86_64_NVIDIA"
+CA = "k8s.io/cluster-autoscaler"
+# Kubernetes taint effect -> EKS API spelling.
+EKS_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE",
+              "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+
+
+class GpuNodeGroupArgs(TypedDict, total=False):
+    cluster_name: pulumi.Input[str]
+    """EKS cluster the group joins. Required."""
+    team: str
+    """Team slug: the ``trellis.dev/team`` label and taint on every node. Required."""
+    pool: str
+    """Pool key: the ``trellis.dev/pool`` label. Required."""
+    node_group_name: str
+    """EKS node group name. Required."""
+    node_role_name: str
+    """IAM role name of the nodes (worker, ECR pull and CNI policies only). Required."""
+    launch_template_name: str
+    """EC2 launch template name. Required."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets; the group can place nodes in any of them. Required."""
+    instance_type: str
+    """EC2 instance type (``MachineShape.machine_type``), e.g. ``g6.2xlarge``. Required."""
+    accelerator: str
+    """Cloud-neutral accelerator name, for the node label. Required."""
+    gpus_per_node: int
+    """GPUs on one instance: the autoscaler's node-template GPU count. Required."""
+    min_nodes: int
+    """Nodes kept running. Default: 0 (scales to zero)."""
+    max_nodes: int
+    """Upper bound of the autoscaler. Default: 1."""
+    spot: bool
+    """SPOT capacity instead of ON_DEMAND. Default: False."""
+    disk_size_gb: int
+    """Encrypted gp3 data volume per node (Bottlerocket: /dev/xvdb), GB. Default: 200."""
+    ami_type: str
+    """EKS AMI type. Default: ``BOTTLEROCKET_x86_64_NVIDIA`` (device plugin included).
+    https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html#AmazonEKS-Type-Nodegroup-amiType"""
+    metadata_hop_limit: int
+    """IMDSv2 hop limit. Default: 2 (pods reach IMDS through one extra hop; tokens still
+    required)."""
+    tags: dict[str, str]
+    """Team tags on every resource and on the instances and volumes it launches. Default: none."""
+
+
+def _asg_name(resources: Sequence[aws.eks.outputs.NodeGroupResource] | None) -> str:
+    """The node group's Auto Scaling group: ``resources[0].autoscalingGroups[0].name``."""
+    for resource in resources or []:
+        for group in resource.autoscaling_groups or []:
+            if group.name:
+                return group.name
+    return ""
+
+
+class GpuNodeGroup(pulumi.ComponentResource):
+    """A managed node group of GPU instances, tainted for one team, scaling from zero."""
+
+    node_group: aws.eks.NodeGroup
+    node_role_arn: pulumi.Output[str]
+    autoscaling_group_name: pulumi.Output[str]
+    scheduling: common.SchedulingContract
+
+    def __init__(self, name: str, args: GpuNodeGroupArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:aws:GpuNodeGroup", name, None, opts)
+        self._name = name
+        tags = dict(args.get("tags", {}))
+        team, pool = args["team"], args["pool"]
+        ami = args.get("ami_type", DEFAULT_AMI_TYPE)
+        labels = common.merge_labels(common.node_labels(team, pool),
+                                     {"trellis.dev/accelerator": args["accelerator"]})
+        taints = common.gpu_taints(team)
+        role = _nodes.node_role(self, f"{name}-node", name=args["node_role_name"], tags=tags)
+        template = _nodes.launch_template(
+            self, name, name=args["launch_template_name"], ami_type=ami,
+            disk_size_gb=args.get("disk_size_gb", 200),
+            hop_limit=args.get("metadata_hop_limit", 2), tags=tags, instance_tags=tags)
+        self.node_group = self._create_node_group(args, role, template, ami, labels, taints, tags)
+        self.autoscaling_group_name = self.node_group.resources.apply(_asg_name)
+        self._create_autoscaler_tags(args, labels, taints)
+        self.node_role_arn = role.arn
+        self.scheduling = common.scheduling_contract(
+            team, pool, args["gpus_per_node"], extra_selector=None)
+        self.register_outputs({"node_group_name": self.node_group.node_group_name,
+                               "autoscaling_group_name": self.autoscaling_group_name,
+                               "node_role_arn": self.node_role_arn,
+                               "scheduling": dict(self.scheduling)})
+
+    def _create_node_group(self, args: GpuNodeGroupArgs, role: aws.iam.Role,
+                           template: aws.ec2.LaunchTemplate, ami: str, labels: dict[str, str],
+                           taints: list[common.Taint], tags: dict[str, str]) -> aws.eks.NodeGroup:
+        min_nodes = args.get("min_nodes", 0)
+        return aws.eks.NodeGroup(
+            self._name, cluster_name=args["cluster_name"],
+            node_group_name=args["node_group_name"], node_role_arn=role.arn,
+            subnet_ids=list(args["subnet_ids"]), ami_type=ami,
+            capacity_type="SPOT" if args.get("spot", False) else "ON_DEMAND",
+            instance_types=[args["instance_type"]],
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=min_nodes, max_size=args.get("max_nodes", 1), desired_size=min_nodes),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)),
+            labels=labels,
+            taints=[aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"],
+                                               effect=EKS_EFFECT[t["effect"]]) for t in taints],
+            tags=tags,
+            # The autoscaler owns the desired size once the group exists.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]))
+
+    def _create_autoscaler_tags(self, args: GpuNodeGroupArgs, labels: dict[str, str],
+                                taints: list[common.Taint]) -> None:
+        # EKS does not copy node group tags to its Auto Scaling group (terraform-aws-eks#2255),
+        # and the autoscaler can only build a template node for an empty group from ASG tags.
+        cluster = args["cluster_name"]
+        hints: dict[str, tuple[pulumi.Input[str], pulumi.Input[str]]] = {
+            "ca-enabled": (f"{CA}/enabled", "true"),
+            "ca-owned": (pulumi.Output.concat(f"{CA}/", cluster), "owned"),
+            "ca-gpu-count": (f"{CA}/node-template/resources/{common.GPU_RESOURCE}",
+                              str(args["gpus_per_node"])),
+        }
+        for key, value in labels.items():
+            hints[f"ca-label-{key.rsplit('/', 1)[-1]}"] = (
+                f"{CA}/node-template/label/{key}", value)
+        for taint in taints:
+            hints[f"ca-taint-{taint['key'].replace('/', '-').replace('.', '-')}"] = (
+                f"{CA}/node-template/taint/{taint['key']}", f"{taint['value']}:{taint['effect']}")
+        for slug, (tag_key, tag_value) in hints.items():
+            aws.autoscaling.Tag(
+                f"{self._name}-{slug}", autoscaling_group_name=self.autoscaling_group_name,
+                tag=aws.autoscaling.TagTagArgs(key=tag_key, value=tag_value,
+                                               propagate_at_launch=False),
+                opts=pulumi.ResourceOptions(parent=self))

@@ -1,0 +1,198 @@
+"""TeamIdentity: who a team is on AWS, with no keys anywhere.
+
+Three roles per team. The *workload* role is what the team's pods run as (EKS Pod Identity on
+``<team>/<team>``); the *pipeline* role is what SageMaker runs the team's pipelines and jobs
+as; the *scheduler* role is what EventBridge Scheduler starts those pipelines as (each
+:class:`~components.aws.pipeline.Pipeline` adds the one permission for its own pipeline).
+Each role reaches the team's buckets, the environment key (through S3 and ECR only) and the
+team's ECR prefix; nothing else. No IAM users, no access keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws import _iam
+
+POD_IDENTITY = "pods.eks.amazonaws.com"
+
+
+class TeamIdentityArgs(TypedDict, total=False):
+    team: str
+    """Team slug, for descriptions. Required."""
+    cluster_name: pulumi.Input[str]
+    """EKS cluster of the Pod Identity association. Required."""
+    namespace: str
+    """Kubernetes namespace of the team's pods. Default: the team slug."""
+    service_account: str
+    """Kubernetes service account the team's pods use. Default: the team slug."""
+    workload_role_name: str
+    """IAM role name for the team's pods. Required."""
+    pipeline_role_name: str
+    """IAM role name SageMaker runs the team's pipelines and jobs as. Required."""
+    scheduler_role_name: str | None
+    """IAM role name EventBridge Scheduler uses. Default: None (no role; teams without
+    pipelines)."""
+    bucket_arns: dict[str, pulumi.Input[str]]
+    """The team's buckets by purpose (including the pipeline root). Default: none."""
+    kms_key_arn: pulumi.Input[str]
+    """Environment key; usable only through S3 and ECR. Required."""
+    repository_prefix: str
+    """The team's ECR prefix (``<env>/<team>``). Required."""
+    model_package_group_name: str
+    """The team's SageMaker model package group. Required."""
+    tags: dict[str, str]
+    """Team tags on every resource, merged over the provider's default tags. Default: none."""
+
+
+class TeamIdentity(pulumi.ComponentResource):
+    """Workload, pipeline and scheduler roles of one team, scoped to its own resources."""
+
+    workload_role_arn: pulumi.Output[str]
+    pipeline_role_arn: pulumi.Output[str]
+    scheduler_role: aws.iam.Role | None
+    scheduler_role_arn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: TeamIdentityArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:aws:TeamIdentity", name, None, opts)
+        self._name = name
+        self._tags = dict(args.get("tags", {}))
+        ident = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._account = ident.account_id
+        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self.workload_role_arn = self._create_workload(args)
+        self.pipeline_role_arn = self._create_pipeline_role(args)
+        self.scheduler_role = None
+        self.scheduler_role_arn = None
+        if args.get("scheduler_role_name"):
+            self.scheduler_role = _iam.role(
+                self, f"{name}-scheduler", name=str(args["scheduler_role_name"]),
+                trust=_iam.service_trust("scheduler.amazonaws.com",
+                                         source_account=self._account),
+                description=f"Starts the {args['team']} team's SageMaker pipelines (Trellis)",
+                tags=self._tags)
+            self.scheduler_role_arn = self.scheduler_role.arn
+        self.register_outputs({"workload_role_arn": self.workload_role_arn,
+                               "pipeline_role_arn": self.pipeline_role_arn,
+                               "scheduler_role_arn": self.scheduler_role_arn})
+
+    # ---- shared statements ---------------------------------------------------------------
+
+    def _data(self, args: TeamIdentityArgs) -> list[dict[str, Any]]:
+        buckets = [args["bucket_arns"][k] for k in sorted(args.get("bucket_arns", {}))]
+        objects = [pulumi.Output.concat(b, "/*") for b in buckets]
+        via = [pulumi.Output.concat("s3.", self._region, ".amazonaws.com"),
+               pulumi.Output.concat("ecr.", self._region, ".amazonaws.com")]
+        out = []
+        if buckets:
+            out += [
+                _iam.statement("ListTeamBuckets", ["s3:ListBucket", "s3:GetBucketLocation",
+                                                   "s3:ListBucketMultipartUploads"], buckets),
+                _iam.statement("ReadWriteTeamObjects",
+                               ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
+                                "s3:DeleteObject", "s3:AbortMultipartUpload",
+                                "s3:ListMultipartUploadParts"], objects),
+            ]
+        out.append(_iam.statement(
+            "UseEnvironmentKeyThroughS3AndEcr",
+            ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [args["kms_key_arn"]],
+            {"StringEquals": {"kms:ViaService": via}}))
+        out.append(_iam.statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]))
+        return out
+
+    def _repositories(self, args: TeamIdentityArgs) -> pulumi.Output[str]:
+        return pulumi.Output.format("arn:aws:ecr:{0}:{1}:repository/{2}/*", self._region,
+                                    self._account, args["repository_prefix"])
+
+    def _models(self, args: TeamIdentityArgs) -> list[pulumi.Output[str]]:
+        group = args["model_package_group_name"].lower()  # SageMaker ARNs are lower case
+        return [pulumi.Output.format("arn:aws:sagemaker:{0}:{1}:model-package-group/{2}",
+                                     self._region, self._account, group),
+                pulumi.Output.format("arn:aws:sagemaker:{0}:{1}:model-package/{2}/*",
+                                     self._region, self._account, group)]
+
+    # ---- roles ----------------------------------------------------------------------------
+
+    def _create_workload(self, args: TeamIdentityArgs) -> pulumi.Output[str]:
+        team = args["team"]
+        role = _iam.role(self, f"{self._name}-workload", name=args["workload_role_name"],
+                         trust=_iam.service_trust(POD_IDENTITY,
+                                                  actions=("sts:AssumeRole", "sts:TagSession")),
+                         description=f"Pods of the {team} team (Trellis, EKS Pod Identity)",
+                         tags=self._tags)
+        _iam.inline(self, f"{self._name}-workload-policy", role=role, name="team-resources",
+                    policy=_iam.document(
+                        *self._data(args),
+                        _iam.statement("PullAndPushTeamImages",
+                                       ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                        "ecr:BatchCheckLayerAvailability", "ecr:DescribeImages",
+                                        "ecr:DescribeRepositories", "ecr:ListImages",
+                                        "ecr:PutImage", "ecr:InitiateLayerUpload",
+                                        "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+                                        "ecr:CreateRepository"], [self._repositories(args)]),
+                        _iam.statement("UseTeamModelRegistry",
+                                       ["sagemaker:DescribeModelPackageGroup",
+                                        "sagemaker:ListModelPackages",
+                                        "sagemaker:DescribeModelPackage",
+                                        "sagemaker:CreateModelPackage"], self._models(args))))
+        aws.eks.PodIdentityAssociation(
+            f"{self._name}-workload", cluster_name=args["cluster_name"],
+            namespace=args.get("namespace", team),
+            service_account=args.get("service_account", team), role_arn=role.arn,
+            tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
+        return role.arn
+
+    def _create_pipeline_role(self, args: TeamIdentityArgs) -> pulumi.Output[str]:
+        team = args["team"]
+        role = _iam.role(self, f"{self._name}-pipelines", name=args["pipeline_role_name"],
+                         trust=_iam.service_trust("sagemaker.amazonaws.com"),
+                         description=f"SageMaker pipelines and jobs of the {team} team (Trellis)",
+                         tags=self._tags)
+
+        def arn(kind: str) -> pulumi.Output[str]:
+            return pulumi.Output.format("arn:aws:sagemaker:{0}:{1}:{2}/*", self._region,
+                                        self._account, kind)
+
+        jobs = [arn(k) for k in ("training-job", "processing-job", "transform-job", "model")]
+        _iam.inline(self, f"{self._name}-pipelines-policy", role=role, name="team-pipelines",
+                    policy=_iam.document(
+                        *self._data(args),
+                        _iam.statement("PullTeamImages",
+                                       ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                        "ecr:BatchCheckLayerAvailability"],
+                                       [self._repositories(args)]),
+                        _iam.statement("RunPipelineSteps",
+                                       ["sagemaker:CreateTrainingJob",
+                                        "sagemaker:DescribeTrainingJob",
+                                        "sagemaker:StopTrainingJob",
+                                        "sagemaker:CreateProcessingJob",
+                                        "sagemaker:DescribeProcessingJob",
+                                        "sagemaker:StopProcessingJob",
+                                        "sagemaker:CreateTransformJob",
+                                        "sagemaker:DescribeTransformJob",
+                                        "sagemaker:StopTransformJob", "sagemaker:CreateModel",
+                                        "sagemaker:DescribeModel", "sagemaker:AddTags",
+                                        "sagemaker:ListTags"], jobs),
+                        _iam.statement("RegisterTeamModels",
+                                       ["sagemaker:CreateModelPackage",
+                                        "sagemaker:DescribeModelPackage",
+                                        "sagemaker:UpdateModelPackage",
+                                        "sagemaker:DescribeModelPackageGroup",
+                                        "sagemaker:ListModelPackages"], self._models(args)),
+                        _iam.statement("PassSelfToSageMakerJobs", ["iam:PassRole"],
+                                       [pulumi.Output.format("arn:aws:iam::{0}:role/{1}",
+                                                            self._account,
+                                                            args["pipeline_role_name"])],
+                                       {"StringEquals": {
+                                           "iam:PassedToService": "sagemaker.amazonaws.com"}}),
+                        _iam.statement("JobLogs",
+                                       ["logs:CreateLogGroup", "logs:CreateLogStream",
+                                        "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                       [pulumi.Output.format(
+                                           "arn:aws:logs:{0}:{1}:log-group:/aws/sagemaker/*",
+                                           self._region, self._account)])))
+        return role.arn

@@ -1,0 +1,181 @@
+"""Network: the VPC an EKS cluster and its node groups live in.
+
+Private subnets (one per AZ) hold every node and pod (the VPC CNI gives pods VPC addresses, so
+they get three quarters of the range); small public subnets hold the NAT gateways and
+internet-facing load balancers. Nodes reach the internet through NAT only, and S3 through a
+gateway endpoint (free, and keeps dataset traffic off the NAT's per-GB charge).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+PRIVATE_ELB_TAG = "kubernetes.io/role/internal-elb"
+PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
+
+
+class NetworkArgs(TypedDict, total=False):
+    name: str
+    """VPC name (its ``Name`` tag) and prefix of the other ``Name`` tags. Required."""
+    cidr: str
+    """IPv4 range of the VPC, /16 to /20. Default: ``10.0.0.0/16``. Carved as: three /(n+2)
+    private subnets, then /(n+4) public subnets in the last quarter."""
+    availability_zone_count: int
+    """AZs to spread subnets over, 2 or 3 (the first available ones the region lists).
+    Default: 3. https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html"""
+    nat_gateway_per_az: bool
+    """One NAT gateway per AZ, so losing an AZ does not cut the others off. Default: False
+    (one shared NAT gateway, $33/month less per AZ; sandbox)."""
+    cluster_name: str
+    """EKS cluster that uses the subnets; adds ``kubernetes.io/cluster/<name>=shared``.
+    Default: no cluster tag."""
+    tags: dict[str, str]
+    """Tags on every resource, merged over the provider's default tags. Default: none."""
+
+
+def carve(cidr: str, azs: int) -> tuple[list[str], list[str]]:
+    """(private, public) subnet CIDRs: private get a quarter each, public share the last quarter."""
+    if not 2 <= azs <= 3:
+        raise ValueError(f"availability_zone_count must be 2 or 3; got {azs}")
+    net = ipaddress.IPv4Network(cidr)
+    quarters = list(net.subnets(prefixlen_diff=2))
+    public = list(quarters[3].subnets(prefixlen_diff=2))
+    return [str(q) for q in quarters[:azs]], [str(p) for p in public[:azs]]
+
+
+def _nth(i: int) -> Callable[[Sequence[str]], str]:
+    def pick(names: Sequence[str]) -> str:
+        if len(names) <= i:
+            raise ValueError(f"the region lists {len(names)} available zones; {i + 1} needed")
+        return names[i]
+    return pick
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC across two or three AZs with private node subnets, NAT and an S3 endpoint."""
+
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: list[pulumi.Output[str]]
+    public_subnet_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:aws:Network", name, None, opts)
+        self._name = name
+        self._label = args["name"]
+        self._tags = dict(args.get("tags", {}))
+        count = args.get("availability_zone_count", 3)
+        private_cidrs, public_cidrs = carve(args.get("cidr", "10.0.0.0/16"), count)
+        cluster = args.get("cluster_name")
+        k8s = {f"kubernetes.io/cluster/{cluster}": "shared"} if cluster else {}
+
+        self.vpc = aws.ec2.Vpc(name, cidr_block=args.get("cidr", "10.0.0.0/16"),
+                               enable_dns_support=True, enable_dns_hostnames=True,
+                               tags=self._named(self._label),
+                               opts=pulumi.ResourceOptions(parent=self))
+        self._lock_default_security_group()
+        zones = aws.get_availability_zones_output(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status",
+                                                        values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        az = [zones.names.apply(_nth(i)) for i in range(count)]
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id,
+                                      tags=self._named(f"{self._label}-igw"),
+                                      opts=pulumi.ResourceOptions(parent=self))
+        public = self._create_public(public_cidrs, az, igw, k8s)
+        nats = self._create_nat(public, args.get("nat_gateway_per_az", False))
+        private, route_tables = self._create_private(private_cidrs, az, nats, k8s)
+        aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=self.vpc.id,
+                            service_name=pulumi.Output.concat(
+                                "com.amazonaws.", aws.get_region_output(
+                                    opts=pulumi.InvokeOutputOptions(parent=self)).region, ".s3"),
+                            vpc_endpoint_type="Gateway",
+                            route_table_ids=[rt.id for rt in route_tables],
+                            tags=self._named(f"{self._label}-s3"),
+                            opts=pulumi.ResourceOptions(parent=self))
+        self.vpc_id = self.vpc.id
+        self.private_subnet_ids = [s.id for s in private]
+        self.public_subnet_ids = [s.id for s in public]
+        self.register_outputs({"vpc_id": self.vpc_id,
+                               "private_subnet_ids": self.private_subnet_ids,
+                               "public_subnet_ids": self.public_subnet_ids})
+
+    def _named(self, label: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {**self._tags, **(extra or {}), "Name": label}
+
+    def _lock_default_security_group(self) -> None:
+        # Adopting the default security group with no rules means nothing can use it by
+        # accident (CIS AWS 5.4); EKS makes its own cluster security group.
+        aws.ec2.DefaultSecurityGroup(f"{self._name}-default-sg", vpc_id=self.vpc.id,
+                                     tags=self._named(f"{self._label}-default-deny"),
+                                     opts=pulumi.ResourceOptions(parent=self))
+
+    def _create_public(self, cidrs: list[str], az: list[pulumi.Output[str]],
+                       igw: aws.ec2.InternetGateway,
+                       k8s: dict[str, str]) -> list[aws.ec2.Subnet]:
+        table = aws.ec2.RouteTable(f"{self._name}-public", vpc_id=self.vpc.id,
+                                   tags=self._named(f"{self._label}-public"),
+                                   opts=pulumi.ResourceOptions(parent=self))
+        aws.ec2.Route(f"{self._name}-public-default", route_table_id=table.id,
+                      destination_cidr_block="0.0.0.0/0", gateway_id=igw.id,
+                      opts=pulumi.ResourceOptions(parent=self))
+        subnets = []
+        for i, cidr in enumerate(cidrs):
+            suffix = chr(ord("a") + i)
+            subnet = aws.ec2.Subnet(
+                f"{self._name}-public-{suffix}", vpc_id=self.vpc.id, cidr_block=cidr,
+                availability_zone=az[i], map_public_ip_on_launch=False,
+                tags=self._named(f"{self._label}-public-{suffix}", {PUBLIC_ELB_TAG: "1", **k8s}),
+                opts=pulumi.ResourceOptions(parent=self))
+            aws.ec2.RouteTableAssociation(f"{self._name}-public-{suffix}", subnet_id=subnet.id,
+                                          route_table_id=table.id,
+                                          opts=pulumi.ResourceOptions(parent=self))
+            subnets.append(subnet)
+        return subnets
+
+    def _create_nat(self, public: list[aws.ec2.Subnet],
+                    per_az: bool) -> list[aws.ec2.NatGateway]:
+        nats = []
+        for i, subnet in enumerate(public if per_az else public[:1]):
+            suffix = chr(ord("a") + i)
+            eip = aws.ec2.Eip(f"{self._name}-nat-{suffix}", domain="vpc",
+                              tags=self._named(f"{self._label}-nat-{suffix}"),
+                              opts=pulumi.ResourceOptions(parent=self))
+            nats.append(aws.ec2.NatGateway(f"{self._name}-nat-{suffix}",
+                                           allocation_id=eip.allocation_id,
+                                           subnet_id=subnet.id, connectivity_type="public",
+                                           tags=self._named(f"{self._label}-nat-{suffix}"),
+                                           opts=pulumi.ResourceOptions(parent=self)))
+        return nats
+
+    def _create_private(self, cidrs: list[str], az: list[pulumi.Output[str]],
+                        nats: list[aws.ec2.NatGateway], k8s: dict[str, str],
+                        ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.RouteTable]]:
+        subnets, tables = [], []
+        for i, cidr in enumerate(cidrs):
+            suffix = chr(ord("a") + i)
+            subnet = aws.ec2.Subnet(
+                f"{self._name}-private-{suffix}", vpc_id=self.vpc.id, cidr_block=cidr,
+                availability_zone=az[i],
+                tags=self._named(f"{self._label}-private-{suffix}",
+                                 {PRIVATE_ELB_TAG: "1", **k8s}),
+                opts=pulumi.ResourceOptions(parent=self))
+            table = aws.ec2.RouteTable(f"{self._name}-private-{suffix}", vpc_id=self.vpc.id,
+                                       tags=self._named(f"{self._label}-private-{suffix}"),
+                                       opts=pulumi.ResourceOptions(parent=self))
+            nat = nats[i] if len(nats) > i else nats[0]
+            aws.ec2.Route(f"{self._name}-private-{suffix}-default", route_table_id=table.id,
+                          destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id,
+                          opts=pulumi.ResourceOptions(parent=self))
+            aws.ec2.RouteTableAssociation(f"{self._name}-private-{suffix}", subnet_id=subnet.id,
+                                          route_table_id=table.id,
+                                          opts=pulumi.ResourceOptions(parent=self))
+            subnets.append(subnet)
+            tables.append(table)
+        return subnets, tables

@@ -1,0 +1,133 @@
+"""Pipeline: a SageMaker pipeline that runs on a schedule, complete with its permission to start.
+
+The definition is either inline JSON (a local file, read when the program runs) or an
+``s3://`` object. EventBridge Scheduler starts the pipeline through its SageMaker target with
+the parameters from org.yaml; the team's scheduler role gets ``sagemaker:StartPipelineExecution``
+on this pipeline and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import cron
+from components.aws import _iam
+
+
+class PipelineArgs(TypedDict, total=False):
+    pipeline_name: str
+    """SageMaker pipeline name (also its display name). Required."""
+    description: str
+    """Pipeline description. Default: empty."""
+    definition: str | None
+    """Pipeline definition JSON (SageMaker pipeline definition schema, ``Version``
+    ``2020-12-01``). Exactly one of ``definition`` and ``definition_s3_uri``.
+    https://aws-sagemaker-mlops.github.io/sagemaker-model-building-pipeline-definition-JSON-schema/"""
+    definition_s3_uri: str | None
+    """``s3://bucket/key`` of the definition JSON, read by SageMaker at deploy time."""
+    role_arn: pulumi.Input[str]
+    """Role SageMaker runs the pipeline's steps as (the team's pipeline role). Required."""
+    scheduler_role_name: pulumi.Input[str]
+    """Name of the role the schedule uses; this component adds its start permission. Required."""
+    scheduler_role_arn: pulumi.Input[str]
+    """ARN of that role. Required."""
+    schedule: str
+    """5-field cron expression (converted to EventBridge's 6-field ``cron()``). Required."""
+    timezone: str
+    """IANA time zone of the schedule. Default: ``UTC``."""
+    schedule_name: str
+    """EventBridge Scheduler schedule name (default group). Required."""
+    parameters: Mapping[str, Any]
+    """Pipeline parameters passed on every scheduled run; non-strings are JSON-encoded.
+    Default: none (the definition's defaults)."""
+    max_parallel_steps: int | None
+    """Steps of one execution that may run at once. Default: None (SageMaker's default, 50)."""
+    tags: dict[str, str]
+    """Team tags on the pipeline, merged over the provider's default tags. Default: none."""
+
+
+def parameter_value(value: Any) -> str:
+    """A parameter value as SageMaker takes it: strings as-is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"'{uri}' is not an s3://BUCKET/KEY URI")
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
+
+
+class Pipeline(pulumi.ComponentResource):
+    """A SageMaker pipeline plus the EventBridge schedule that starts it."""
+
+    pipeline: aws.sagemaker.Pipeline
+    arn: pulumi.Output[str]
+    schedule_expression: str
+
+    def __init__(self, name: str, args: PipelineArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:aws:Pipeline", name, None, opts)
+        self._name = name
+        self.pipeline = self._create_pipeline(args)
+        self.arn = self.pipeline.arn
+        self.schedule_expression = cron.to_aws(args["schedule"])
+        self._create_schedule(args)
+        self.register_outputs({"arn": self.arn, "schedule_expression": self.schedule_expression})
+
+    def _create_pipeline(self, args: PipelineArgs) -> aws.sagemaker.Pipeline:
+        definition, uri = args.get("definition"), args.get("definition_s3_uri")
+        if (definition is None) == (uri is None):
+            raise ValueError(f"pipeline {args['pipeline_name']}: give exactly one of "
+                             "definition and definition_s3_uri")
+        location = None
+        if uri is not None:
+            bucket, key = parse_s3_uri(uri)
+            location = aws.sagemaker.PipelinePipelineDefinitionS3LocationArgs(bucket=bucket,
+                                                                             object_key=key)
+        parallel = args.get("max_parallel_steps")
+        return aws.sagemaker.Pipeline(
+            self._name, pipeline_name=args["pipeline_name"],
+            pipeline_display_name=args["pipeline_name"],
+            pipeline_description=args.get("description") or None,
+            pipeline_definition=definition, pipeline_definition_s3_location=location,
+            role_arn=args["role_arn"],
+            parallelism_configuration=(
+                aws.sagemaker.PipelineParallelismConfigurationArgs(
+                    max_parallel_execution_steps=parallel) if parallel else None),
+            tags=args.get("tags", {}),
+            opts=pulumi.ResourceOptions(parent=self))
+
+    def _create_schedule(self, args: PipelineArgs) -> None:
+        start = _iam.inline_on(
+            self, f"{self._name}-start", role_name=args["scheduler_role_name"],
+            name=f"start-{args['pipeline_name']}"[:128],
+            policy=_iam.document(_iam.statement("StartThisPipeline",
+                                                ["sagemaker:StartPipelineExecution"],
+                                                [self.pipeline.arn])))
+        params = [aws.scheduler.ScheduleTargetSagemakerPipelineParametersPipelineParameterArgs(
+            name=k, value=parameter_value(v))
+            for k, v in sorted(args.get("parameters", {}).items())]
+        aws.scheduler.Schedule(
+            self._name, name=args["schedule_name"], group_name="default",
+            description=(args.get("description") or f"Starts {args['pipeline_name']}")[:512],
+            schedule_expression=self.schedule_expression,
+            schedule_expression_timezone=args.get("timezone", "UTC"),
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            state="ENABLED",
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.pipeline.arn, role_arn=args["scheduler_role_arn"],
+                sagemaker_pipeline_parameters=(
+                    aws.scheduler.ScheduleTargetSagemakerPipelineParametersArgs(
+                        pipeline_parameters=params) if params else None),
+                # A run that cannot start within the hour is skipped, not started late.
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600)),
+            # The schedule's first start needs the permission in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[start]))

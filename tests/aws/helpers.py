@@ -1,0 +1,43 @@
+"""Small queries over a plan, with assertion messages that name the resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stacks.engine import Plan, PlannedResource
+
+POLICY_INPUTS = ("policy", "assumeRolePolicy")
+
+
+def one(plan: Plan, type_: str, name: str) -> PlannedResource:
+    found = [r for r in plan.resources if r.type == type_ and r.name == name]
+    names = sorted(r.name for r in plan.of_type(type_))
+    assert len(found) == 1, f"expected one {type_} named {name!r}; have {names}"
+    return found[0]
+
+
+def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
+    return {r.name: r for r in plan.of_type(type_)}
+
+
+def children(plan: Plan, parent: PlannedResource) -> list[PlannedResource]:
+    return [r for r in plan.resources if r.parent == parent.urn]
+
+
+def policies(resource: PlannedResource) -> list[dict[str, Any]]:
+    """Every IAM policy document among the resource's inputs, parsed."""
+    out = []
+    for key in POLICY_INPUTS:
+        value = resource.inputs.get(key)
+        if isinstance(value, str) and value.strip().startswith("{"):
+            out.append(json.loads(value))
+    return out
+
+
+def statements(resource: PlannedResource) -> list[dict[str, Any]]:
+    return [s for doc in policies(resource) for s in doc["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
