@@ -149,9 +149,9 @@ def test_prod_overrides_change_the_numbers_of_the_bundled_org():
     dev, prod = bundled("dev"), bundled("prod")
     d = {t.team: t for t in dev.teams}
     p = {t.team: t for t in prod.teams}
-    # recsys overrides: budget 20000 -> 60000; train max 1 spot -> max 2 on-demand;
+    # recsys overrides: budget 40000 -> 150000; train max 1 spot -> max 2 on-demand;
     # serve min 0 max 4 -> min 1 max 8 (on-demand by the production tier).
-    assert (d["recsys"].budget_usd, p["recsys"].budget_usd) == (20000, 60000)
+    assert (d["recsys"].budget_usd, p["recsys"].budget_usd) == (40000, 150000)
     dtrain, ptrain = (next(x for x in t.pools if x.pool == "train") for t in (d["recsys"],
                                                                               p["recsys"]))
     assert (dtrain.max_nodes, dtrain.spot) == (1, True)
