@@ -111,7 +111,8 @@ def test_provider_pins_account_region_and_default_tags(dev_plan, prod_plan):
         assert tags["tags"]["env"] == p.environment and tags["tags"]["org"] == "acme"
         for r in p.resources:
             if r.custom and not r.type.startswith("pulumi:providers:"):
-                assert r.provider.startswith(prov.urn), f"{r.type} {r.name}: not on the env provider"
+                assert r.provider.startswith(prov.urn), \
+                    f"{r.type} {r.name}: not on the environment's provider"
 
 
 def test_production_protects_stateful_resources(dev_plan, prod_plan):
