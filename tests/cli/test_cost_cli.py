@@ -15,6 +15,39 @@ from stacks.loader import load
 from stacks.resolve import resolve
 from tests.conftest import ALL_ORGS, BUNDLED_GCP
 
+# recsys: one spot 8xH100 node plus 4 spot L4 nodes against $20k in dev; in prod two on-demand
+# 8xH100 nodes plus 8 L4 nodes against $60k. Both over budget; vision fits.
+OVER_BUDGET = """\
+version: 1
+org: acme
+cloud: gcp
+region: us-central1
+environments:
+  dev: {project: acme-ml-dev, tier: sandbox}
+  prod: {project: acme-ml-prod, tier: production, region: us-east4}
+teams:
+  recsys:
+    members: [group:recsys@acme.com]
+    budget_usd: 20000
+    gpu_pools:
+      train: {accelerator: h100-80gb, gpus_per_node: 8, max_nodes: 1, spot: true}
+      serve: {accelerator: l4, max_nodes: 4}
+    overrides:
+      prod:
+        budget_usd: 60000
+        gpu_pools: {train: {max_nodes: 2, spot: false}, serve: {min_nodes: 1, max_nodes: 8}}
+  vision:
+    members: [group:vision@acme.com]
+    budget_usd: 8000
+    gpu_pools:
+      finetune: {accelerator: a100-80gb, gpus_per_node: 1, max_nodes: 2}
+"""
+
+
+@pytest.fixture
+def over_budget(write_org):
+    return write_org(OVER_BUDGET)
+
 
 def run(org, env: str, fmt: str, width: int = 100) -> tuple[int, str]:
     buf = io.StringIO()
@@ -23,11 +56,11 @@ def run(org, env: str, fmt: str, width: int = 100) -> tuple[int, str]:
     return code, buf.getvalue()
 
 
-def test_table_shows_pools_budgets_platform_and_price_date():
-    code, out = run(BUNDLED_GCP, "dev", "table")
-    assert code == 0
+def test_table_shows_pools_budgets_platform_and_price_date(over_budget):
+    code, out = run(over_budget, "dev", "table")
+    assert code == 0  # over budget still exits 0 (DESIGN.md)
     for text in ("recsys", "  train", "a3-highgpu-8g (8×h100-80gb)", "  serve", "vision",
-                 "research", "Budget $/mo", "20,000", "OVER budget by",
+                 "Budget $/mo", "20,000", "OVER budget by", "within budget",
                  "GKE cluster management fee", "Cloud NAT", "System node pool",
                  "platform total", catalog.PRICE_DATE, "Environment total"):
         assert text in out, f"table lacks {text!r}:\n{out}"
@@ -39,25 +72,32 @@ def test_table_shows_pools_budgets_platform_and_price_date():
     assert "Fits with train max_nodes ≤ 0 (other pools unchanged)" in flat
 
 
-def test_table_fits_in_100_columns():
-    for env in ("dev", "prod"):
-        _, out = run(BUNDLED_GCP, env, "table", width=100)
+def test_bundled_org_table_fits_its_budgets():
+    code, out = run(BUNDLED_GCP, "dev", "table")
+    assert code == 0 and "research" in out
+    assert "OVER" not in out and "is over budget" not in out
+
+
+@pytest.mark.parametrize("org", ALL_ORGS, ids=lambda p: p.name)
+def test_table_fits_in_100_columns(org):
+    for env in load(org).environments:
+        _, out = run(org, env, "table", width=100)
         too_long = [line for line in out.splitlines() if len(line.rstrip()) > 100]
         assert not too_long, too_long
         assert "…" not in out, f"a cell was truncated in {env}:\n{out}"
 
 
-def test_table_production_has_no_spot_note_and_names_the_region():
-    _, out = run(BUNDLED_GCP, "prod", "table")
+def test_table_production_has_no_spot_note_and_names_the_region(over_budget):
+    _, out = run(over_budget, "prod", "table")
     assert "spot prices are estimates" not in out
     assert "us-east4 may differ" in " ".join(out.split())
     assert "134,181" in out  # recsys worst case after the prod overrides
 
 
-def test_over_budget_team_is_red_on_a_terminal():
+def test_over_budget_team_is_red_on_a_terminal(over_budget):
     buf = io.StringIO()
     console = Console(file=buf, width=100, force_terminal=True, color_system="standard")
-    cost_command(resolve(load(BUNDLED_GCP), "dev"), fmt="table", console=console)
+    cost_command(resolve(load(over_budget), "dev"), fmt="table", console=console)
     out = buf.getvalue()
     red = "\x1b[1;31m"
     recsys = next(line for line in out.splitlines() if "recsys" in line and "OVER" in line)
@@ -86,24 +126,28 @@ def test_unknown_format_is_a_bug_not_a_silent_default():
         run(BUNDLED_GCP, "dev", "yaml")
 
 
-def _cli_has_cost() -> bool:
-    from stacks.cli import main
-
-    return "cost" in main.commands
-
-
-@pytest.mark.skipif(not _cli_has_cost(), reason="`trellis cost` not wired into stacks.cli yet")
-def test_trellis_cost_through_the_cli():
+def test_trellis_cost_through_the_cli(over_budget):
     from stacks.cli import main
 
     runner = CliRunner()
-    result = runner.invoke(main, ["cost", str(BUNDLED_GCP), "--env", "prod", "--format", "json"])
+    result = runner.invoke(main, ["cost", str(over_budget), "--env", "prod", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     data = json.loads(result.output)
     assert data["environment"] == "prod"
     assert [t["team"] for t in data["teams"]] == ["recsys", "vision"]
     assert data["over_budget"] == ["recsys"]
-    result = runner.invoke(main, ["cost", str(BUNDLED_GCP), "--env", "dev"])
+    result = runner.invoke(main, ["cost", str(over_budget), "--env", "dev"])
     assert result.exit_code == 0, result.output  # over budget still exits 0 (DESIGN.md)
     assert "OVER budget" in result.output
+    assert runner.invoke(main, ["cost", str(over_budget)]).exit_code == 2  # --env needed
+
+
+def test_trellis_plan_tree_shows_worst_case_beside_gpu_pools():
+    from stacks.cli import main
+
+    result = CliRunner().invoke(main, ["plan", str(BUNDLED_GCP), "--env", "dev"])
+    assert result.exit_code == 0, result.output
+    pool_lines = [line for line in result.output.splitlines() if "GpuNodePool" in line]
+    assert len(pool_lines) == 4, result.output  # recsys train/serve, vision, research
+    assert all("/mo" in line and "≤ $" in line for line in pool_lines), pool_lines
