@@ -119,7 +119,8 @@ class Pipeline(pulumi.ComponentResource):
         obj = gcp.storage.BucketObject(
             f"{name}-template", bucket=args["pipeline_root"],
             name=template_object_name(args["pipeline"], local),
-            source=pulumi.FileAsset(str(local)),
+            # The text itself, not a FileAsset: the plan shows (and diffs) what is uploaded.
+            content=local.read_text(encoding="utf-8"),
             content_type="application/x-yaml" if local.suffix in (".yaml", ".yml")
             else "application/json",
             opts=pulumi.ResourceOptions(parent=self))
