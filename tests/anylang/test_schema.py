@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import re
+import site
 import subprocess
 import sys
 import threading
@@ -240,10 +241,13 @@ def host(tmp_path_factory) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     engine_port = engine.add_insecure_port("127.0.0.1:0")
     engine.start()
     # As pulumi-language-python's RunPlugin: `python <plugin dir> <engine address>`, run from
-    # the consumer's directory, so nothing may depend on the working directory.
+    # the consumer's directory, so nothing may depend on the working directory. The plugin's
+    # venv has our dependencies but not trellis-ml itself: `-S` skips the .pth files (our
+    # editable install among them) and only the site-packages directories stay importable.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())
     proc = subprocess.Popen(
-        [sys.executable, str(COMPONENTS_DIR), f"127.0.0.1:{engine_port}"],
+        [sys.executable, "-S", str(COMPONENTS_DIR), f"127.0.0.1:{engine_port}"],
         cwd=tmp_path_factory.mktemp("consumer"), env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
