@@ -52,6 +52,7 @@ RULE_MODULES: tuple[str, ...] = (
     "policies.pipelines",
     "policies.iam",
     "policies.pulumi_rules",
+    "policies.cost",
 )
 
 AREAS: dict[str, str] = {
