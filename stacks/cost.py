@@ -21,7 +21,7 @@ Definitions (see docs/cost.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,10 +292,9 @@ def plan_annotations(plan: Any, env: EnvSpec) -> dict[str, str]:
     report = estimate(env)
     by_name: dict[str, tuple[TeamCost, PoolCost]] = {
         p.node_pool_name: (t, p) for t in report.teams for p in t.pools}
-    resources: Iterable[Any] = plan.resources
     by_urn = {r.urn: r for r in plan.resources}
     notes: dict[str, str] = {}
-    for res in resources:
+    for res in plan.resources:
         if res.type not in GPU_POOL_TYPES:
             continue
         hit = by_name.get(_physical_name(res) or "")
