@@ -33,6 +33,8 @@ _TAG_FILTER_PREFIX = f"user:{TEAM_LABEL}$"
 _EPSILON = 1e-9
 
 #: Rules whose default enforcement follows the tier: advisory in a sandbox, else mandatory.
+#: The registered default is the production one; applying the sandbox default is the pack
+#: settings' job (``policies.settings.expand``), see docs/cost.md.
 SANDBOX_ADVISORY = ("TRL-COST-001",)
 
 
@@ -213,6 +215,8 @@ def over_budget_message(team: str, pools: list[PricedPool], budget: float) -> st
             f"{fit_hint(pools, budget)}")
 
 
+# `budgets` (team -> USD, passed by `trellis check` from org.yaml) is read once the pack
+# settings define it; until then budgets come from the budget resources of the stack only.
 _CONFIG = ("tier", "budgets") if "budgets" in SETTINGS else ("tier",)
 
 
