@@ -88,7 +88,8 @@ def render() -> str:
             "",
             f"**{r.title}.** {r.description}",
             "",
-            f"* Severity: {r.severity}; default enforcement: {r.enforcement}; "
+            f"* Severity: {r.severity}; default enforcement: {r.enforcement}"
+            f"{f' ({r.sandbox_enforcement} in sandbox)' if r.sandbox_enforcement else ''}; "
             f"{r.kind} policy ({'per resource' if r.kind == 'resource' else 'whole stack'})",
             f"* Resource types: {', '.join(f'`{t}`' for t in r.resource_types)}",
             f"* Settings: {', '.join(f'`{k}`' for k in r.config) or 'none'}",

@@ -10,9 +10,9 @@ from policies.registry import each, resource_rule, stack_rule, type_matcher
 from policies.settings import Settings
 from policies.view import UNKNOWN, Res, Stack, as_list, at, require_known
 
-# Every GCP IAM resource family is <target>IAMMember / IAMBinding / IAMPolicy (or "Iam...").
-GCP_IAM = ("gcp:*/*IAMMember:*", "gcp:*/*IAMBinding:*", "gcp:*/*IAMPolicy:*",
-           "gcp:*/*IamMember:*", "gcp:*/*IamBinding:*", "gcp:*/*IamPolicy:*")
+# Every GCP IAM resource family is <target>IAMMember / IAMBinding / IAMPolicy, spelled with
+# varying case ("iAMMember", "IamMember"); type_matcher globs ignore case.
+GCP_IAM = ("gcp:*/*IamMember:*", "gcp:*/*IamBinding:*", "gcp:*/*IamPolicy:*")
 _is_gcp_iam = type_matcher(GCP_IAM)
 AWS_POLICY_DOCS = {"aws:iam/policy:Policy": "policy", "aws:iam/rolePolicy:RolePolicy": "policy",
                    "aws:iam/userPolicy:UserPolicy": "policy",

@@ -101,6 +101,8 @@ class Rule:
     equivalents: Equivalents = field(default_factory=Equivalents)
     check: Callable[..., Iterable[Any]] | None = field(default=None, compare=False, repr=False)
     module: str = ""
+    #: Default level when the pack's tier is sandbox (None: same as ``enforcement``).
+    sandbox_enforcement: EnforcementName | None = None
 
     @property
     def area(self) -> str:
@@ -126,6 +128,8 @@ def register(rule: Rule) -> Rule:
         problems.append(f"severity must be one of {', '.join(SEVERITIES)}")
     if rule.enforcement not in ("advisory", "mandatory"):
         problems.append("enforcement must be advisory or mandatory")
+    if rule.sandbox_enforcement not in (None, "advisory", "mandatory"):
+        problems.append("sandbox_enforcement must be advisory, mandatory or None")
     if not rule.remediation.strip():
         problems.append("remediation text is required")
     if not rule.resource_types:
@@ -154,21 +158,25 @@ def _decorator(kind: Literal["resource", "stack"], **meta: Any) -> Callable[[Any
 def resource_rule(*, id: str, title: str, description: str, severity: SeverityName,
                   enforcement: EnforcementName, remediation: str, types: Iterable[str],
                   config: Iterable[str] = (), checkov: Iterable[str] = (),
-                  trivy: Iterable[str] = (), cdk_nag: Iterable[str] = ()) -> Callable[[Any], Any]:
+                  trivy: Iterable[str] = (), cdk_nag: Iterable[str] = (),
+                  sandbox_enforcement: EnforcementName | None = None) -> Callable[[Any], Any]:
     """Register a check ``fn(res, settings) -> Iterable[message]`` run on each resource."""
     return _decorator("resource", id=id, title=title, description=description,
                       severity=severity, enforcement=enforcement, remediation=remediation,
-                      types=types, config=config, checkov=checkov, trivy=trivy, cdk_nag=cdk_nag)
+                      types=types, config=config, checkov=checkov, trivy=trivy, cdk_nag=cdk_nag,
+                      sandbox_enforcement=sandbox_enforcement)
 
 
 def stack_rule(*, id: str, title: str, description: str, severity: SeverityName,
                enforcement: EnforcementName, remediation: str, types: Iterable[str],
                config: Iterable[str] = (), checkov: Iterable[str] = (),
-               trivy: Iterable[str] = (), cdk_nag: Iterable[str] = ()) -> Callable[[Any], Any]:
+               trivy: Iterable[str] = (), cdk_nag: Iterable[str] = (),
+               sandbox_enforcement: EnforcementName | None = None) -> Callable[[Any], Any]:
     """Register a check ``fn(stack, settings) -> Iterable[(urn, message)]`` run once."""
     return _decorator("stack", id=id, title=title, description=description,
                       severity=severity, enforcement=enforcement, remediation=remediation,
-                      types=types, config=config, checkov=checkov, trivy=trivy, cdk_nag=cdk_nag)
+                      types=types, config=config, checkov=checkov, trivy=trivy, cdk_nag=cdk_nag,
+                      sandbox_enforcement=sandbox_enforcement)
 
 
 def load() -> None:
@@ -243,10 +251,14 @@ def stack_from_args(args: StackValidationArgs) -> Stack:
 
 
 def type_matcher(types: Iterable[str]) -> Callable[[str], bool]:
-    """Exact type tokens, or globs (``gcp:*/*IAMMember:*``) for families of types."""
+    """Exact type tokens, or case-insensitive globs (``gcp:*/*IamMember:*``) for families.
+
+    Globs ignore case because providers spell one family several ways
+    (``projects/iAMMember``, ``storage/bucketIAMMember``, ``artifactregistry/repositoryIamMember``).
+    """
     exact = frozenset(t for t in types if not any(c in t for c in "*?["))
-    globs = tuple(t for t in types if t not in exact)
-    return lambda t: t in exact or any(fnmatch.fnmatchcase(t, g) for g in globs)
+    globs = tuple(t.lower() for t in types if t not in exact)
+    return lambda t: t in exact or any(fnmatch.fnmatchcase(t.lower(), g) for g in globs)
 
 
 def _resource_validate(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
@@ -310,3 +322,14 @@ def all_policies() -> list[Policy]:
 
 def iter_ids() -> Iterator[str]:
     yield from (r.id for r in all_rules())
+
+
+def config_keys() -> dict[str, tuple[str, ...]]:
+    """Rule ID -> the settings it reads (the ``rules`` argument of ``settings.expand``)."""
+    return {r.id: r.config for r in all_rules()}
+
+
+def tier_levels() -> dict[str, dict[str, str]]:
+    """Rule ID -> {tier: default level} for rules whose default depends on the tier."""
+    return {r.id: {"sandbox": r.sandbox_enforcement} for r in all_rules()
+            if r.sandbox_enforcement is not None}

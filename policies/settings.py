@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 try:
@@ -77,6 +77,11 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
             "model bucket (versioning required in every tier)."),
     Setting("minKubernetesVersion", {"type": "string", "default": "1.32"},
             "Oldest Kubernetes minor version an EKS cluster may pin."),
+    Setting("budgets", {"type": "object", "additionalProperties": {"type": "number",
+                                                                    "minimum": 0},
+                        "default": {}},
+            "Monthly budget in USD per team (`team` label value -> USD) for the cost rule; "
+            "`trellis check` can pass org.yaml's. Empty: budget resources in the stack."),
     Setting("schedulerAllowedRoles",
             {"type": "array", "items": {"type": "string"},
              "default": ["roles/aiplatform.user", "roles/workflows.invoker", "roles/run.invoker"]},
@@ -100,6 +105,7 @@ class Settings:
     min_kubernetes_version: str = "1.32"
     scheduler_allowed_roles: tuple[str, ...] = ("roles/aiplatform.user",
                                                 "roles/workflows.invoker", "roles/run.invoker")
+    budgets: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -135,8 +141,14 @@ class Settings:
         if not isinstance(min_k8s, str) or parse_version(min_k8s) is None:
             raise ValueError("policy config minKubernetesVersion must look like '1.32'; "
                              f"got {min_k8s!r}")
+        budgets = cfg.get("budgets", {})
+        if not isinstance(budgets, Mapping) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for v in budgets.values()):
+            raise ValueError(f"policy config budgets must map team -> USD >= 0; got {budgets!r}")
         return cls(
             tier=tier,
+            budgets={str(k): float(v) for k, v in budgets.items()},
             allowed_accelerators=strings("allowedAccelerators", catalog_accelerators()),
             max_gpus_per_pool=float(max_gpus),
             required_labels=strings("requiredLabels", cls.required_labels),
@@ -175,14 +187,16 @@ _SNAKE = {"allowed_accelerators": "allowedAccelerators", "max_gpus_per_pool": "m
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "disabled", "remediate")
 
 
-def expand(config: Mapping[str, Any] | None, rules: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+def expand(config: Mapping[str, Any] | None, rules: Mapping[str, Iterable[str]], *,
+           tier_levels: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """Pack-wide settings + per-rule entries -> CrossGuard per-policy config.
 
     ``config`` may mix pack-wide keys (``tier``, ``maxGpusPerPool``; snake_case accepted),
     per-rule entries keyed by rule ID (``{"TRL-GPU-001": {"enforcementLevel": "advisory"}}`` or
     just ``"disabled"``) and ``all`` (an enforcement level for every rule). ``rules`` maps each
-    rule ID to the setting keys it reads. Per-rule values win over pack-wide ones. Raises
-    ValueError naming the offending key.
+    rule ID to the setting keys it reads; ``tier_levels`` maps a rule ID to its default level
+    per tier where that differs from the rule's own default. Precedence of levels: the rule's
+    entry, then ``all``, then the tier default. Raises ValueError naming the offending key.
     """
     pack: dict[str, Any] = {}
     per_rule: dict[str, dict[str, Any]] = {}
@@ -211,8 +225,12 @@ def expand(config: Mapping[str, Any] | None, rules: Mapping[str, Iterable[str]])
             raise ValueError(f"unknown policy config key {key!r}; expected a rule ID, 'all' or "
                              f"one of {', '.join(sorted(SETTINGS))}")
     out: dict[str, Any] = {}
+    tier = pack.get("tier", SCHEMA_DEFAULTS["tier"])
     for rule_id, keys in rules.items():
         entry = {k: pack[k] for k in keys if k in pack}
+        by_tier = (tier_levels or {}).get(rule_id, {})
+        if tier in by_tier:
+            entry["enforcementLevel"] = by_tier[tier]
         if every is not None:
             entry["enforcementLevel"] = every
         entry.update(per_rule.get(rule_id, {}))
@@ -230,7 +248,7 @@ def expand(config: Mapping[str, Any] | None, rules: Mapping[str, Iterable[str]])
 
 def main(argv: list[str] | None = None) -> int:
     """Print a ``--policy-pack-config`` file for the given pack-wide settings."""
-    from policies.registry import all_rules, load
+    from policies.registry import config_keys, tier_levels
 
     parser = argparse.ArgumentParser(prog="python -m policies.settings", description=main.__doc__)
     parser.add_argument("--tier", choices=TIERS)
@@ -239,13 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--required-labels", nargs="*")
     parser.add_argument("--allowed-regions", nargs="*")
     args = parser.parse_args(argv)
-    load()
     pack = {k: v for k, v in {
         "tier": args.tier, "allowedAccelerators": args.allowed_accelerators,
         "maxGpusPerPool": args.max_gpus_per_pool, "requiredLabels": args.required_labels,
         "allowedRegions": args.allowed_regions}.items() if v is not None}
-    rules = {r.id: r.config for r in all_rules()}
-    json.dump(expand(pack, rules), sys.stdout, indent=2, sort_keys=True)
+    json.dump(expand(pack, config_keys(), tier_levels=tier_levels()), sys.stdout, indent=2,
+              sort_keys=True)
     sys.stdout.write("\n")
     return 0
 

@@ -23,7 +23,7 @@ from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
 from policies.pack import PACK_NAME, new_servicer
-from policies.registry import SEVERITIES, Rule, all_rules
+from policies.registry import SEVERITIES, Rule, all_rules, config_keys, tier_levels
 from policies.settings import expand
 from stacks.waivers import Waiver
 
@@ -255,7 +255,7 @@ def run_check(plan: PlanLike, *, config: Mapping[str, Any] | None = None,
     rules = all_rules()
     meta = {r.id: r for r in rules}
     merged = {"tier": plan.tier, **dict(config or {})}
-    per_policy = expand(merged, {r.id: r.config for r in rules})
+    per_policy = expand(merged, config_keys(), tier_levels=tier_levels())
 
     servicer = new_servicer()
     servicer.GetAnalyzerInfo(None, None)

@@ -17,6 +17,7 @@ is an error with its file and line, like any error in org.yaml::
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -138,9 +139,10 @@ def _entry(src: Source, i: int, entry: object, known_rules: Collection[str], tod
                                         else "")))
     rule = entry.get("rule")
     if isinstance(rule, str) and rule.strip() and rule not in known_rules:
-        issues.append(src.issue((*base, "rule"), f"unknown rule '{rule}'"
-                                f"{did_you_mean(rule, sorted(known_rules))}; rule IDs are listed "
-                                "in docs/policies.md"))
+        guess = difflib.get_close_matches(rule.strip().upper(), sorted(known_rules), n=1)
+        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+        issues.append(src.issue((*base, "rule"), f"unknown rule '{rule}'{hint}; rule IDs are "
+                                "listed in docs/policies.md"))
     for key in ("rule", "resource", "reason", "owner"):
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
