@@ -212,8 +212,7 @@ def _pool(ctx: _Env, team: TeamSpec, spec: PoolSpec, registry: TeamRegistry) -> 
         "accelerator_type": shape.gcp_accelerator_type, "gpus_per_node": spec.gpus_per_node,
         "min_nodes": spec.min_nodes, "max_nodes": spec.max_nodes, "spot": spec.spot,
         "disk_size_gb": spec.disk_size_gb, "local_ssd_gb": shape.bundled_local_ssd_gb,
-        "registry": {"project": ctx.project, "location": ctx.env.region,
-                     "repository": registry.repository_id},
+        "registry_repository": registry.repository_id,
         "labels": team.labels}, opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
 
 

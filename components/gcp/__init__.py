@@ -1,18 +1,43 @@
 """GCP components of the Trellis ML platform (type tokens ``trellis:gcp:<Name>``).
 
 Each module is one logical unit, complete when it returns; :mod:`stacks.compose_gcp` maps an
-environment of org.yaml onto them, and platform teams may compose them directly.
+environment of org.yaml onto them, and platform teams may compose them directly. Classes whose
+name AWS also uses carry a ``Gcp`` prefix (the any-language schema is flat, ADR 0006); the short
+names are aliases for Python callers. The type strings, and so the URNs, are unaffected.
 """
 
-from components.gcp.bucket import Bucket, BucketArgs
-from components.gcp.budget import Budget, BudgetArgs
-from components.gcp.cluster import Cluster, ClusterArgs, SystemPoolArgs
+from components.gcp.bucket import Bucket, BucketArgs, GcpBucket, GcpBucketArgs
+from components.gcp.budget import Budget, BudgetArgs, GcpBudget, GcpBudgetArgs
+from components.gcp.cluster import (
+    Cluster,
+    ClusterArgs,
+    GcpCluster,
+    GcpClusterArgs,
+    GcpSystemPoolArgs,
+    SystemPoolArgs,
+)
 from components.gcp.gpu_pool import GpuNodePool, GpuNodePoolArgs
-from components.gcp.identity import TeamIdentity, TeamIdentityArgs
-from components.gcp.network import Network, NetworkArgs, subnet_ranges
-from components.gcp.pipeline import Pipeline, PipelineArgs
-from components.gcp.registry import TeamRegistry, TeamRegistryArgs
-from components.gcp.services import PLATFORM_SERVICES, Services, ServicesArgs
+from components.gcp.identity import (
+    GcpTeamIdentity,
+    GcpTeamIdentityArgs,
+    TeamIdentity,
+    TeamIdentityArgs,
+)
+from components.gcp.network import GcpNetwork, GcpNetworkArgs, Network, NetworkArgs, subnet_ranges
+from components.gcp.pipeline import GcpPipeline, GcpPipelineArgs, Pipeline, PipelineArgs
+from components.gcp.registry import (
+    GcpTeamRegistry,
+    GcpTeamRegistryArgs,
+    TeamRegistry,
+    TeamRegistryArgs,
+)
+from components.gcp.services import (
+    PLATFORM_SERVICES,
+    GcpServices,
+    GcpServicesArgs,
+    Services,
+    ServicesArgs,
+)
 
 __all__ = [
     "PLATFORM_SERVICES",
@@ -22,6 +47,23 @@ __all__ = [
     "BudgetArgs",
     "Cluster",
     "ClusterArgs",
+    "GcpBucket",
+    "GcpBucketArgs",
+    "GcpBudget",
+    "GcpBudgetArgs",
+    "GcpCluster",
+    "GcpClusterArgs",
+    "GcpNetwork",
+    "GcpNetworkArgs",
+    "GcpPipeline",
+    "GcpPipelineArgs",
+    "GcpServices",
+    "GcpServicesArgs",
+    "GcpSystemPoolArgs",
+    "GcpTeamIdentity",
+    "GcpTeamIdentityArgs",
+    "GcpTeamRegistry",
+    "GcpTeamRegistryArgs",
     "GpuNodePool",
     "GpuNodePoolArgs",
     "Network",

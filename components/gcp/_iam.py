@@ -7,8 +7,7 @@ member string (``serviceAccount:...``), so the key, not a list index or an unkno
 becomes part of the child's logical name and adding a grantee never renames another grant.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Mapping, Sequence
 
 import pulumi

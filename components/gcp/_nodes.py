@@ -1,7 +1,6 @@
 """Node settings shared by the system pool and the GPU pools, so every node is hardened alike."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Mapping
 from typing import Any
 

@@ -4,13 +4,12 @@ The bucket owns its grants: the team's identities and members get ``storage.obje
 this bucket only, through additive ``BucketIAMMember`` resources.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Mapping
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 from components.gcp._iam import Grants
 
@@ -18,7 +17,7 @@ SOFT_DELETE_SECONDS = 7 * 24 * 3600
 """GCS default soft delete window (7 days): deleted objects stay recoverable that long."""
 
 
-class BucketArgs(TypedDict):
+class GcpBucketArgs(TypedDict):
     """Arguments of :class:`Bucket`."""
 
     project: pulumi.Input[str]
@@ -48,14 +47,15 @@ class BucketArgs(TypedDict):
     """GCP labels on the bucket. Default: none beyond the provider's default labels."""
 
 
-class Bucket(pulumi.ComponentResource):
+class GcpBucket(pulumi.ComponentResource):
     """A private GCS bucket (uniform access, public access prevention enforced)."""
 
     bucket_name: pulumi.Output[str]
+    """The bucket's physical name."""
     url: pulumi.Output[str]
     """``gs://<name>``."""
 
-    def __init__(self, name: str, args: BucketArgs,
+    def __init__(self, name: str, args: GcpBucketArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Bucket", name, None, opts)
         bucket = self._create_bucket(name, args)
@@ -67,21 +67,21 @@ class Bucket(pulumi.ComponentResource):
         self.register_outputs({"bucket_name": self.bucket_name, "url": self.url})
 
     @staticmethod
-    def lifecycle_rules(args: BucketArgs) -> list[gcp.storage.BucketLifecycleRuleArgsDict]:
+    def lifecycle_rules(args: GcpBucketArgs) -> list[gcp.storage.BucketLifecycleRuleArgsDict]:
         """Expiry, noncurrent-version expiry and abandoned-upload cleanup."""
         rules: list[gcp.storage.BucketLifecycleRuleArgsDict] = [
             {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}}]
         days = args.get("delete_after_days")
         if days:
-            rules.append({"action": {"type": "Delete"}, "condition": {"age": days}})
+            rules.append({"action": {"type": "Delete"}, "condition": {"age": int(days)}})
         if args.get("versioning", False):
             rules.append({"action": {"type": "Delete"},
                           "condition": {"days_since_noncurrent_time":
-                                        args.get("noncurrent_days", 30),
+                                        int(args.get("noncurrent_days", 30)),
                                         "with_state": "ARCHIVED"}})
         return rules
 
-    def _create_bucket(self, name: str, args: BucketArgs) -> gcp.storage.Bucket:
+    def _create_bucket(self, name: str, args: GcpBucketArgs) -> gcp.storage.Bucket:
         protected = args.get("protected", False)
         return gcp.storage.Bucket(
             name, project=args["project"], name=args["bucket_name"], location=args["location"],
@@ -90,7 +90,7 @@ class Bucket(pulumi.ComponentResource):
             versioning={"enabled": args.get("versioning", False)},
             lifecycle_rules=self.lifecycle_rules(args),
             soft_delete_policy={"retention_duration_seconds":
-                                args.get("soft_delete_seconds", SOFT_DELETE_SECONDS)},
+                                int(args.get("soft_delete_seconds", SOFT_DELETE_SECONDS))},
             force_destroy=False, labels=dict(args.get("labels", {})),
             opts=pulumi.ResourceOptions(parent=self, protect=protected,
                                         retain_on_delete=protected))
@@ -101,3 +101,8 @@ class Bucket(pulumi.ComponentResource):
         for key, member in grants.items():
             gcp.storage.BucketIAMMember(f"{name}-{short}-{key}", bucket=bucket.name, role=role,
                                         member=member, opts=pulumi.ResourceOptions(parent=self))
+
+
+Bucket = GcpBucket
+"""Python name of :class:`GcpBucket` (the any-language schema needs unique class names)."""
+BucketArgs = GcpBucketArgs

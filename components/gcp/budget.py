@@ -5,14 +5,13 @@ registries and pipeline runs are all labelled), so each team sees its own spend.
 https://cloud.google.com/billing/docs/how-to/budgets
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 import re
 from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 THRESHOLDS: tuple[float, ...] = (0.5, 0.9, 1.0)
 """Alert when current spend passes 50%, 90% and 100% of the budget."""
@@ -20,7 +19,7 @@ MAX_CHANNELS = 5
 """Budgets accept at most five monitoring notification channels."""
 
 
-class BudgetArgs(TypedDict):
+class GcpBudgetArgs(TypedDict):
     """Arguments of :class:`Budget`."""
 
     billing_account: str
@@ -42,12 +41,13 @@ class BudgetArgs(TypedDict):
     """User labels on the notification channels. Default: none."""
 
 
-class Budget(pulumi.ComponentResource):
+class GcpBudget(pulumi.ComponentResource):
     """Monthly billing budget filtered by one label, alerting email channels."""
 
     budget_name: pulumi.Output[str]
+    """Resource name of the budget, ``billingAccounts/<id>/budgets/<id>``."""
 
-    def __init__(self, name: str, args: BudgetArgs,
+    def __init__(self, name: str, args: GcpBudgetArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Budget", name, None, opts)
         contacts = list(args.get("contacts", ()))
@@ -62,7 +62,7 @@ class Budget(pulumi.ComponentResource):
         self.budget_name = budget.name
         self.register_outputs({"budget_name": self.budget_name})
 
-    def _create_channels(self, name: str, args: BudgetArgs,
+    def _create_channels(self, name: str, args: GcpBudgetArgs,
                          contacts: Sequence[str]) -> list[gcp.monitoring.NotificationChannel]:
         return [gcp.monitoring.NotificationChannel(
             f"{name}-budget-{re.sub(r'[^a-z0-9.@_-]', '-', email.lower())}",
@@ -71,7 +71,7 @@ class Budget(pulumi.ComponentResource):
             labels={"email_address": email}, user_labels=dict(args.get("channel_labels", {})),
             opts=pulumi.ResourceOptions(parent=self)) for email in contacts]
 
-    def _create_budget(self, name: str, args: BudgetArgs,
+    def _create_budget(self, name: str, args: GcpBudgetArgs,
                        channels: Sequence[gcp.monitoring.NotificationChannel]
                        ) -> gcp.billing.Budget:
         project = gcp.organizations.get_project_output(
@@ -92,3 +92,8 @@ class Budget(pulumi.ComponentResource):
             all_updates_rule={"monitoring_notification_channels": [c.name for c in channels],
                               "disable_default_iam_recipients": False},
             opts=pulumi.ResourceOptions(parent=self))
+
+
+Budget = GcpBudget
+"""Python name of :class:`GcpBudget` (the any-language schema needs unique class names)."""
+BudgetArgs = GcpBudgetArgs

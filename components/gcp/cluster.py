@@ -5,19 +5,18 @@ service account runs cluster add-ons. GPU pools are separate components
 (:class:`~components.gcp.gpu_pool.GpuNodePool`) so adding one never touches the cluster.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 from components import common
 from components.gcp import _nodes
 
 
-class SystemPoolArgs(TypedDict):
+class GcpSystemPoolArgs(TypedDict):
     """The CPU pool for add-ons (DNS, autoscaler, GPU device plugin, agents)."""
 
     name: str
@@ -36,7 +35,7 @@ class SystemPoolArgs(TypedDict):
     """Account id of the pool's dedicated node service account (6-30 chars)."""
 
 
-class ClusterArgs(TypedDict):
+class GcpClusterArgs(TypedDict):
     """Arguments of :class:`Cluster`."""
 
     project: pulumi.Input[str]
@@ -51,12 +50,12 @@ class ClusterArgs(TypedDict):
     """VPC id (``Network.network_id``)."""
     subnetwork: pulumi.Input[str]
     """Subnet id (``Network.subnetwork_id``)."""
-    pods_range_name: str
-    """Secondary range of the subnet for pod IPs."""
-    services_range_name: str
-    """Secondary range of the subnet for Service IPs."""
-    system_pool: SystemPoolArgs
-    """The add-on pool; see :class:`SystemPoolArgs`."""
+    pods_range_name: pulumi.Input[str]
+    """Secondary range of the subnet for pod IPs (``Network.pods_range_name``)."""
+    services_range_name: pulumi.Input[str]
+    """Secondary range of the subnet for Service IPs (``Network.services_range_name``)."""
+    system_pool: GcpSystemPoolArgs
+    """The add-on pool; see :class:`GcpSystemPoolArgs`."""
     admin_cidrs: NotRequired[Sequence[str]]
     """CIDRs allowed to reach the control plane's public endpoint (master authorized
     networks). Default: empty, which makes the endpoint private (reachable from the VPC only).
@@ -70,20 +69,23 @@ class ClusterArgs(TypedDict):
     """GCP labels on the cluster (``resource_labels``). Default: none beyond provider labels."""
 
 
-class Cluster(pulumi.ComponentResource):
+class GcpCluster(pulumi.ComponentResource):
     """A private, regional GKE Standard cluster with Workload Identity and a system pool."""
 
     name: pulumi.Output[str]
     """Cluster name, resolved once the cluster exists (node pools depend on it through this)."""
     endpoint: pulumi.Output[str]
-    location: str
+    """Control plane IP address (private when ``admin_cidrs`` is empty)."""
+    ca_certificate: pulumi.Output[str]
+    """Base64 PEM of the cluster CA, for kubeconfigs."""
+    location: pulumi.Output[str]
+    """The cluster's region."""
     workload_pool: pulumi.Output[str]
     """``<project>.svc.id.goog``, resolved once the cluster (and so the pool) exists."""
 
-    def __init__(self, name: str, args: ClusterArgs,
+    def __init__(self, name: str, args: GcpClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Cluster", name, None, opts)
-        self.location = args["region"]
         system_sa = _nodes.node_identity(
             self, f"{name}-system-node", project=args["project"],
             account_id=args["system_pool"]["identity_name"],
@@ -92,12 +94,17 @@ class Cluster(pulumi.ComponentResource):
         cluster = self._create_cluster(name, args, system_sa)
         self._create_system_pool(name, args, cluster, system_sa)
         self.name, self.endpoint = cluster.name, cluster.endpoint
+        self.location = cluster.location
+        self.ca_certificate = cluster.master_auth.apply(
+            lambda auth: str(auth.get("cluster_ca_certificate") if isinstance(auth, dict)
+                             else auth.cluster_ca_certificate))
         project_id = args["project_id"]
         self.workload_pool = cluster.id.apply(lambda _id: f"{project_id}.svc.id.goog")
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
-                               "location": self.location, "workload_pool": self.workload_pool})
+                               "location": self.location, "workload_pool": self.workload_pool,
+                               "ca_certificate": self.ca_certificate})
 
-    def _create_cluster(self, name: str, args: ClusterArgs,
+    def _create_cluster(self, name: str, args: GcpClusterArgs,
                         system_sa: gcp.serviceaccount.Account) -> gcp.container.Cluster:
         admin_cidrs = list(args.get("admin_cidrs", ()))
         protected = args.get("deletion_protection", False)
@@ -117,7 +124,7 @@ class Cluster(pulumi.ComponentResource):
             remove_default_node_pool=True, initial_node_count=1,
             node_config=_nodes.secure_node_config(
                 machine_type=pool["machine_type"], service_account=system_sa.email,
-                disk_size_gb=pool["disk_size_gb"], disk_type=pool["disk_type"], labels={},
+                disk_size_gb=int(pool["disk_size_gb"]), disk_type=pool["disk_type"], labels={},
                 resource_labels=dict(args.get("labels", {}))),
             private_cluster_config={
                 "enable_private_nodes": True,
@@ -152,11 +159,12 @@ class Cluster(pulumi.ComponentResource):
                                         retain_on_delete=protected,
                                         ignore_changes=["nodeConfig", "initialNodeCount"]))
 
-    def _create_system_pool(self, name: str, args: ClusterArgs, cluster: gcp.container.Cluster,
+    def _create_system_pool(self, name: str, args: GcpClusterArgs, cluster: gcp.container.Cluster,
                             system_sa: gcp.serviceaccount.Account) -> gcp.container.NodePool:
         pool = args["system_pool"]
         autoscaling: gcp.container.NodePoolAutoscalingArgsDict = {
-            "total_min_node_count": pool["min_nodes"], "total_max_node_count": pool["max_nodes"],
+            "total_min_node_count": int(pool["min_nodes"]),
+            "total_max_node_count": int(pool["max_nodes"]),
             "location_policy": "BALANCED"}
         return gcp.container.NodePool(
             f"{name}-system", project=args["project"], location=args["region"],
@@ -165,7 +173,13 @@ class Cluster(pulumi.ComponentResource):
             management=_nodes.MANAGEMENT,
             node_config=_nodes.secure_node_config(
                 machine_type=pool["machine_type"], service_account=system_sa.email,
-                disk_size_gb=pool["disk_size_gb"], disk_type=pool["disk_type"],
+                disk_size_gb=int(pool["disk_size_gb"]), disk_type=pool["disk_type"],
                 labels={common.POOL_LABEL: "system"},
                 resource_labels={**args.get("labels", {}), "pool": "system"}),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=_nodes.AUTOSCALED_FIELDS))
+
+
+Cluster = GcpCluster
+"""Python name of :class:`GcpCluster` (the any-language schema needs unique class names)."""
+ClusterArgs = GcpClusterArgs
+SystemPoolArgs = GcpSystemPoolArgs

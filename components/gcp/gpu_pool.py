@@ -5,14 +5,12 @@ pull the team's images, its nodes carry the GPU and team taints and the team/poo
 :attr:`GpuNodePool.scheduling` says exactly what a pod needs to land on it.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 from components import common
 from components.gcp import _nodes
@@ -77,9 +75,9 @@ class GpuNodePoolArgs(TypedDict):
     pod ephemeral storage. Default: 0, ephemeral storage on the boot disk."""
     gpu_driver_version: NotRequired[str]
     """``LATEST``, ``DEFAULT`` or ``INSTALLATION_DISABLED``. Default: :data:`GPU_DRIVER_VERSION`."""
-    registry: NotRequired[Mapping[str, pulumi.Input[str]]]
-    """The team's Docker repository to grant the nodes read on: keys ``project``, ``location``,
-    ``repository``. Default: none (nodes pull public images only)."""
+    registry_repository: NotRequired[pulumi.Input[str]]
+    """Id of the team's Docker repository (Artifact Registry, in the pool's project and
+    location); the nodes get read access to it. Default: none, nodes pull public images only."""
     labels: NotRequired[Mapping[str, str]]
     """GCP labels on the node VMs and disks; ``pool`` is added. Default: none."""
 
@@ -95,7 +93,9 @@ class GpuNodePool(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuNodePoolArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:GpuNodePool", name, None, opts)
-        min_nodes, max_nodes = args.get("min_nodes", 0), args.get("max_nodes", 1)
+        # int(): from other languages every number arrives as a float (docs/adr/0006).
+        min_nodes, max_nodes = int(args.get("min_nodes", 0)), int(args.get("max_nodes", 1))
+        gpus = int(args["gpus_per_node"])
         if not 0 <= min_nodes <= max_nodes:
             raise ValueError(f"GpuNodePool '{name}': min_nodes {min_nodes} must be between 0 "
                              f"and max_nodes {max_nodes}")
@@ -105,36 +105,35 @@ class GpuNodePool(pulumi.ComponentResource):
             display_name=f"GKE nodes of {args['team']}/{args['pool']}",
             description=f"Node service account of GPU pool {args['node_pool_name']}")
         self._create_registry_read(name, args, sa)
-        self._create_pool(name, args, sa, min_nodes, max_nodes)
+        self._create_pool(name, args, sa, gpus, min_nodes, max_nodes)
         self.node_service_account = sa.email
-        self.scheduling = common.scheduling_contract(args["team"], args["pool"],
-                                                     args["gpus_per_node"])
+        self.scheduling = common.scheduling_contract(args["team"], args["pool"], gpus)
         self.register_outputs({"scheduling": dict(self.scheduling),
                                "node_service_account": self.node_service_account})
 
     def _create_registry_read(self, name: str, args: GpuNodePoolArgs,
                               sa: gcp.serviceaccount.Account) -> None:
-        registry = args.get("registry")
-        if not registry:
+        repository = args.get("registry_repository")
+        if repository is None:
             return
         gcp.artifactregistry.RepositoryIamMember(
-            f"{name}-node-registry-reader", project=registry["project"],
-            location=registry["location"], repository=registry["repository"],
+            f"{name}-node-registry-reader", project=args["project"],
+            location=args["location"], repository=repository,
             role="roles/artifactregistry.reader", member=sa.member,
             opts=pulumi.ResourceOptions(parent=self))
 
     def _create_pool(self, name: str, args: GpuNodePoolArgs, sa: gcp.serviceaccount.Account,
-                     min_nodes: int, max_nodes: int) -> gcp.container.NodePool:
+                     gpus: int, min_nodes: int, max_nodes: int) -> gcp.container.NodePool:
         team, pool = args["team"], args["pool"]
         # Declared explicitly although GKE adds the GPU taint itself: otherwise every preview
         # after the first shows a taint diff that replaces the pool (pulumi-gcp#1139,
         # terraform-provider-google#7928).
         taints = [{"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]}
                   for t in common.gpu_taints(team)]
-        local_ssds = args.get("local_ssd_gb", 0) // LOCAL_SSD_GB
+        local_ssds = int(args.get("local_ssd_gb", 0)) // LOCAL_SSD_GB
         extra: dict[str, Any] = {
             "guest_accelerators": [{
-                "type": args["accelerator_type"], "count": args["gpus_per_node"],
+                "type": args["accelerator_type"], "count": gpus,
                 "gpu_driver_installation_config": {
                     "gpu_driver_version": args.get("gpu_driver_version", GPU_DRIVER_VERSION)},
             }],
@@ -162,7 +161,7 @@ class GpuNodePool(pulumi.ComponentResource):
             upgrade_settings=upgrade,
             node_config=_nodes.secure_node_config(
                 machine_type=args["machine_type"], service_account=sa.email,
-                disk_size_gb=args.get("disk_size_gb", 200),
+                disk_size_gb=int(args.get("disk_size_gb", 200)),
                 disk_type=boot_disk_type(args["machine_type"]),
                 labels=common.node_labels(team, pool),
                 resource_labels={**args.get("labels", {}), "team": team, "pool": pool},

@@ -7,13 +7,12 @@ through Cloud Scheduler OAuth tokens. Members get what they need to use what the
 and using Vertex AI; never ``roles/owner|editor|viewer``.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 from components.gcp import _iam
 
@@ -28,7 +27,7 @@ SCHEDULER_ROLES: tuple[str, ...] = ("roles/aiplatform.user",)
 """Project roles of the scheduler SA: create PipelineJobs."""
 
 
-class TeamIdentityArgs(TypedDict):
+class GcpTeamIdentityArgs(TypedDict):
     """Arguments of :class:`TeamIdentity`."""
 
     project: pulumi.Input[str]
@@ -52,16 +51,22 @@ class TeamIdentityArgs(TypedDict):
     """IAM principals of the team (``group:...``, ``user:...``). Default: none."""
 
 
-class TeamIdentity(pulumi.ComponentResource):
+class GcpTeamIdentity(pulumi.ComponentResource):
     """Workload SA bound to ``<namespace>/<ksa>``, optional pipeline/scheduler SAs, member roles."""
 
     workload_email: pulumi.Output[str]
+    """Email of the workload SA (annotate the Kubernetes SA with it:
+    ``iam.gke.io/gcp-service-account``)."""
     workload_member: pulumi.Output[str]
+    """``serviceAccount:<workload email>``, for grants."""
     pipeline_email: pulumi.Output[str] | None
+    """Email of the pipeline SA Vertex AI runs execute as; None without pipelines."""
     pipeline_member: pulumi.Output[str] | None
+    """``serviceAccount:<pipeline email>``; None without pipelines."""
     scheduler_email: pulumi.Output[str] | None
+    """Email of the SA Cloud Scheduler authenticates as; None without pipelines."""
 
-    def __init__(self, name: str, args: TeamIdentityArgs,
+    def __init__(self, name: str, args: GcpTeamIdentityArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:TeamIdentity", name, None, opts)
         project, team = args["project"], args["team"]
@@ -91,7 +96,7 @@ class TeamIdentity(pulumi.ComponentResource):
                                "pipeline_email": self.pipeline_email,
                                "scheduler_email": self.scheduler_email})
 
-    def _create_workload(self, name: str, args: TeamIdentityArgs) -> gcp.serviceaccount.Account:
+    def _create_workload(self, name: str, args: GcpTeamIdentityArgs) -> gcp.serviceaccount.Account:
         team, project = args["team"], args["project"]
         ns, ksa = args["namespace"], args["kubernetes_service_account"]
         sa = _iam.service_account(
@@ -106,7 +111,7 @@ class TeamIdentity(pulumi.ComponentResource):
                            roles=WORKLOAD_ROLES)
         return sa
 
-    def _create_scheduler(self, name: str, args: TeamIdentityArgs, account_id: str,
+    def _create_scheduler(self, name: str, args: GcpTeamIdentityArgs, account_id: str,
                           pipeline: gcp.serviceaccount.Account) -> gcp.serviceaccount.Account:
         team, project = args["team"], args["project"]
         sa = _iam.service_account(
@@ -119,3 +124,7 @@ class TeamIdentity(pulumi.ComponentResource):
         _iam.impersonators(self, f"{name}-scheduler", service_account_id=pipeline.name,
                            grants={"scheduler": sa.member})
         return sa
+
+TeamIdentity = GcpTeamIdentity
+"""Python name of :class:`GcpTeamIdentity` (the any-language schema needs unique class names)."""
+TeamIdentityArgs = GcpTeamIdentityArgs

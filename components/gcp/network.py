@@ -4,16 +4,17 @@ GKE nodes are private (no external IPs), so they reach Artifact Registry, Google
 internet (pip, Hugging Face) through Private Google Access and Cloud NAT.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 import ipaddress
-from typing import NamedTuple
+from typing import NamedTuple, NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 from components import naming
+
+PODS_RANGE = "pods"
+SERVICES_RANGE = "services"
 
 
 class SubnetRanges(NamedTuple):
@@ -38,7 +39,7 @@ def subnet_ranges(cidr: str) -> SubnetRanges:
     return SubnetRanges(nodes=str(quarters[0]), pods=str(halves[0]), services=str(quarters[1]))
 
 
-class NetworkArgs(TypedDict):
+class GcpNetworkArgs(TypedDict):
     """Arguments of :class:`Network`."""
 
     project: pulumi.Input[str]
@@ -54,35 +55,40 @@ class NetworkArgs(TypedDict):
     per GB ingested). https://cloud.google.com/vpc/docs/flow-logs"""
 
 
-class Network(pulumi.ComponentResource):
+class GcpNetwork(pulumi.ComponentResource):
     """VPC + subnet with secondary ranges for pods/services + Cloud Router + Cloud NAT."""
 
     network_id: pulumi.Output[str]
+    """VPC id, ``projects/<project>/global/networks/<name>``."""
     subnetwork_id: pulumi.Output[str]
-    pods_range_name: str
-    services_range_name: str
-    ranges: SubnetRanges
+    """Subnet id, ``projects/<project>/regions/<region>/subnetworks/<name>``."""
+    pods_range_name: pulumi.Output[str]
+    """Name of the subnet's secondary range for pod IPs (resolves once the subnet exists)."""
+    services_range_name: pulumi.Output[str]
+    """Name of the subnet's secondary range for Service IPs."""
 
-    def __init__(self, name: str, args: NetworkArgs,
+    def __init__(self, name: str, args: GcpNetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Network", name, None, opts)
-        self.ranges = subnet_ranges(args["cidr"])
-        self.pods_range_name, self.services_range_name = "pods", "services"
+        self._ranges = subnet_ranges(args["cidr"])
         vpc = self._create_vpc(name, args)
         subnet = self._create_subnet(name, args, vpc)
         self._create_nat(name, args, vpc)
         self.network_id, self.subnetwork_id = vpc.id, subnet.id
+        self.pods_range_name = subnet.id.apply(lambda _id: PODS_RANGE)
+        self.services_range_name = subnet.id.apply(lambda _id: SERVICES_RANGE)
         self.register_outputs({"network_id": self.network_id, "subnetwork_id": self.subnetwork_id,
-                               "ranges": self.ranges._asdict()})
+                               "pods_range_name": self.pods_range_name,
+                               "services_range_name": self.services_range_name})
 
-    def _create_vpc(self, name: str, args: NetworkArgs) -> gcp.compute.Network:
+    def _create_vpc(self, name: str, args: GcpNetworkArgs) -> gcp.compute.Network:
         return gcp.compute.Network(
             f"{name}-vpc", project=args["project"], name=args["network_name"],
             auto_create_subnetworks=False, routing_mode="REGIONAL",
             description="Trellis ML platform network",
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _create_subnet(self, name: str, args: NetworkArgs,
+    def _create_subnet(self, name: str, args: GcpNetworkArgs,
                        vpc: gcp.compute.Network) -> gcp.compute.Subnetwork:
         log_config: gcp.compute.SubnetworkLogConfigArgsDict | None = None
         if args.get("flow_logs"):
@@ -91,14 +97,14 @@ class Network(pulumi.ComponentResource):
         return gcp.compute.Subnetwork(
             f"{name}-subnet", project=args["project"], region=args["region"],
             name=naming.make("gcp_network", args["network_name"], args["region"]), network=vpc.id,
-            ip_cidr_range=self.ranges.nodes, private_ip_google_access=True,
+            ip_cidr_range=self._ranges.nodes, private_ip_google_access=True,
             secondary_ip_ranges=[
-                {"range_name": self.pods_range_name, "ip_cidr_range": self.ranges.pods},
-                {"range_name": self.services_range_name, "ip_cidr_range": self.ranges.services},
+                {"range_name": PODS_RANGE, "ip_cidr_range": self._ranges.pods},
+                {"range_name": SERVICES_RANGE, "ip_cidr_range": self._ranges.services},
             ],
             log_config=log_config, opts=pulumi.ResourceOptions(parent=self))
 
-    def _create_nat(self, name: str, args: NetworkArgs, vpc: gcp.compute.Network) -> None:
+    def _create_nat(self, name: str, args: GcpNetworkArgs, vpc: gcp.compute.Network) -> None:
         router = gcp.compute.Router(
             f"{name}-router", project=args["project"], region=args["region"],
             name=naming.make("gcp_network", args["network_name"], "router"), network=vpc.id,
@@ -110,3 +116,8 @@ class Network(pulumi.ComponentResource):
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
             opts=pulumi.ResourceOptions(parent=self))
+
+
+Network = GcpNetwork
+"""Python name of :class:`GcpNetwork` (the any-language schema needs unique class names)."""
+NetworkArgs = GcpNetworkArgs

@@ -9,18 +9,16 @@ started keep theirs. (Uploading to the KFP repository needs the KFP client, not 
 https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.pipelineJobs/create
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 import base64
 import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 
 def template_object_name(pipeline: str, template_path: Path) -> str:
@@ -49,7 +47,7 @@ def pipeline_job_body(*, display_name: str, template_uri: str, output_directory:
     }
 
 
-class PipelineArgs(TypedDict):
+class GcpPipelineArgs(TypedDict):
     """Arguments of :class:`Pipeline`."""
 
     project: pulumi.Input[str]
@@ -66,7 +64,7 @@ class PipelineArgs(TypedDict):
     """Display name of every PipelineJob the schedule creates."""
     schedule: str
     """Five-field cron expression, e.g. ``0 3 * * *``."""
-    time_zone: str
+    time_zone: NotRequired[str]
     """IANA time zone the schedule is read in, e.g. ``Asia/Seoul``. Default: UTC."""
     pipeline_root: pulumi.Input[str]
     """Name of the pipeline-root bucket (no ``gs://``); runs write under
@@ -80,7 +78,8 @@ class PipelineArgs(TypedDict):
     """Local compiled KFP template (YAML/JSON), uploaded by the stack. One of
     ``template_path``/``template_uri`` is required."""
     template_uri: NotRequired[str | None]
-    """``gs://`` or ``https://<region>-kfp.pkg.dev/...`` template, used as is."""
+    """``gs://`` or ``https://<region>-kfp.pkg.dev/...`` template, used as is. Default: none;
+    one of ``template_path``/``template_uri`` is required."""
     parameters: NotRequired[Mapping[str, Any]]
     """Pipeline parameter values. Default: the template's defaults."""
     description: NotRequired[str]
@@ -89,26 +88,28 @@ class PipelineArgs(TypedDict):
     """Labels on every PipelineJob (billing attribution of the run). Default: none."""
 
 
-class Pipeline(pulumi.ComponentResource):
+class GcpPipeline(pulumi.ComponentResource):
     """Template upload (for local templates) + the Cloud Scheduler job that starts runs."""
 
     template_uri: pulumi.Output[str]
+    """Where the runs' template is: the uploaded object or the given URI."""
     output_directory: pulumi.Output[str]
-    job_name: str
+    """``gs://<pipeline root>/runs/<pipeline>``: the runs' ``gcsOutputDirectory``."""
+    job_name: pulumi.Output[str]
+    """The Cloud Scheduler job's name."""
 
-    def __init__(self, name: str, args: PipelineArgs,
+    def __init__(self, name: str, args: GcpPipelineArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Pipeline", name, None, opts)
-        self.job_name = args["job_name"]
         self.template_uri = self._create_template(name, args)
         self.output_directory = pulumi.Output.concat(
             "gs://", args["pipeline_root"], "/runs/" + args["pipeline"])
-        self._create_job(name, args)
+        self.job_name = self._create_job(name, args).name
         self.register_outputs({"template_uri": self.template_uri,
                                "output_directory": self.output_directory,
                                "job_name": self.job_name})
 
-    def _create_template(self, name: str, args: PipelineArgs) -> pulumi.Output[str]:
+    def _create_template(self, name: str, args: GcpPipelineArgs) -> pulumi.Output[str]:
         uri, path = args.get("template_uri"), args.get("template_path")
         if bool(uri) == bool(path):
             raise ValueError(f"Pipeline '{name}': give exactly one of template_path and "
@@ -126,7 +127,7 @@ class Pipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
         return pulumi.Output.concat("gs://", obj.bucket, "/", obj.name)
 
-    def _create_job(self, name: str, args: PipelineArgs) -> gcp.cloudscheduler.Job:
+    def _create_job(self, name: str, args: GcpPipelineArgs) -> gcp.cloudscheduler.Job:
         def body(values: list[Any]) -> str:
             template_uri, output_dir, pipeline_sa = values
             job = pipeline_job_body(
@@ -152,3 +153,8 @@ class Pipeline(pulumi.ComponentResource):
             # Creating a PipelineJob is not idempotent: a retry could start a second run.
             retry_config={"retry_count": 0},
             opts=pulumi.ResourceOptions(parent=self))
+
+
+Pipeline = GcpPipeline
+"""Python name of :class:`GcpPipeline` (the any-language schema needs unique class names)."""
+PipelineArgs = GcpPipelineArgs

@@ -5,13 +5,12 @@ readers (node and pipeline identities, the Vertex AI service agent, which pulls 
 images: without it Vertex pipelines fail with an image pull error, zenml#3766).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Mapping
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 from components.gcp._iam import Grants
 
@@ -24,7 +23,7 @@ CLEANUP_POLICIES: list[gcp.artifactregistry.RepositoryCleanupPolicyArgsDict] = [
 Tagged images are never deleted. https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy"""
 
 
-class TeamRegistryArgs(TypedDict):
+class GcpTeamRegistryArgs(TypedDict):
     """Arguments of :class:`TeamRegistry`."""
 
     project: pulumi.Input[str]
@@ -48,7 +47,7 @@ class TeamRegistryArgs(TypedDict):
     """GCP labels on the repositories. Default: none beyond the provider's default labels."""
 
 
-class TeamRegistry(pulumi.ComponentResource):
+class GcpTeamRegistry(pulumi.ComponentResource):
     """Docker repository (scanned, cleaned up) + optional KFP repository, with grants."""
 
     repository_id: pulumi.Output[str]
@@ -58,7 +57,7 @@ class TeamRegistry(pulumi.ComponentResource):
     pipeline_registry: pulumi.Output[str] | None
     """``https://<region>-kfp.pkg.dev/<project>/<repo>``: where ``kfp`` uploads templates."""
 
-    def __init__(self, name: str, args: TeamRegistryArgs,
+    def __init__(self, name: str, args: GcpTeamRegistryArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:TeamRegistry", name, None, opts)
         docker = self._create_docker(name, args)
@@ -76,11 +75,12 @@ class TeamRegistry(pulumi.ComponentResource):
         self.register_outputs({"container_registry": self.container_registry,
                                "pipeline_registry": self.pipeline_registry})
 
-    def _opts(self, args: TeamRegistryArgs) -> pulumi.ResourceOptions:
+    def _opts(self, args: GcpTeamRegistryArgs) -> pulumi.ResourceOptions:
         protected = args.get("protected", False)
         return pulumi.ResourceOptions(parent=self, protect=protected, retain_on_delete=protected)
 
-    def _create_docker(self, name: str, args: TeamRegistryArgs) -> gcp.artifactregistry.Repository:
+    def _create_docker(self, name: str,
+                       args: GcpTeamRegistryArgs) -> gcp.artifactregistry.Repository:
         return gcp.artifactregistry.Repository(
             f"{name}-images", project=args["project"], location=args["location"],
             repository_id=args["repository_id"], format="DOCKER", mode="STANDARD_REPOSITORY",
@@ -90,7 +90,7 @@ class TeamRegistry(pulumi.ComponentResource):
             vulnerability_scanning_config={"enablement_config": "INHERITED"},
             labels=dict(args.get("labels", {})), opts=self._opts(args))
 
-    def _create_kfp(self, name: str, args: TeamRegistryArgs,
+    def _create_kfp(self, name: str, args: GcpTeamRegistryArgs,
                     repository_id: str) -> gcp.artifactregistry.Repository:
         return gcp.artifactregistry.Repository(
             f"{name}-pipelines", project=args["project"], location=args["location"],
@@ -98,7 +98,7 @@ class TeamRegistry(pulumi.ComponentResource):
             description="Kubeflow pipeline templates of the team",
             labels=dict(args.get("labels", {})), opts=self._opts(args))
 
-    def _create_grants(self, name: str, args: TeamRegistryArgs,
+    def _create_grants(self, name: str, args: GcpTeamRegistryArgs,
                        repo: gcp.artifactregistry.Repository) -> None:
         for role, grants in (("roles/artifactregistry.writer", args.get("writers", {})),
                              ("roles/artifactregistry.reader", args.get("readers", {}))):
@@ -108,3 +108,8 @@ class TeamRegistry(pulumi.ComponentResource):
                     f"{name}-{short}-{key}", project=repo.project, location=repo.location,
                     repository=repo.repository_id, role=role, member=member,
                     opts=pulumi.ResourceOptions(parent=self))
+
+
+TeamRegistry = GcpTeamRegistry
+"""Python name of :class:`GcpTeamRegistry` (the any-language schema needs unique class names)."""
+TeamRegistryArgs = GcpTeamRegistryArgs

@@ -5,13 +5,12 @@ output resolves only once every service is enabled, so each resource depends on 
 needs through data flow (children get ``parent=self`` only, never a caller's ``depends_on``).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 from collections.abc import Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import NotRequired, TypedDict
 
 PLATFORM_SERVICES: tuple[str, ...] = (
     "aiplatform.googleapis.com",  # Vertex AI pipelines and model registry
@@ -32,7 +31,7 @@ PLATFORM_SERVICES: tuple[str, ...] = (
 BUDGET_SERVICE = "billingbudgets.googleapis.com"
 
 
-class ServicesArgs(TypedDict):
+class GcpServicesArgs(TypedDict):
     """Arguments of :class:`Services`."""
 
     project: str
@@ -47,7 +46,7 @@ class ServicesArgs(TypedDict):
     https://cloud.google.com/vertex-ai/docs/general/access-control#service-agents"""
 
 
-class Services(pulumi.ComponentResource):
+class GcpServices(pulumi.ComponentResource):
     """Enables the platform's APIs in one project; ``project`` waits for all of them."""
 
     project: pulumi.Output[str]
@@ -55,7 +54,7 @@ class Services(pulumi.ComponentResource):
     vertex_agent_member: pulumi.Output[str] | None
     """``serviceAccount:service-<number>@gcp-sa-aiplatform.iam.gserviceaccount.com``."""
 
-    def __init__(self, name: str, args: ServicesArgs,
+    def __init__(self, name: str, args: GcpServicesArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Services", name, None, opts)
         project = args["project"]
@@ -85,3 +84,8 @@ class Services(pulumi.ComponentResource):
         return gcp.projects.ServiceIdentity(f"{name}-aiplatform-agent", project=ready,
                                             service=api,
                                             opts=pulumi.ResourceOptions(parent=self))
+
+
+Services = GcpServices
+"""Python name of :class:`GcpServices` (the any-language schema needs unique class names)."""
+ServicesArgs = GcpServicesArgs

@@ -203,8 +203,7 @@ def _pool(**overrides):
             "node_identity_name": "recsys-train-gpu", "machine_type": "a3-highgpu-8g",
             "accelerator_type": "nvidia-h100-80gb", "gpus_per_node": 8, "min_nodes": 0,
             "max_nodes": 2, "spot": True, "local_ssd_gb": 6000,
-            "registry": {"project": PROJECT, "location": "us-central1",
-                         "repository": "recsys-images"},
+            "registry_repository": "recsys-images",
             "labels": {"env": "dev", "cost-center": "cc-1"}, **overrides}
     holder: dict[str, GpuNodePool] = {}
 
