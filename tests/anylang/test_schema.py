@@ -9,6 +9,7 @@ The rules checked here are explained in docs/adr/0006-any-language-components.md
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import json
 import os
@@ -291,3 +292,33 @@ def test_host_answers_get_schema(host):
         resource = schema["resources"][_token(PUBLIC[type_string])]
         assert resource["isComponent"] is True
         assert "scheduling" in resource["properties"], type_string
+
+
+# --- what `pulumi package add` needs besides __main__.py ------------------------------------
+
+
+def test_plugin_manifest_and_requirements():
+    manifest = (COMPONENTS_DIR / "PulumiPlugin.yaml").read_text(encoding="utf-8")
+    assert re.search(r"^runtime: python$", manifest, re.MULTILINE), manifest
+    # The language host builds components/venv from components/requirements.txt (pip is the only
+    # toolchain for Python component plugins): every distribution the hosted modules import
+    # must be listed, or the plugin dies on import in the consumer's `pulumi package add`.
+    requirements = COMPONENTS_DIR / "requirements.txt"
+    assert requirements.is_file(), f"missing {requirements.relative_to(COMPONENTS_DIR.parent)}"
+    listed = {_normalize(re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0])
+              for line in requirements.read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.lstrip().startswith(("#", "-"))}
+    # What the hosted modules import, in a fresh interpreter (this one has imported the world).
+    probe = ("import json, sys; from components import __main__ as m; m.public_components(); "
+             "print(json.dumps(sorted(n for n in sys.modules if '.' not in n)))")
+    top_level = json.loads(subprocess.run(
+        [sys.executable, "-c", probe], cwd=COMPONENTS_DIR.parent, check=True,
+        capture_output=True, text=True, timeout=HOST_START_TIMEOUT_S).stdout)
+    distributions = importlib.metadata.packages_distributions()
+    imported = {_normalize(d) for name in top_level for d in distributions.get(name, [])}
+    needed = {d for d in imported if d.startswith("pulumi")}  # the rest comes with pulumi
+    assert needed <= listed, f"{requirements.name} lacks {sorted(needed - listed)}"
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
