@@ -29,9 +29,13 @@ class Toleration(TypedDict):
     """A pod toleration matching one :class:`Taint`."""
 
     key: str
+    """Taint key, e.g. ``nvidia.com/gpu``."""
     operator: str
+    """``Equal``: the toleration matches the taint's value exactly."""
     value: str
+    """Taint value, e.g. ``present`` or the team slug."""
     effect: str
+    """Taint effect in Kubernetes spelling, ``NoSchedule``."""
 
 
 class SchedulingContract(TypedDict):

@@ -200,14 +200,15 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
 
     pipelines = {}
     for pl_key, pl in team.pipelines.items():
-        assert identity.scheduler_role is not None
+        assert identity.scheduler_role_name is not None
+        assert identity.scheduler_role_arn is not None
         Pipeline(f"{t}-{pl_key}", {
             "pipeline_name": pl.pipeline_name, "description": pl.description,
             "definition": None if pl.template_is_uri else read_definition(pl),
             "definition_s3_uri": pl.template if pl.template_is_uri else None,
             "role_arn": identity.pipeline_role_arn,
-            "scheduler_role_name": identity.scheduler_role.name,
-            "scheduler_role_arn": identity.scheduler_role.arn,
+            "scheduler_role_name": identity.scheduler_role_name,
+            "scheduler_role_arn": identity.scheduler_role_arn,
             "schedule": pl.schedule, "timezone": pl.timezone, "schedule_name": pl.job_name,
             "parameters": pl.parameters, "tags": tags},
             opts(_aliases(team, pl_key, pl.previous_names)))

@@ -7,10 +7,9 @@ and the IAM role the cluster autoscaler runs as (Pod Identity; the chart itself 
 Kubernetes-layer concern, see docs/aws.md).
 """
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import TypedDict
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -28,108 +27,113 @@ AUTOSCALER_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 
 
-class ClusterAccess(TypedDict, total=False):
+class AwsClusterAccess(TypedDict):
     """What one IAM principal may do in the cluster (one access entry per principal)."""
 
-    cluster_admin: bool
+    cluster_admin: NotRequired[bool]
     """AmazonEKSClusterAdminPolicy on the whole cluster. Default: False."""
-    namespaces: list[str]
+    namespaces: NotRequired[list[str]]
     """AmazonEKSEditPolicy scoped to these namespaces. Default: none.
     https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html"""
 
 
-class SystemNodeGroupArgs(TypedDict, total=False):
+class AwsSystemNodeGroupArgs(TypedDict):
     """The CPU node group for cluster add-ons (components.catalog.SYSTEM_POOL["aws"])."""
 
     node_group_name: str
-    """EKS node group name. Required."""
+    """EKS node group name."""
     node_role_name: str
-    """IAM role name of the nodes. Required."""
+    """IAM role name of the nodes."""
     launch_template_name: str
-    """EC2 launch template name. Required."""
-    instance_type: str
+    """EC2 launch template name."""
+    instance_type: NotRequired[str]
     """EC2 instance type. Default: ``m7i.xlarge``."""
-    min_nodes: int
+    min_nodes: NotRequired[int]
     """Nodes always running (total, not per AZ). Default: 1."""
-    max_nodes: int
+    max_nodes: NotRequired[int]
     """Upper bound for the autoscaler. Default: 3."""
-    disk_size_gb: int
+    disk_size_gb: NotRequired[int]
     """Encrypted gp3 root volume per node, GB. Default: 50."""
 
 
-class ClusterArgs(TypedDict, total=False):
+class AwsClusterArgs(TypedDict):
+    """Arguments of :class:`AwsCluster`."""
+
     name: str
-    """EKS cluster name (``naming.make("eks_cluster", ...)``). Required."""
-    kubernetes_version: str
+    """EKS cluster name (``naming.make("eks_cluster", ...)``)."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets (two AZs or more) for the control plane ENIs and the system nodes."""
+    kms_key_arn: pulumi.Input[str]
+    """KMS key for envelope encryption of Kubernetes secrets."""
+    role_name: str
+    """IAM role name of the control plane."""
+    autoscaler_role_name: str
+    """IAM role name for the cluster autoscaler (Pod Identity, kube-system/cluster-autoscaler)."""
+    system_node_group: AwsSystemNodeGroupArgs
+    """The CPU system node group."""
+    kubernetes_version: NotRequired[str]
     """Kubernetes minor version. Default: ``1.34`` (standard support; the upgrade policy is
     STANDARD so the cluster never drifts into extended-support pricing).
     https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html"""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets (two AZs or more) for the control plane ENIs and the system nodes.
-    Required."""
-    kms_key_arn: pulumi.Input[str]
-    """KMS key for envelope encryption of Kubernetes secrets. Required."""
-    admin_cidrs: list[str]
+    admin_cidrs: NotRequired[list[str]]
     """Ranges that may reach the public API endpoint. Default: none, and the public endpoint
     is off (private endpoint only)."""
-    access: dict[str, ClusterAccess]
+    access: NotRequired[Mapping[str, AwsClusterAccess]]
     """Access entries keyed by IAM principal ARN (roles may be in other accounts).
     Default: none; the cluster creator gets no implicit admin access."""
-    role_name: str
-    """IAM role name of the control plane. Required."""
-    autoscaler_role_name: str
-    """IAM role name for the cluster autoscaler (Pod Identity, kube-system/cluster-autoscaler).
-    Required."""
-    system_node_group: SystemNodeGroupArgs
-    """The CPU system node group. Required."""
-    metadata_hop_limit: int
+    metadata_hop_limit: NotRequired[int]
     """IMDSv2 hop limit on the system nodes. Default: 2 (pods on the host network path)."""
-    log_retention_days: int
+    log_retention_days: NotRequired[int]
     """Retention of the control-plane log group. Default: 30 (365 in production)."""
-    production: bool
+    production: NotRequired[bool]
     """Protected against deletion (Pulumi protect + EKS deletion protection). Default: False."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Tags on every resource, merged over the provider's default tags. Default: none."""
 
 
-class Cluster(pulumi.ComponentResource):
+class AwsCluster(pulumi.ComponentResource):
     """EKS control plane, access entries, managed add-ons, system nodes, autoscaler role."""
 
-    cluster: aws.eks.Cluster
     name: pulumi.Output[str]
+    """Cluster name."""
     endpoint: pulumi.Output[str]
+    """HTTPS endpoint of the Kubernetes API."""
     arn: pulumi.Output[str]
+    """ARN of the cluster."""
     certificate_authority: pulumi.Output[str]
+    """Base64 PEM of the cluster CA (for kubeconfigs)."""
     security_group_id: pulumi.Output[str]
+    """The cluster security group EKS created (attached to every managed node)."""
     autoscaler_role_arn: pulumi.Output[str]
+    """Role the cluster autoscaler runs as (Pod Identity on kube-system/cluster-autoscaler)."""
 
-    def __init__(self, name: str, args: ClusterArgs,
+    def __init__(self, name: str, args: AwsClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:Cluster", name, None, opts)
         self._name = name
         self._tags = dict(args.get("tags", {}))
         production = args.get("production", False)
         role = self._create_role(args)
-        self.cluster = self._create_cluster(args, role, production)
+        self._cluster = self._create_cluster(args, role, production)
         self._create_access(args.get("access", {}))
         before = [self._addon(a) for a in ADDONS_BEFORE_NODES]
         system = self._create_system_nodes(args, before)
         for addon in ADDONS_AFTER_NODES:
             self._addon(addon, depends_on=[system])
         self.autoscaler_role_arn = self._create_autoscaler_identity(args)
-        self.name = self.cluster.name
-        self.endpoint = self.cluster.endpoint
-        self.arn = self.cluster.arn
-        self.certificate_authority = self.cluster.certificate_authority.apply(
+        self.name = self._cluster.name
+        self.endpoint = self._cluster.endpoint
+        self.arn = self._cluster.arn
+        self.certificate_authority = self._cluster.certificate_authority.apply(
             lambda ca: ca.data or "")
-        self.security_group_id = self.cluster.vpc_config.apply(
+        self.security_group_id = self._cluster.vpc_config.apply(
             lambda vpc: vpc.cluster_security_group_id or "")
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
                                "certificate_authority": self.certificate_authority,
                                "security_group_id": self.security_group_id,
                                "autoscaler_role_arn": self.autoscaler_role_arn})
 
-    def _create_role(self, args: ClusterArgs) -> aws.iam.Role:
+    def _create_role(self, args: AwsClusterArgs) -> aws.iam.Role:
         role = _iam.role(self, f"{self._name}-role", name=args["role_name"],
                          trust=_iam.service_trust("eks.amazonaws.com",
                                                   actions=("sts:AssumeRole", "sts:TagSession")),
@@ -143,20 +147,20 @@ class Cluster(pulumi.ComponentResource):
                         [args["kms_key_arn"]])))
         return role
 
-    def _create_cluster(self, args: ClusterArgs, role: aws.iam.Role,
+    def _create_cluster(self, args: AwsClusterArgs, role: aws.iam.Role,
                         production: bool) -> aws.eks.Cluster:
         name = args["name"]
         # EKS would create this group itself with no retention; owning it bounds the cost.
         logs = aws.cloudwatch.LogGroup(
             f"{self._name}-logs", name=f"/aws/eks/{name}/cluster",
-            retention_in_days=args.get("log_retention_days", 365 if production else 30),
+            retention_in_days=int(args.get("log_retention_days", 365 if production else 30)),
             tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
         admin_cidrs = list(args.get("admin_cidrs", []))
         return aws.eks.Cluster(
             self._name, name=name, role_arn=role.arn,
             version=args.get("kubernetes_version", DEFAULT_VERSION),
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=list(args["subnet_ids"]), endpoint_private_access=True,
+                subnet_ids=args["subnet_ids"], endpoint_private_access=True,
                 endpoint_public_access=bool(admin_cidrs),
                 public_access_cidrs=admin_cidrs or None),
             access_config=aws.eks.ClusterAccessConfigArgs(
@@ -172,25 +176,25 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, protect=production, depends_on=[logs]))
 
-    def _create_access(self, access: dict[str, ClusterAccess]) -> None:
+    def _create_access(self, access: Mapping[str, AwsClusterAccess]) -> None:
         # One access entry per principal (EKS refuses a second one), then one association per
         # policy: a member of two teams gets one Edit association listing both namespaces.
         for arn in sorted(access):
             grant = access[arn]
             key = f"{self._name}-access-{_iam.principal_key(arn)}"
-            entry = aws.eks.AccessEntry(key, cluster_name=self.cluster.name, principal_arn=arn,
+            entry = aws.eks.AccessEntry(key, cluster_name=self._cluster.name, principal_arn=arn,
                                         type="STANDARD", tags=self._tags,
                                         opts=pulumi.ResourceOptions(parent=self))
             if grant.get("cluster_admin"):
                 aws.eks.AccessPolicyAssociation(
-                    f"{key}-admin", cluster_name=self.cluster.name,
+                    f"{key}-admin", cluster_name=self._cluster.name,
                     principal_arn=entry.principal_arn, policy_arn=ADMIN_POLICY,
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     opts=pulumi.ResourceOptions(parent=self))
             namespaces = sorted(set(grant.get("namespaces", [])))
             if namespaces:
                 aws.eks.AccessPolicyAssociation(
-                    f"{key}-edit", cluster_name=self.cluster.name,
+                    f"{key}-edit", cluster_name=self._cluster.name,
                     principal_arn=entry.principal_arn, policy_arn=EDIT_POLICY,
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
                         type="namespace", namespaces=namespaces),
@@ -199,12 +203,12 @@ class Cluster(pulumi.ComponentResource):
     def _addon(self, addon: str, depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
         # No addon_version: EKS picks the default for the cluster version, and a version bump
         # of the cluster brings compatible add-ons with it.
-        return aws.eks.Addon(f"{self._name}-{addon}", cluster_name=self.cluster.name,
+        return aws.eks.Addon(f"{self._name}-{addon}", cluster_name=self._cluster.name,
                              addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=self._tags,
                              opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
-    def _create_system_nodes(self, args: ClusterArgs,
+    def _create_system_nodes(self, args: AwsClusterArgs,
                              addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
         pool = args["system_node_group"]
         ami = "AL2023_x86_64_STANDARD"
@@ -212,14 +216,14 @@ class Cluster(pulumi.ComponentResource):
                                 tags=self._tags)
         template = _nodes.launch_template(
             self, f"{self._name}-system", name=pool["launch_template_name"], ami_type=ami,
-            disk_size_gb=pool.get("disk_size_gb", 50),
-            hop_limit=args.get("metadata_hop_limit", 2), tags=self._tags,
+            disk_size_gb=int(pool.get("disk_size_gb", 50)),
+            hop_limit=int(args.get("metadata_hop_limit", 2)), tags=self._tags,
             instance_tags=self._tags)
-        min_nodes, max_nodes = pool.get("min_nodes", 1), pool.get("max_nodes", 3)
+        min_nodes, max_nodes = int(pool.get("min_nodes", 1)), int(pool.get("max_nodes", 3))
         return aws.eks.NodeGroup(
-            f"{self._name}-system", cluster_name=self.cluster.name,
+            f"{self._name}-system", cluster_name=self._cluster.name,
             node_group_name=pool["node_group_name"], node_role_arn=role.arn,
-            subnet_ids=list(args["subnet_ids"]), ami_type=ami, capacity_type="ON_DEMAND",
+            subnet_ids=args["subnet_ids"], ami_type=ami, capacity_type="ON_DEMAND",
             instance_types=[pool.get("instance_type", "m7i.xlarge")],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=min_nodes, max_size=max_nodes, desired_size=min_nodes),
@@ -230,14 +234,14 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(addons),
                                         ignore_changes=["scalingConfig.desiredSize"]))
 
-    def _create_autoscaler_identity(self, args: ClusterArgs) -> pulumi.Output[str]:
+    def _create_autoscaler_identity(self, args: AwsClusterArgs) -> pulumi.Output[str]:
         role = _iam.role(self, f"{self._name}-autoscaler", name=args["autoscaler_role_name"],
                          trust=_iam.service_trust("pods.eks.amazonaws.com",
                                                   actions=("sts:AssumeRole", "sts:TagSession")),
                          description="Cluster autoscaler (Trellis, EKS Pod Identity)",
                          tags=self._tags)
         cluster_name = args["name"]
-        nodegroups = self.cluster.arn.apply(
+        nodegroups = self._cluster.arn.apply(
             lambda arn: arn.replace(":cluster/", ":nodegroup/", 1) + "/*/*")
         # https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md
         _iam.inline(self, f"{self._name}-autoscaler-policy", role=role, name="cluster-autoscaler",
@@ -260,7 +264,14 @@ class Cluster(pulumi.ComponentResource):
                              "ec2:GetInstanceTypesFromInstanceRequirements"], ["*"]),
                         _iam.statement("NodeGroups", ["eks:DescribeNodegroup"], [nodegroups])))
         aws.eks.PodIdentityAssociation(
-            f"{self._name}-autoscaler", cluster_name=self.cluster.name,
+            f"{self._name}-autoscaler", cluster_name=self._cluster.name,
             namespace=AUTOSCALER_NAMESPACE, service_account=AUTOSCALER_SERVICE_ACCOUNT,
             role_arn=role.arn, tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
         return role.arn
+
+
+Cluster = AwsCluster
+"""Python name of :class:`AwsCluster` (the any-language schema needs unique class names)."""
+ClusterArgs = AwsClusterArgs
+ClusterAccess = AwsClusterAccess
+SystemNodeGroupArgs = AwsSystemNodeGroupArgs

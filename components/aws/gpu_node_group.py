@@ -7,10 +7,9 @@ forever.) The pool scales from zero: the cluster autoscaler learns the labels, t
 count of nodes that do not exist yet from node-template tags on the Auto Scaling group.
 """
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import TypedDict
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -25,42 +24,44 @@ EKS_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE",
               "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
-class GpuNodeGroupArgs(TypedDict, total=False):
+class GpuNodeGroupArgs(TypedDict):
+    """Arguments of :class:`GpuNodeGroup`."""
+
     cluster_name: pulumi.Input[str]
-    """EKS cluster the group joins. Required."""
+    """EKS cluster the group joins (``AwsCluster.name``, so the group waits for it)."""
     team: str
-    """Team slug: the ``trellis.dev/team`` label and taint on every node. Required."""
+    """Team slug: the ``trellis.dev/team`` label and taint on every node."""
     pool: str
-    """Pool key: the ``trellis.dev/pool`` label. Required."""
+    """Pool key: the ``trellis.dev/pool`` label."""
     node_group_name: str
-    """EKS node group name. Required."""
+    """EKS node group name."""
     node_role_name: str
-    """IAM role name of the nodes (worker, ECR pull and CNI policies only). Required."""
+    """IAM role name of the nodes (worker, ECR pull and CNI policies only)."""
     launch_template_name: str
-    """EC2 launch template name. Required."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets; the group can place nodes in any of them. Required."""
+    """EC2 launch template name."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets; the group can place nodes in any of them."""
     instance_type: str
-    """EC2 instance type (``MachineShape.machine_type``), e.g. ``g6.2xlarge``. Required."""
+    """EC2 instance type (``MachineShape.machine_type``), e.g. ``g6.2xlarge``."""
     accelerator: str
-    """Cloud-neutral accelerator name, for the node label. Required."""
+    """Cloud-neutral accelerator name, for the ``trellis.dev/accelerator`` node label."""
     gpus_per_node: int
-    """GPUs on one instance: the autoscaler's node-template GPU count. Required."""
-    min_nodes: int
+    """GPUs on one instance: the autoscaler's node-template GPU count."""
+    min_nodes: NotRequired[int]
     """Nodes kept running. Default: 0 (scales to zero)."""
-    max_nodes: int
+    max_nodes: NotRequired[int]
     """Upper bound of the autoscaler. Default: 1."""
-    spot: bool
+    spot: NotRequired[bool]
     """SPOT capacity instead of ON_DEMAND. Default: False."""
-    disk_size_gb: int
+    disk_size_gb: NotRequired[int]
     """Encrypted gp3 data volume per node (Bottlerocket: /dev/xvdb), GB. Default: 200."""
-    ami_type: str
+    ami_type: NotRequired[str]
     """EKS AMI type. Default: ``BOTTLEROCKET_x86_64_NVIDIA`` (device plugin included).
     https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html#AmazonEKS-Type-Nodegroup-amiType"""
-    metadata_hop_limit: int
+    metadata_hop_limit: NotRequired[int]
     """IMDSv2 hop limit. Default: 2 (pods reach IMDS through one extra hop; tokens still
     required)."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Team tags on every resource and on the instances and volumes it launches. Default: none."""
 
 
@@ -76,10 +77,14 @@ def _asg_name(resources: Sequence[aws.eks.outputs.NodeGroupResource] | None) -> 
 class GpuNodeGroup(pulumi.ComponentResource):
     """A managed node group of GPU instances, tainted for one team, scaling from zero."""
 
-    node_group: aws.eks.NodeGroup
-    node_role_arn: pulumi.Output[str]
-    autoscaling_group_name: pulumi.Output[str]
     scheduling: common.SchedulingContract
+    """Node selector, tolerations and resource name for pods that want this pool."""
+    node_group_name: pulumi.Output[str]
+    """EKS node group name."""
+    node_role_arn: pulumi.Output[str]
+    """ARN of the nodes' IAM role."""
+    autoscaling_group_name: pulumi.Output[str]
+    """The Auto Scaling group EKS made for the group (carries the autoscaler tags)."""
 
     def __init__(self, name: str, args: GpuNodeGroupArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -87,6 +92,11 @@ class GpuNodeGroup(pulumi.ComponentResource):
         self._name = name
         tags = dict(args.get("tags", {}))
         team, pool = args["team"], args["pool"]
+        gpus = int(args["gpus_per_node"])  # numbers arrive as floats from other languages
+        min_nodes, max_nodes = int(args.get("min_nodes", 0)), int(args.get("max_nodes", 1))
+        if not 0 <= min_nodes <= max_nodes:
+            raise ValueError(f"GpuNodeGroup '{name}': min_nodes {min_nodes} must be between 0 "
+                             f"and max_nodes {max_nodes}")
         ami = args.get("ami_type", DEFAULT_AMI_TYPE)
         labels = common.merge_labels(common.node_labels(team, pool),
                                      {"trellis.dev/accelerator": args["accelerator"]})
@@ -94,31 +104,32 @@ class GpuNodeGroup(pulumi.ComponentResource):
         role = _nodes.node_role(self, f"{name}-node", name=args["node_role_name"], tags=tags)
         template = _nodes.launch_template(
             self, name, name=args["launch_template_name"], ami_type=ami,
-            disk_size_gb=args.get("disk_size_gb", 200),
-            hop_limit=args.get("metadata_hop_limit", 2), tags=tags, instance_tags=tags)
-        self.node_group = self._create_node_group(args, role, template, ami, labels, taints, tags)
-        self.autoscaling_group_name = self.node_group.resources.apply(_asg_name)
-        self._create_autoscaler_tags(args, labels, taints)
+            disk_size_gb=int(args.get("disk_size_gb", 200)),
+            hop_limit=int(args.get("metadata_hop_limit", 2)), tags=tags, instance_tags=tags)
+        group = self._create_node_group(args, role, template, ami, labels, taints, tags,
+                                        min_nodes, max_nodes)
+        self.node_group_name = group.node_group_name
+        self.autoscaling_group_name = group.resources.apply(_asg_name)
+        self._create_autoscaler_tags(args["cluster_name"], gpus, labels, taints)
         self.node_role_arn = role.arn
-        self.scheduling = common.scheduling_contract(
-            team, pool, args["gpus_per_node"], extra_selector=None)
-        self.register_outputs({"node_group_name": self.node_group.node_group_name,
+        self.scheduling = common.scheduling_contract(team, pool, gpus)
+        self.register_outputs({"node_group_name": self.node_group_name,
                                "autoscaling_group_name": self.autoscaling_group_name,
                                "node_role_arn": self.node_role_arn,
                                "scheduling": dict(self.scheduling)})
 
     def _create_node_group(self, args: GpuNodeGroupArgs, role: aws.iam.Role,
                            template: aws.ec2.LaunchTemplate, ami: str, labels: dict[str, str],
-                           taints: list[common.Taint], tags: dict[str, str]) -> aws.eks.NodeGroup:
-        min_nodes = args.get("min_nodes", 0)
+                           taints: list[common.Taint], tags: dict[str, str], min_nodes: int,
+                           max_nodes: int) -> aws.eks.NodeGroup:
         return aws.eks.NodeGroup(
             self._name, cluster_name=args["cluster_name"],
             node_group_name=args["node_group_name"], node_role_arn=role.arn,
-            subnet_ids=list(args["subnet_ids"]), ami_type=ami,
+            subnet_ids=args["subnet_ids"], ami_type=ami,
             capacity_type="SPOT" if args.get("spot", False) else "ON_DEMAND",
             instance_types=[args["instance_type"]],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=min_nodes, max_size=args.get("max_nodes", 1), desired_size=min_nodes),
+                min_size=min_nodes, max_size=max_nodes, desired_size=min_nodes),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)),
@@ -129,16 +140,15 @@ class GpuNodeGroup(pulumi.ComponentResource):
             # The autoscaler owns the desired size once the group exists.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]))
 
-    def _create_autoscaler_tags(self, args: GpuNodeGroupArgs, labels: dict[str, str],
-                                taints: list[common.Taint]) -> None:
+    def _create_autoscaler_tags(self, cluster: pulumi.Input[str], gpus: int,
+                                labels: dict[str, str], taints: list[common.Taint]) -> None:
         # EKS does not copy node group tags to its Auto Scaling group (terraform-aws-eks#2255),
         # and the autoscaler can only build a template node for an empty group from ASG tags.
-        cluster = args["cluster_name"]
         hints: dict[str, tuple[pulumi.Input[str], pulumi.Input[str]]] = {
             "ca-enabled": (f"{CA}/enabled", "true"),
             "ca-owned": (pulumi.Output.concat(f"{CA}/", cluster), "owned"),
             "ca-gpu-count": (f"{CA}/node-template/resources/{common.GPU_RESOURCE}",
-                              str(args["gpus_per_node"])),
+                              str(gpus)),
         }
         for key, value in labels.items():
             hints[f"ca-label-{key.rsplit('/', 1)[-1]}"] = (

@@ -8,9 +8,9 @@ Each role reaches the team's buckets, the environment key (through S3 and ECR on
 team's ECR prefix; nothing else. No IAM users, no access keys.
 """
 
-from __future__ import annotations
-
-from typing import Any, TypedDict
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -20,43 +20,49 @@ from components.aws import _iam
 POD_IDENTITY = "pods.eks.amazonaws.com"
 
 
-class TeamIdentityArgs(TypedDict, total=False):
+class AwsTeamIdentityArgs(TypedDict):
+    """Arguments of :class:`AwsTeamIdentity`."""
+
     team: str
-    """Team slug, for descriptions. Required."""
+    """Team slug, for descriptions and the Kubernetes names' defaults."""
     cluster_name: pulumi.Input[str]
-    """EKS cluster of the Pod Identity association. Required."""
-    namespace: str
-    """Kubernetes namespace of the team's pods. Default: the team slug."""
-    service_account: str
-    """Kubernetes service account the team's pods use. Default: the team slug."""
+    """EKS cluster of the Pod Identity association."""
     workload_role_name: str
-    """IAM role name for the team's pods. Required."""
+    """IAM role name for the team's pods."""
     pipeline_role_name: str
-    """IAM role name SageMaker runs the team's pipelines and jobs as. Required."""
-    scheduler_role_name: str | None
+    """IAM role name SageMaker runs the team's pipelines and jobs as."""
+    kms_key_arn: pulumi.Input[str]
+    """Environment key; usable only through S3 and ECR."""
+    repository_prefix: str
+    """The team's ECR prefix (``<env>/<team>``)."""
+    model_package_group_name: str
+    """The team's SageMaker model package group."""
+    namespace: NotRequired[str]
+    """Kubernetes namespace of the team's pods. Default: the team slug."""
+    service_account: NotRequired[str]
+    """Kubernetes service account the team's pods use. Default: the team slug."""
+    scheduler_role_name: NotRequired[str | None]
     """IAM role name EventBridge Scheduler uses. Default: None (no role; teams without
     pipelines)."""
-    bucket_arns: dict[str, pulumi.Input[str]]
+    bucket_arns: NotRequired[Mapping[str, pulumi.Input[str]]]
     """The team's buckets by purpose (including the pipeline root). Default: none."""
-    kms_key_arn: pulumi.Input[str]
-    """Environment key; usable only through S3 and ECR. Required."""
-    repository_prefix: str
-    """The team's ECR prefix (``<env>/<team>``). Required."""
-    model_package_group_name: str
-    """The team's SageMaker model package group. Required."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Team tags on every resource, merged over the provider's default tags. Default: none."""
 
 
-class TeamIdentity(pulumi.ComponentResource):
+class AwsTeamIdentity(pulumi.ComponentResource):
     """Workload, pipeline and scheduler roles of one team, scoped to its own resources."""
 
     workload_role_arn: pulumi.Output[str]
+    """Role the team's pods run as (EKS Pod Identity on ``<namespace>/<service_account>``)."""
     pipeline_role_arn: pulumi.Output[str]
-    scheduler_role: aws.iam.Role | None
+    """Role SageMaker runs the team's pipelines and jobs as."""
+    scheduler_role_name: pulumi.Output[str] | None
+    """Role EventBridge Scheduler starts the team's pipelines as (None without pipelines)."""
     scheduler_role_arn: pulumi.Output[str] | None
+    """ARN of that role (None without pipelines)."""
 
-    def __init__(self, name: str, args: TeamIdentityArgs,
+    def __init__(self, name: str, args: AwsTeamIdentityArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:TeamIdentity", name, None, opts)
         self._name = name
@@ -66,23 +72,25 @@ class TeamIdentity(pulumi.ComponentResource):
         self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.workload_role_arn = self._create_workload(args)
         self.pipeline_role_arn = self._create_pipeline_role(args)
-        self.scheduler_role = None
+        self.scheduler_role_name = None
         self.scheduler_role_arn = None
         if args.get("scheduler_role_name"):
-            self.scheduler_role = _iam.role(
+            scheduler = _iam.role(
                 self, f"{name}-scheduler", name=str(args["scheduler_role_name"]),
                 trust=_iam.service_trust("scheduler.amazonaws.com",
                                          source_account=self._account),
                 description=f"Starts the {args['team']} team's SageMaker pipelines (Trellis)",
                 tags=self._tags)
-            self.scheduler_role_arn = self.scheduler_role.arn
+            self.scheduler_role_name = scheduler.name
+            self.scheduler_role_arn = scheduler.arn
         self.register_outputs({"workload_role_arn": self.workload_role_arn,
                                "pipeline_role_arn": self.pipeline_role_arn,
+                               "scheduler_role_name": self.scheduler_role_name,
                                "scheduler_role_arn": self.scheduler_role_arn})
 
     # ---- shared statements ---------------------------------------------------------------
 
-    def _data(self, args: TeamIdentityArgs) -> list[dict[str, Any]]:
+    def _data(self, args: AwsTeamIdentityArgs) -> list[dict[str, Any]]:
         buckets = [args["bucket_arns"][k] for k in sorted(args.get("bucket_arns", {}))]
         objects = [pulumi.Output.concat(b, "/*") for b in buckets]
         via = [pulumi.Output.concat("s3.", self._region, ".amazonaws.com"),
@@ -104,11 +112,11 @@ class TeamIdentity(pulumi.ComponentResource):
         out.append(_iam.statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]))
         return out
 
-    def _repositories(self, args: TeamIdentityArgs) -> pulumi.Output[str]:
+    def _repositories(self, args: AwsTeamIdentityArgs) -> pulumi.Output[str]:
         return pulumi.Output.format("arn:aws:ecr:{0}:{1}:repository/{2}/*", self._region,
                                     self._account, args["repository_prefix"])
 
-    def _models(self, args: TeamIdentityArgs) -> list[pulumi.Output[str]]:
+    def _models(self, args: AwsTeamIdentityArgs) -> list[pulumi.Output[str]]:
         group = args["model_package_group_name"].lower()  # SageMaker ARNs are lower case
         return [pulumi.Output.format("arn:aws:sagemaker:{0}:{1}:model-package-group/{2}",
                                      self._region, self._account, group),
@@ -117,7 +125,7 @@ class TeamIdentity(pulumi.ComponentResource):
 
     # ---- roles ----------------------------------------------------------------------------
 
-    def _create_workload(self, args: TeamIdentityArgs) -> pulumi.Output[str]:
+    def _create_workload(self, args: AwsTeamIdentityArgs) -> pulumi.Output[str]:
         team = args["team"]
         role = _iam.role(self, f"{self._name}-workload", name=args["workload_role_name"],
                          trust=_iam.service_trust(POD_IDENTITY,
@@ -146,7 +154,7 @@ class TeamIdentity(pulumi.ComponentResource):
             tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
         return role.arn
 
-    def _create_pipeline_role(self, args: TeamIdentityArgs) -> pulumi.Output[str]:
+    def _create_pipeline_role(self, args: AwsTeamIdentityArgs) -> pulumi.Output[str]:
         team = args["team"]
         role = _iam.role(self, f"{self._name}-pipelines", name=args["pipeline_role_name"],
                          trust=_iam.service_trust("sagemaker.amazonaws.com"),
@@ -196,3 +204,8 @@ class TeamIdentity(pulumi.ComponentResource):
                                            "arn:aws:logs:{0}:{1}:log-group:/aws/sagemaker/*",
                                            self._region, self._account)])))
         return role.arn
+
+
+TeamIdentity = AwsTeamIdentity
+"""Python name of :class:`AwsTeamIdentity` (the any-language schema needs unique class names)."""
+TeamIdentityArgs = AwsTeamIdentityArgs

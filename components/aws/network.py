@@ -6,11 +6,10 @@ internet-facing load balancers. Nodes reach the internet through NAT only, and S
 gateway endpoint (free, and keeps dataset traffic off the NAT's per-GB charge).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 import ipaddress
-from collections.abc import Callable, Sequence
-from typing import TypedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -19,22 +18,24 @@ PRIVATE_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 
 
-class NetworkArgs(TypedDict, total=False):
+class AwsNetworkArgs(TypedDict):
+    """Arguments of :class:`AwsNetwork`."""
+
     name: str
-    """VPC name (its ``Name`` tag) and prefix of the other ``Name`` tags. Required."""
-    cidr: str
+    """VPC name (its ``Name`` tag) and prefix of the other ``Name`` tags."""
+    cidr: NotRequired[str]
     """IPv4 range of the VPC, /16 to /20. Default: ``10.0.0.0/16``. Carved as: three /(n+2)
     private subnets, then /(n+4) public subnets in the last quarter."""
-    availability_zone_count: int
+    availability_zone_count: NotRequired[int]
     """AZs to spread subnets over, 2 or 3 (the first available ones the region lists).
     Default: 3. https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html"""
-    nat_gateway_per_az: bool
+    nat_gateway_per_az: NotRequired[bool]
     """One NAT gateway per AZ, so losing an AZ does not cut the others off. Default: False
     (one shared NAT gateway, $33/month less per AZ; sandbox)."""
-    cluster_name: str
+    cluster_name: NotRequired[str]
     """EKS cluster that uses the subnets; adds ``kubernetes.io/cluster/<name>=shared``.
     Default: no cluster tag."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Tags on every resource, merged over the provider's default tags. Default: none."""
 
 
@@ -56,25 +57,28 @@ def _nth(i: int) -> Callable[[Sequence[str]], str]:
     return pick
 
 
-class Network(pulumi.ComponentResource):
+class AwsNetwork(pulumi.ComponentResource):
     """A VPC across two or three AZs with private node subnets, NAT and an S3 endpoint."""
 
     vpc_id: pulumi.Output[str]
-    private_subnet_ids: list[pulumi.Output[str]]
-    public_subnet_ids: list[pulumi.Output[str]]
+    """Id of the VPC."""
+    private_subnet_ids: pulumi.Output[list[str]]
+    """Private subnets, one per AZ: nodes, pods and internal load balancers."""
+    public_subnet_ids: pulumi.Output[list[str]]
+    """Public subnets, one per AZ: NAT gateways and internet-facing load balancers."""
 
-    def __init__(self, name: str, args: NetworkArgs,
+    def __init__(self, name: str, args: AwsNetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:Network", name, None, opts)
         self._name = name
         self._label = args["name"]
         self._tags = dict(args.get("tags", {}))
-        count = args.get("availability_zone_count", 3)
+        count = int(args.get("availability_zone_count", 3))
         private_cidrs, public_cidrs = carve(args.get("cidr", "10.0.0.0/16"), count)
         cluster = args.get("cluster_name")
         k8s = {f"kubernetes.io/cluster/{cluster}": "shared"} if cluster else {}
 
-        self.vpc = aws.ec2.Vpc(name, cidr_block=args.get("cidr", "10.0.0.0/16"),
+        self._vpc = aws.ec2.Vpc(name, cidr_block=args.get("cidr", "10.0.0.0/16"),
                                enable_dns_support=True, enable_dns_hostnames=True,
                                tags=self._named(self._label),
                                opts=pulumi.ResourceOptions(parent=self))
@@ -85,13 +89,13 @@ class Network(pulumi.ComponentResource):
                                                         values=["opt-in-not-required"])],
             opts=pulumi.InvokeOutputOptions(parent=self))
         az = [zones.names.apply(_nth(i)) for i in range(count)]
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id,
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self._vpc.id,
                                       tags=self._named(f"{self._label}-igw"),
                                       opts=pulumi.ResourceOptions(parent=self))
         public = self._create_public(public_cidrs, az, igw, k8s)
         nats = self._create_nat(public, args.get("nat_gateway_per_az", False))
         private, route_tables = self._create_private(private_cidrs, az, nats, k8s)
-        aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=self.vpc.id,
+        aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=self._vpc.id,
                             service_name=pulumi.Output.concat(
                                 "com.amazonaws.", aws.get_region_output(
                                     opts=pulumi.InvokeOutputOptions(parent=self)).region, ".s3"),
@@ -99,9 +103,11 @@ class Network(pulumi.ComponentResource):
                             route_table_ids=[rt.id for rt in route_tables],
                             tags=self._named(f"{self._label}-s3"),
                             opts=pulumi.ResourceOptions(parent=self))
-        self.vpc_id = self.vpc.id
-        self.private_subnet_ids = [s.id for s in private]
-        self.public_subnet_ids = [s.id for s in public]
+        self.vpc_id = self._vpc.id
+        # Python callers get the subnet ids one by one, as inputs of their own resources.
+        self._private_ids = [s.id for s in private]
+        self.private_subnet_ids = pulumi.Output.all(*self._private_ids)
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.register_outputs({"vpc_id": self.vpc_id,
                                "private_subnet_ids": self.private_subnet_ids,
                                "public_subnet_ids": self.public_subnet_ids})
@@ -112,14 +118,14 @@ class Network(pulumi.ComponentResource):
     def _lock_default_security_group(self) -> None:
         # Adopting the default security group with no rules means nothing can use it by
         # accident (CIS AWS 5.4); EKS makes its own cluster security group.
-        aws.ec2.DefaultSecurityGroup(f"{self._name}-default-sg", vpc_id=self.vpc.id,
+        aws.ec2.DefaultSecurityGroup(f"{self._name}-default-sg", vpc_id=self._vpc.id,
                                      tags=self._named(f"{self._label}-default-deny"),
                                      opts=pulumi.ResourceOptions(parent=self))
 
     def _create_public(self, cidrs: list[str], az: list[pulumi.Output[str]],
                        igw: aws.ec2.InternetGateway,
                        k8s: dict[str, str]) -> list[aws.ec2.Subnet]:
-        table = aws.ec2.RouteTable(f"{self._name}-public", vpc_id=self.vpc.id,
+        table = aws.ec2.RouteTable(f"{self._name}-public", vpc_id=self._vpc.id,
                                    tags=self._named(f"{self._label}-public"),
                                    opts=pulumi.ResourceOptions(parent=self))
         aws.ec2.Route(f"{self._name}-public-default", route_table_id=table.id,
@@ -129,7 +135,7 @@ class Network(pulumi.ComponentResource):
         for i, cidr in enumerate(cidrs):
             suffix = chr(ord("a") + i)
             subnet = aws.ec2.Subnet(
-                f"{self._name}-public-{suffix}", vpc_id=self.vpc.id, cidr_block=cidr,
+                f"{self._name}-public-{suffix}", vpc_id=self._vpc.id, cidr_block=cidr,
                 availability_zone=az[i], map_public_ip_on_launch=False,
                 tags=self._named(f"{self._label}-public-{suffix}", {PUBLIC_ELB_TAG: "1", **k8s}),
                 opts=pulumi.ResourceOptions(parent=self))
@@ -161,12 +167,12 @@ class Network(pulumi.ComponentResource):
         for i, cidr in enumerate(cidrs):
             suffix = chr(ord("a") + i)
             subnet = aws.ec2.Subnet(
-                f"{self._name}-private-{suffix}", vpc_id=self.vpc.id, cidr_block=cidr,
+                f"{self._name}-private-{suffix}", vpc_id=self._vpc.id, cidr_block=cidr,
                 availability_zone=az[i],
                 tags=self._named(f"{self._label}-private-{suffix}",
                                  {PRIVATE_ELB_TAG: "1", **k8s}),
                 opts=pulumi.ResourceOptions(parent=self))
-            table = aws.ec2.RouteTable(f"{self._name}-private-{suffix}", vpc_id=self.vpc.id,
+            table = aws.ec2.RouteTable(f"{self._name}-private-{suffix}", vpc_id=self._vpc.id,
                                        tags=self._named(f"{self._label}-private-{suffix}"),
                                        opts=pulumi.ResourceOptions(parent=self))
             nat = nats[i] if len(nats) > i else nats[0]
@@ -179,3 +185,8 @@ class Network(pulumi.ComponentResource):
             subnets.append(subnet)
             tables.append(table)
         return subnets, tables
+
+
+Network = AwsNetwork
+"""Python name of :class:`AwsNetwork` (the any-language schema needs unique class names)."""
+NetworkArgs = AwsNetworkArgs

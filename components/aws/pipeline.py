@@ -6,11 +6,10 @@ the parameters from org.yaml; the team's scheduler role gets ``sagemaker:StartPi
 on this pipeline and nothing else.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 import json
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -19,35 +18,38 @@ from components import cron
 from components.aws import _iam
 
 
-class PipelineArgs(TypedDict, total=False):
+class AwsPipelineArgs(TypedDict):
+    """Arguments of :class:`AwsPipeline`."""
+
     pipeline_name: str
-    """SageMaker pipeline name (also its display name). Required."""
-    description: str
-    """Pipeline description. Default: empty."""
-    definition: str | None
-    """Pipeline definition JSON (SageMaker pipeline definition schema, ``Version``
-    ``2020-12-01``). Exactly one of ``definition`` and ``definition_s3_uri``.
-    https://aws-sagemaker-mlops.github.io/sagemaker-model-building-pipeline-definition-JSON-schema/"""
-    definition_s3_uri: str | None
-    """``s3://bucket/key`` of the definition JSON, read by SageMaker at deploy time."""
+    """SageMaker pipeline name (also its display name)."""
     role_arn: pulumi.Input[str]
-    """Role SageMaker runs the pipeline's steps as (the team's pipeline role). Required."""
+    """Role SageMaker runs the pipeline's steps as (the team's pipeline role)."""
     scheduler_role_name: pulumi.Input[str]
-    """Name of the role the schedule uses; this component adds its start permission. Required."""
+    """Name of the role the schedule uses; this component adds its start permission."""
     scheduler_role_arn: pulumi.Input[str]
-    """ARN of that role. Required."""
+    """ARN of that role."""
     schedule: str
-    """5-field cron expression (converted to EventBridge's 6-field ``cron()``). Required."""
-    timezone: str
-    """IANA time zone of the schedule. Default: ``UTC``."""
+    """5-field cron expression (converted to EventBridge's 6-field ``cron()``)."""
     schedule_name: str
-    """EventBridge Scheduler schedule name (default group). Required."""
-    parameters: Mapping[str, Any]
+    """EventBridge Scheduler schedule name (default group)."""
+    definition: NotRequired[str | None]
+    """Pipeline definition JSON (SageMaker pipeline definition schema, ``Version``
+    ``2020-12-01``). Give exactly one of ``definition`` and ``definition_s3_uri``.
+    https://aws-sagemaker-mlops.github.io/sagemaker-model-building-pipeline-definition-JSON-schema/"""
+    definition_s3_uri: NotRequired[str | None]
+    """``s3://bucket/key`` of the definition JSON, read by SageMaker at deploy time. Give
+    exactly one of ``definition`` and ``definition_s3_uri``."""
+    description: NotRequired[str]
+    """Pipeline description. Default: empty."""
+    timezone: NotRequired[str]
+    """IANA time zone of the schedule. Default: ``UTC``."""
+    parameters: NotRequired[Mapping[str, Any]]
     """Pipeline parameters passed on every scheduled run; non-strings are JSON-encoded.
     Default: none (the definition's defaults)."""
-    max_parallel_steps: int | None
+    max_parallel_steps: NotRequired[int | None]
     """Steps of one execution that may run at once. Default: None (SageMaker's default, 50)."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Team tags on the pipeline, merged over the provider's default tags. Default: none."""
 
 
@@ -64,24 +66,26 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-class Pipeline(pulumi.ComponentResource):
+class AwsPipeline(pulumi.ComponentResource):
     """A SageMaker pipeline plus the EventBridge schedule that starts it."""
 
-    pipeline: aws.sagemaker.Pipeline
     arn: pulumi.Output[str]
-    schedule_expression: str
+    """ARN of the SageMaker pipeline."""
+    schedule_expression: pulumi.Output[str]
+    """The EventBridge form of the schedule, ``cron(m h dom mon dow year)``."""
 
-    def __init__(self, name: str, args: PipelineArgs,
+    def __init__(self, name: str, args: AwsPipelineArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:Pipeline", name, None, opts)
         self._name = name
-        self.pipeline = self._create_pipeline(args)
-        self.arn = self.pipeline.arn
-        self.schedule_expression = cron.to_aws(args["schedule"])
-        self._create_schedule(args)
+        self._pipeline = self._create_pipeline(args)
+        self.arn = self._pipeline.arn
+        expression = cron.to_aws(args["schedule"])
+        self.schedule_expression = pulumi.Output.from_input(expression)
+        self._create_schedule(args, expression)
         self.register_outputs({"arn": self.arn, "schedule_expression": self.schedule_expression})
 
-    def _create_pipeline(self, args: PipelineArgs) -> aws.sagemaker.Pipeline:
+    def _create_pipeline(self, args: AwsPipelineArgs) -> aws.sagemaker.Pipeline:
         definition, uri = args.get("definition"), args.get("definition_s3_uri")
         if (definition is None) == (uri is None):
             raise ValueError(f"pipeline {args['pipeline_name']}: give exactly one of "
@@ -92,6 +96,7 @@ class Pipeline(pulumi.ComponentResource):
             location = aws.sagemaker.PipelinePipelineDefinitionS3LocationArgs(bucket=bucket,
                                                                              object_key=key)
         parallel = args.get("max_parallel_steps")
+        parallel = int(parallel) if parallel else None
         return aws.sagemaker.Pipeline(
             self._name, pipeline_name=args["pipeline_name"],
             pipeline_display_name=args["pipeline_name"],
@@ -101,28 +106,28 @@ class Pipeline(pulumi.ComponentResource):
             parallelism_configuration=(
                 aws.sagemaker.PipelineParallelismConfigurationArgs(
                     max_parallel_execution_steps=parallel) if parallel else None),
-            tags=args.get("tags", {}),
+            tags=dict(args.get("tags", {})),
             opts=pulumi.ResourceOptions(parent=self))
 
-    def _create_schedule(self, args: PipelineArgs) -> None:
+    def _create_schedule(self, args: AwsPipelineArgs, expression: str) -> None:
         start = _iam.inline_on(
             self, f"{self._name}-start", role_name=args["scheduler_role_name"],
             name=f"start-{args['pipeline_name']}"[:128],
             policy=_iam.document(_iam.statement("StartThisPipeline",
                                                 ["sagemaker:StartPipelineExecution"],
-                                                [self.pipeline.arn])))
+                                                [self._pipeline.arn])))
         params = [aws.scheduler.ScheduleTargetSagemakerPipelineParametersPipelineParameterArgs(
             name=k, value=parameter_value(v))
             for k, v in sorted(args.get("parameters", {}).items())]
         aws.scheduler.Schedule(
             self._name, name=args["schedule_name"], group_name="default",
             description=(args.get("description") or f"Starts {args['pipeline_name']}")[:512],
-            schedule_expression=self.schedule_expression,
+            schedule_expression=expression,
             schedule_expression_timezone=args.get("timezone", "UTC"),
             flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
             state="ENABLED",
             target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.pipeline.arn, role_arn=args["scheduler_role_arn"],
+                arn=self._pipeline.arn, role_arn=args["scheduler_role_arn"],
                 sagemaker_pipeline_parameters=(
                     aws.scheduler.ScheduleTargetSagemakerPipelineParametersArgs(
                         pipeline_parameters=params) if params else None),
@@ -131,3 +136,8 @@ class Pipeline(pulumi.ComponentResource):
                     maximum_retry_attempts=3, maximum_event_age_in_seconds=3600)),
             # The schedule's first start needs the permission in place.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[start]))
+
+
+Pipeline = AwsPipeline
+"""Python name of :class:`AwsPipeline` (the any-language schema needs unique class names)."""
+PipelineArgs = AwsPipelineArgs

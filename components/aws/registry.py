@@ -7,10 +7,10 @@ with the team's settings (KMS encryption, immutable tags in production, lifecycl
 team tags). Nothing has to be pre-created per image.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
 import json
-from typing import TypedDict
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -18,18 +18,20 @@ import pulumi_aws as aws
 from components.aws import _iam
 
 
-class RegistrySettingsArgs(TypedDict, total=False):
+class RegistrySettingsArgs(TypedDict):
+    """Arguments of :class:`RegistrySettings`."""
+
     template_role_name: str
     """IAM role ECR assumes to create repositories from templates (needed for KMS encryption
-    and tags). Required. https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates-create-iam.html"""
-    repository_prefixes: list[str]
-    """Prefixes the templates may create repositories under (one per team). Required."""
+    and tags). https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates-create-iam.html"""
+    repository_prefixes: Sequence[str]
+    """Prefixes the templates may create repositories under (one per team)."""
     kms_key_arn: pulumi.Input[str]
-    """Key the created repositories are encrypted with. Required."""
-    scan_on_push: bool
+    """Key the created repositories are encrypted with."""
+    scan_on_push: NotRequired[bool]
     """Registry-wide basic scanning of every pushed image. Default: True. Note the scanning
     configuration is one per account and region."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Tags on the role, merged over the provider's default tags. Default: none."""
 
 
@@ -37,6 +39,7 @@ class RegistrySettings(pulumi.ComponentResource):
     """Registry-wide scan-on-push and the role that repository creation templates use."""
 
     template_role_arn: pulumi.Output[str]
+    """Role for ``AwsTeamRegistry.template_role_arn``."""
 
     def __init__(self, name: str, args: RegistrySettingsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -69,26 +72,28 @@ class RegistrySettings(pulumi.ComponentResource):
         self.register_outputs({"template_role_arn": self.template_role_arn})
 
 
-class TeamRegistryArgs(TypedDict, total=False):
+class AwsTeamRegistryArgs(TypedDict):
+    """Arguments of :class:`AwsTeamRegistry`."""
+
     prefix: str
-    """ECR repository prefix of the team, ``<env>/<team>``. Required."""
+    """ECR repository prefix of the team, ``<env>/<team>``."""
     template_role_arn: pulumi.Input[str]
-    """Role from :class:`RegistrySettings`. Required."""
+    """Role from :class:`RegistrySettings`."""
     kms_key_arn: pulumi.Input[str]
-    """Key new repositories are encrypted with. Required."""
-    immutable_tags: bool
-    """Refuse to overwrite an image tag. Default: False (production: True)."""
-    keep_images: int
-    """Images kept per repository; older ones expire. Default: 100."""
-    untagged_days: int
-    """Days an untagged image (a replaced tag's old image) is kept. Default: 7."""
+    """Key new repositories are encrypted with."""
     model_package_group_name: str
-    """SageMaker model package group: the team's model registry. Required."""
-    description: str
+    """SageMaker model package group: the team's model registry."""
+    immutable_tags: NotRequired[bool]
+    """Refuse to overwrite an image tag. Default: False (production: True)."""
+    keep_images: NotRequired[int]
+    """Images kept per repository; older ones expire. Default: 100."""
+    untagged_days: NotRequired[int]
+    """Days an untagged image (a replaced tag's old image) is kept. Default: 7."""
+    description: NotRequired[str]
     """Shown on the template and the model package group. Default: the prefix."""
-    production: bool
+    production: NotRequired[bool]
     """Protect and retain the model package group (registered models). Default: False."""
-    tags: dict[str, str]
+    tags: NotRequired[Mapping[str, str]]
     """Team tags on the template's repositories and the model package group. Default: none."""
 
 
@@ -106,15 +111,19 @@ def lifecycle_policy(keep_images: int, untagged_days: int) -> str:
     ]}, sort_keys=True)
 
 
-class TeamRegistry(pulumi.ComponentResource):
+class AwsTeamRegistry(pulumi.ComponentResource):
     """A team's ECR prefix (creation template) and its SageMaker model registry."""
 
-    repository_prefix: str
+    repository_prefix: pulumi.Output[str]
+    """The team's ECR prefix; images are pushed as ``<repository_url>/<image>:<tag>``."""
     repository_url: pulumi.Output[str]
+    """``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>``."""
     model_package_group_name: pulumi.Output[str]
+    """SageMaker model package group name."""
     model_package_group_arn: pulumi.Output[str]
+    """SageMaker model package group ARN."""
 
-    def __init__(self, name: str, args: TeamRegistryArgs,
+    def __init__(self, name: str, args: AwsTeamRegistryArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:TeamRegistry", name, None, opts)
         prefix = args["prefix"]
@@ -131,8 +140,8 @@ class TeamRegistry(pulumi.ComponentResource):
                 aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
                     encryption_type="KMS", kms_key=args["kms_key_arn"])],
             image_tag_mutability="IMMUTABLE" if args.get("immutable_tags", False) else "MUTABLE",
-            lifecycle_policy=lifecycle_policy(args.get("keep_images", 100),
-                                              args.get("untagged_days", 7)),
+            lifecycle_policy=lifecycle_policy(int(args.get("keep_images", 100)),
+                                              int(args.get("untagged_days", 7))),
             resource_tags=tags,
             opts=pulumi.ResourceOptions(parent=self))
         group = aws.sagemaker.ModelPackageGroup(
@@ -140,7 +149,7 @@ class TeamRegistry(pulumi.ComponentResource):
             model_package_group_description=f"{description} (Trellis)"[:1024], tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=production,
                                         retain_on_delete=production))
-        self.repository_prefix = prefix
+        self.repository_prefix = pulumi.Output.from_input(prefix)
         self.repository_url = pulumi.Output.format(
             "{0}.dkr.ecr.{1}.amazonaws.com/{2}", template.registry_id,
             aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region, prefix)
@@ -149,3 +158,8 @@ class TeamRegistry(pulumi.ComponentResource):
         self.register_outputs({"repository_url": self.repository_url,
                                "model_package_group_name": self.model_package_group_name,
                                "model_package_group_arn": self.model_package_group_arn})
+
+
+TeamRegistry = AwsTeamRegistry
+"""Python name of :class:`AwsTeamRegistry` (the any-language schema needs unique class names)."""
+TeamRegistryArgs = AwsTeamRegistryArgs
