@@ -190,6 +190,11 @@ def gpu_scale_to_zero(res: Res, settings: Settings) -> Iterator[str]:
     fixed = number(res.get("nodeCount"))
     if fixed:
         yield f"nodeCount pins {fmt_num(fixed)} nodes: idle GPUs are billed all day"
+        return
+    if not isinstance(res.get("autoscaling"), dict):
+        if fixed is None and number(res.get("initialNodeCount")) != 0:
+            yield "no autoscaling: the pool keeps its initial nodes (and their GPUs) forever"
+        return
     for key in ("minNodeCount", "totalMinNodeCount"):
         minimum = number(res.get("autoscaling", key))
         if minimum:

@@ -147,15 +147,29 @@ def is_default_service_account(email: str) -> bool:
     return bool(DEFAULT_SA_RE.match(email.strip())) or email.strip().lower() == "default"
 
 
-def is_admin_gcp_role(role: str) -> bool:
-    """Basic roles, ``*.admin`` / ``*Admin`` roles and service-account key/token creators."""
+ESCALATION_ROLES = frozenset({
+    "roles/iam.serviceAccountKeyAdmin", "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.securityAdmin", "roles/iam.roleAdmin", "roles/iam.organizationRoleAdmin",
+    "roles/resourcemanager.projectIamAdmin", "roles/resourcemanager.folderIamAdmin",
+    "roles/resourcemanager.organizationAdmin"})
+"""Roles that let the holder grant itself more, wherever they are granted."""
+
+
+def is_admin_gcp_role(role: str, *, project_level: bool = True) -> bool:
+    """Basic roles, service admin roles (``*.admin``) and privilege-escalation roles.
+
+    Granted on a project, folder or organisation, every ``*Admin`` role counts too
+    (``compute.instanceAdmin``, ``iam.serviceAccountUser`` on every account). Granted on one
+    resource, data roles such as ``storage.objectAdmin`` on the team's own bucket do not: they
+    read and write that resource's data and cannot change who else may.
+    """
     r = role.strip()
-    if r in BASIC_ROLES:
+    if r in BASIC_ROLES or r in ESCALATION_ROLES:
         return True
     tail = r.rsplit("/", 1)[-1]
-    return tail.endswith((".admin", "Admin")) or tail in (
-        "iam.serviceAccountKeyAdmin", "iam.serviceAccountTokenCreator",
-        "resourcemanager.projectIamAdmin")
+    if tail.endswith(".admin"):
+        return True
+    return project_level and (tail.endswith("Admin") or r == "roles/iam.serviceAccountUser")
 
 
 def gcp_bindings(policy_data: Any, where: str) -> list[tuple[str, list[str]]]:

@@ -228,7 +228,8 @@ def pipeline_no_admin(stack: Stack, settings: Settings) -> Iterator[tuple[str, s
     gcp = _gcp_pipeline_identities(stack, accounts)
     for key, (owner, ident) in gcp.items():
         for grant, role in grants.get(key, []):
-            if iamdoc.is_admin_gcp_role(role):
+            if iamdoc.is_admin_gcp_role(
+                    role, project_level=grant.type.startswith(PROJECT_LEVEL_IAM_PREFIXES)):
                 yield grant.urn, (f"{role} is granted to {ident.label}, the identity of "
                                   f"{owner.label}")
 
