@@ -142,7 +142,8 @@ def test_immutable_tags_and_versioning_by_tier(dev_plan, prod_plan):
     assert dev_v["recsys-datasets-versioning"] == "Suspended", "sandbox default: unversioned"
     assert dev_v["recsys-models-versioning"] == "Enabled", "explicit versioning: true"
     assert prod_v["recsys-datasets-versioning"] == "Enabled", "production default: versioned"
-    assert prod_v["vision-checkpoints-versioning"] == "Suspended", "explicit versioning: false"
+    assert dev_v["vision-checkpoints-versioning"] == "Suspended", "explicit versioning: false"
+    assert prod_v["vision-checkpoints-versioning"] == "Enabled", "prod override: versioning"
 
 
 def test_capacity_type_by_tier_and_override(dev_plan, prod_plan):
