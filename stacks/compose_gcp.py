@@ -170,7 +170,9 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
                    if ctx.services.vertex_agent_member is not None else {})
         root = Bucket(f"{team.name}-pipeline-root", {
             "project": ctx.project, "bucket_name": names.pipeline_root_bucket,
-            "location": env.region, "versioning": False, "object_admins": bucket_admins,
+            # Production keeps overwritten run artefacts (tier default, like team buckets).
+            "location": env.region, "versioning": env.production,
+            "object_admins": bucket_admins,
             "object_viewers": viewers, "protected": env.production, "labels": team.labels},
             opts=ctx.opts(_aliases(team, "pipeline-root")))
         pipelines = {key: _pipeline(ctx, team, spec, identity, root)

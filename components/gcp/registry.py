@@ -19,8 +19,8 @@ CLEANUP_POLICIES: list[gcp.artifactregistry.RepositoryCleanupPolicyArgsDict] = [
     {"id": "delete-old-untagged", "action": "DELETE",
      "condition": {"tag_state": "UNTAGGED", "older_than": f"{14 * 24 * 3600}s"}},
 ]
-"""Keep the 20 most recent versions of every image; delete untagged ones after 14 days.
-Tagged images are never deleted. https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy"""
+"""Keep the 20 most recent versions of every image (or template); delete untagged ones after
+14 days. Tagged versions are never deleted. https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy"""
 
 
 class GcpTeamRegistryArgs(TypedDict):
@@ -96,6 +96,7 @@ class GcpTeamRegistry(pulumi.ComponentResource):
             f"{name}-pipelines", project=args["project"], location=args["location"],
             repository_id=repository_id, format="KFP", mode="STANDARD_REPOSITORY",
             description="Kubeflow pipeline templates of the team",
+            cleanup_policies=CLEANUP_POLICIES, cleanup_policy_dry_run=False,
             labels=dict(args.get("labels", {})), opts=self._opts(args))
 
     def _create_grants(self, name: str, args: GcpTeamRegistryArgs,

@@ -446,3 +446,14 @@ def _canonical(plan_: Plan) -> str:
 
 def test_same_org_twice_gives_identical_plans(dev_env, dev_plan):
     assert _canonical(plan(dev_env)) == _canonical(dev_plan)
+
+
+# ---- the policy pack ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("env_name", ["dev", "prod"])
+def test_bundled_example_passes_the_policy_pack(env_name, dev_plan, prod_plan):
+    from stacks.check import run_check
+
+    report = run_check(dev_plan if env_name == "dev" else prod_plan)
+    failing = [f"{f.policy} {f.logical_path}: {f.message}" for f in report.failing()]
+    assert not failing, f"{env_name}: the bundled GCP example must pass `trellis check`: {failing}"
