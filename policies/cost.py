@@ -215,16 +215,16 @@ def over_budget_message(team: str, pools: list[PricedPool], budget: float) -> st
             f"{fit_hint(pools, budget)}")
 
 
-# `budgets` (team -> USD, passed by `trellis check` from org.yaml) is read once the pack
-# settings define it; until then budgets come from the budget resources of the stack only.
-_CONFIG = ("tier", "budgets") if "budgets" in SETTINGS else ("tier",)
+# `budgets` (team -> USD) is passed by `trellis check` from org.yaml; under `pulumi preview`
+# budgets come from the stack's own budget resources.
+_CONFIG = ("tier", "budgets")
 
 
 @stack_rule(
     id="TRL-COST-001", title="GPU worst case within team budget",
     description="A team's GPU pools, all at their maximum size for a whole month, cost no more "
                 "than the team's monthly budget.",
-    severity="high", enforcement="mandatory",
+    severity="high", enforcement="mandatory", sandbox_enforcement="advisory",
     remediation="Lower `max_nodes` of the team's GPU pools (the message gives the largest that "
                 "fits), use spot capacity, or raise the team's `budget_usd` in org.yaml; "
                 "`trellis cost --env <env>` shows the arithmetic.",

@@ -166,6 +166,49 @@ def plan(org: Path, env: str | None, fmt: str) -> None:
 @main.command()
 @org_argument
 @env_option
+@format_option("text", "json", "sarif", "junit")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
+              default="low", show_default=True,
+              help="Lowest severity whose unwaived mandatory violations fail the run.")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Waivers file. Default: waivers.yaml beside ORG, if present.")
+def check(org: Path, env: str | None, fmt: str, fail_on: str, waivers_path: Path | None) -> None:
+    """Plan one environment offline and run the policy pack on it (for CI).
+
+    Exit 1 when an unwaived mandatory violation at or above --fail-on remains. The same pack
+    runs under `pulumi preview --policy-pack policies`.
+
+    \b
+    Examples:
+      trellis check --env prod
+      trellis check --env prod --format sarif > trellis.sarif
+    """
+    from stacks.commands.check import check_command
+    from stacks.engine import plan as build_plan
+    from stacks.waivers import default_path
+
+    spec = load_env(org, env)
+    with _progress(f"planning {spec.name} and running the policy pack"):
+        result = build_plan(spec)
+    budgets = {t.name: t.budget_usd for t in spec.teams.values() if t.budget_usd is not None}
+    sys.exit(check_command(result, fmt=fmt, fail_on=fail_on,
+                           waivers_path=waivers_path or default_path(org),
+                           out=sys.stdout, config={"budgets": budgets}))
+
+
+def _progress(message: str) -> Any:
+    """A spinner on stderr when it is a terminal; nothing otherwise (CI logs stay clean)."""
+    import contextlib
+
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    return err.status(message) if err.is_terminal else contextlib.nullcontext()
+
+
+@main.command()
+@org_argument
+@env_option
 @format_option("table", "json")
 def cost(org: Path, env: str | None, fmt: str) -> None:
     """Monthly cost per team: idle and at max scale, against the budget.

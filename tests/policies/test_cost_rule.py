@@ -201,8 +201,6 @@ def test_enforcement_is_configurable() -> None:
     assert not findings(check(S(*OVER.resources, config={RULE: "disabled"})), RULE)
 
 
-@pytest.mark.xfail(strict=True, reason="needs a tier default for TRL-COST-001 in "
-                   "policies.settings.expand (cost_rule.SANDBOX_ADVISORY / enforcement_for)")
 def test_advisory_in_sandbox_by_default() -> None:
     assert cost_rule.enforcement_for("sandbox") == "advisory"
     assert level(OVER, tier="sandbox") == "advisory"
