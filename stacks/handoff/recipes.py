@@ -1,0 +1,457 @@
+"""Copy-paste recipes for one team in one environment, with every value filled in.
+
+Each recipe is a complete command or file that works as written for a team member (or, where
+said, from a pod running as the team's service account). The Kubernetes Job takes its
+``nodeSelector`` and ``tolerations`` from :class:`~stacks.handoff.model.Pool`, i.e. from the
+planned node pool's labels and taints, never from a second copy of the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from stacks.handoff.model import Environment, Pipeline, Pool, TeamEnv
+
+SMOKE_IMAGE = "nvcr.io/nvidia/cuda:12.6.3-base-ubuntu24.04"
+"""Public CUDA base image: small, has ``nvidia-smi`` on the PATH on GKE and EKS GPU nodes."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    title: str
+    lang: str  # code fence language: yaml, shell, python
+    code: str
+    intro: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# A small, strict YAML emitter (block style, every string quoted when YAML could misread it)
+# --------------------------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        # YAML 1.1 (PyYAML) reads "1e+16" as a string: floats need a dot before the exponent.
+        return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
+    if value is None:
+        return "null"
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+        return text
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar: printable characters as they are, the rest escaped."""
+    out = ['"']
+    for ch in text:
+        o = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= o <= 0x7E or (0xA0 <= o <= 0xD7FF and o not in (0x2028, 0x2029)) or \
+                (0xE000 <= o <= 0xFFFD and o != 0xFEFF) or o >= 0x10000:
+            out.append(ch)
+        elif o <= 0xFF:
+            out.append(f"\\x{o:02x}")
+        else:
+            out.append(f"\\u{o:04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """Block-style YAML of plain dicts/lists/scalars; the output round-trips through safe_load."""
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, (dict, list)) and not value:
+        lines.append(pad + _empty(value))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            key = _scalar(k)
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{key}:")
+                lines.append(to_yaml(v, indent + (2 if isinstance(v, dict) else 0)))
+            else:
+                lines.append(f"{pad}{key}: {_inline(v)}")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item:
+                body = to_yaml(item, indent + 2).splitlines()
+                lines.append(f"{pad}- {body[0].lstrip()}")
+                lines.extend(body[1:])
+            elif isinstance(item, list) and item:
+                lines.append(f"{pad}-")
+                lines.append(to_yaml(item, indent + 2))
+            else:
+                lines.append(f"{pad}- {_inline(item)}")
+    else:
+        lines.append(pad + _scalar(value))
+    return "\n".join(lines)
+
+
+def _empty(value: dict[Any, Any] | list[Any]) -> str:
+    return "{}" if isinstance(value, dict) else "[]"
+
+
+def _inline(value: Any) -> str:
+    """A scalar or an empty collection, on the line of its key or dash."""
+    return _empty(value) if isinstance(value, (dict, list)) else _scalar(value)
+
+
+def _sh(value: str) -> str:
+    """Shell-quote when needed (names here are [a-z0-9-./:@]; quote anything else)."""
+    return value if re.fullmatch(r"[A-Za-z0-9_./:@=,+-]+", value) else "'" + \
+        value.replace("'", "'\"'\"'") + "'"
+
+
+def _py(value: Any) -> str:
+    """A Python literal for a JSON-able value, strings double-quoted like the rest of a recipe."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    return repr(value)  # bool, None, int, float: Python spelling
+
+
+# --------------------------------------------------------------------------------------------
+# Cluster access and containers
+# --------------------------------------------------------------------------------------------
+
+def cluster_credentials(env: Environment) -> Recipe:
+    if env.cloud == "gcp":
+        code = (f"gcloud container clusters get-credentials {env.cluster_name} \\\n"
+                f"    --region {env.region} --project {env.project}")
+    else:
+        code = f"aws eks update-kubeconfig --name {env.cluster_name} --region {env.region}"
+    return Recipe(f"Connect kubectl to {env.cluster_name}", "shell", code)
+
+
+def kubeconfig(team: TeamEnv) -> Recipe:
+    if team.cloud == "gcp":
+        code = (f"gcloud container clusters get-credentials {team.cluster_name} \\\n"
+                f"    --region {team.region} --project {team.project}\n"
+                f"kubectl config set-context --current --namespace {team.namespace}\n"
+                f"kubectl auth can-i create jobs   # expect: yes")
+        intro = ("Once per machine: put the cluster in your kubeconfig and make your team's "
+                 "namespace the default.")
+    else:
+        code = (f"aws eks update-kubeconfig --name {team.cluster_name} --region {team.region}\n"
+                f"kubectl config set-context --current --namespace {team.namespace}\n"
+                f"kubectl auth can-i create jobs   # expect: yes")
+        intro = ("Once per machine, signed in to AWS as one of the team's member roles: put the "
+                 "cluster in your kubeconfig and make your team's namespace the default.")
+    return Recipe("Connect kubectl", "shell", code, intro)
+
+
+def image_ref(team: TeamEnv, name: str = "trainer") -> str:
+    return f"{team.container_registry}/{name}"
+
+
+def docker_push(team: TeamEnv) -> Recipe:
+    host = team.container_registry.split("/", 1)[0]
+    repo = image_ref(team)
+    if team.cloud == "gcp":
+        login = f"gcloud auth configure-docker {host}"
+    else:
+        login = (f"aws ecr get-login-password --region {team.region} | \\\n"
+                 f"    docker login --username AWS --password-stdin {host}")
+    tag = 'TAG="$(date +%Y%m%d-%H%M%S)"   # a new tag per build'
+    code = (f"{login}\n{tag}\n"
+            f"docker build -t {repo}:$TAG .\n"
+            f"docker push {repo}:$TAG")
+    note = ("Tags are immutable here: push every build under a new tag, never re-push a tag."
+            if team.immutable_tags else
+            "Tags can be overwritten here; a new tag per build still keeps runs reproducible.")
+    if team.cloud == "aws":
+        note += (" The first push of a new image name creates its repository under "
+                 f"`{team.container_registry.split('/', 1)[1]}/`.")
+    return Recipe("Build and push an image", "shell", code,
+                  f"Push target: `{repo}:<tag>`. "
+                  + note)
+
+
+# --------------------------------------------------------------------------------------------
+# Kubernetes Jobs on GPU pools
+# --------------------------------------------------------------------------------------------
+
+def job_name(pool: Pool) -> str:
+    return f"gpu-check-{pool.name}"[:52].rstrip("-")
+
+
+def job_manifest(team: TeamEnv, pool: Pool) -> dict[str, Any]:
+    """A Job that lands on ``pool``: its scheduling contract exactly as planned."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": job_name(pool), "namespace": team.namespace,
+                     "labels": {"app.kubernetes.io/name": job_name(pool)}},
+        "spec": {
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 3600,
+            "template": {
+                "spec": {
+                    "serviceAccountName": team.service_account,
+                    "restartPolicy": "Never",
+                    "nodeSelector": dict(pool.node_selector),
+                    "tolerations": [t.to_k8s() for t in pool.tolerations],
+                    "containers": [{
+                        "name": "main",
+                        "image": SMOKE_IMAGE,
+                        "command": ["nvidia-smi"],
+                        "resources": {"limits": {pool.resource_name: pool.gpus_per_node}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+def job_yaml(team: TeamEnv, pool: Pool) -> str:
+    head = (f"# {pool.accelerator} x{pool.gpus_per_node} on pool {pool.name} "
+            f"({team.team}, {team.env}). For your own work, change image and command:\n"
+            f"#   image: {image_ref(team)}:<tag>\n"
+            "# and keep serviceAccountName, nodeSelector and tolerations as they are.\n"
+            f"# One pod can request up to {pool.gpus_per_node} {pool.resource_name}.\n")
+    return head + to_yaml(job_manifest(team, pool)) + "\n"
+
+
+def job_recipe(team: TeamEnv, pool: Pool) -> Recipe:
+    return Recipe(f"Run a Job on the {pool.name} pool", "yaml", job_yaml(team, pool),
+                  f"Save as `{job_name(pool)}.yaml`. The pool scales from {pool.min_nodes} nodes: "
+                  "the first pod may wait a few minutes while a node starts.")
+
+
+def job_commands(team: TeamEnv, pool: Pool) -> Recipe:
+    name = job_name(pool)
+    code = (f"kubectl apply -f {name}.yaml\n"
+            f"kubectl -n {team.namespace} get pods -l job-name={name} -w   # Pending while a "
+            "node starts\n"
+            f"kubectl -n {team.namespace} logs -f job/{name}\n"
+            f"kubectl -n {team.namespace} delete job {name}")
+    return Recipe("Start it, watch it, clean up", "shell", code)
+
+
+# --------------------------------------------------------------------------------------------
+# Buckets
+# --------------------------------------------------------------------------------------------
+
+def _first_bucket(team: TeamEnv) -> str | None:
+    if team.buckets:
+        return next(iter(team.buckets.values())).uri
+    return team.pipeline_root
+
+
+def bucket_cli(team: TeamEnv) -> Recipe:
+    uri = str(_first_bucket(team))
+    if team.cloud == "gcp":
+        code = (f"gcloud storage ls {uri}/\n"
+                f"gcloud storage cp ./data.csv {uri}/raw/data.csv\n"
+                f"gcloud storage cp {uri}/raw/data.csv ./copy.csv\n"
+                f"gcloud storage rsync --recursive ./outputs {uri}/outputs")
+        intro = ("From your laptop (signed in with `gcloud auth login`) or from a pod of the "
+                 "team; the same commands work on every bucket of the team.")
+    else:
+        code = (f"aws s3 ls {uri}/\n"
+                f"aws s3 cp ./data.csv {uri}/raw/data.csv\n"
+                f"aws s3 cp {uri}/raw/data.csv ./copy.csv\n"
+                f"aws s3 sync ./outputs {uri}/outputs")
+        intro = ("From a pod of the team (the workload role is ambient), or from a laptop "
+                 "when your own role allows it; the same commands work on every bucket.")
+    return Recipe("Copy files in and out", "shell", code, intro)
+
+
+def bucket_python(team: TeamEnv) -> Recipe:
+    uri = str(_first_bucket(team))
+    name = uri.split("://", 1)[-1]
+    if team.cloud == "gcp":
+        code = ("# pip install google-cloud-storage\n"
+                "from google.cloud import storage\n\n"
+                "# No key file: in a pod the team's Workload Identity is picked up, on a laptop\n"
+                "# your `gcloud auth application-default login`.\n"
+                f"client = storage.Client(project={_py(team.project)})\n"
+                f"bucket = client.bucket({_py(name)})\n"
+                "bucket.blob(\"examples/hello.txt\").upload_from_string(\"hello\")\n"
+                "print(bucket.blob(\"examples/hello.txt\").download_as_text())\n"
+                "for blob in client.list_blobs(bucket, prefix=\"examples/\"):\n"
+                "    print(blob.name)\n")
+    else:
+        code = ("# pip install boto3\n"
+                "import boto3\n\n"
+                "# No access keys: in a pod the team's role comes from EKS Pod Identity.\n"
+                f"s3 = boto3.client(\"s3\", region_name={_py(team.region)})\n"
+                f"s3.put_object(Bucket={_py(name)}, Key=\"examples/hello.txt\", Body=b\"hello\")\n"
+                f"body = s3.get_object(Bucket={_py(name)}, Key=\"examples/hello.txt\")[\"Body\"]\n"
+                "print(body.read().decode())\n"
+                f"for obj in s3.list_objects_v2(Bucket={_py(name)}, Prefix=\"examples/\")"
+                ".get(\"Contents\", []):\n"
+                "    print(obj[\"Key\"])\n")
+    return Recipe("Read and write from Python", "python", code,
+                  f"Runs as written in any pod with `serviceAccountName: {team.service_account}` "
+                  f"in namespace `{team.namespace}` (like the Jobs above).")
+
+
+# --------------------------------------------------------------------------------------------
+# Pipelines
+# --------------------------------------------------------------------------------------------
+
+def pipeline_python(team: TeamEnv, p: Pipeline) -> Recipe:
+    if team.cloud == "gcp":
+        code = ("# pip install google-cloud-aiplatform\n"
+                "from google.cloud import aiplatform\n\n"
+                f"aiplatform.init(project={_py(team.project)}, location={_py(team.region)})\n"
+                "job = aiplatform.PipelineJob(\n"
+                f"    display_name={_py(p.pipeline_name)},\n"
+                f"    template_path={_py(p.template_uri)},\n"
+                f"    pipeline_root={_py(p.output_directory or team.pipeline_root)},\n"
+                f"    parameter_values={_py(p.parameters)},\n"
+                f"    labels={{\"team\": {_py(team.team)}, \"pipeline\": {_py(p.name)}}},\n"
+                ")\n"
+                f"job.submit(service_account={_py(team.pipeline_identity)})\n"
+                "print(job.resource_name)\n")
+        intro = (f"Starts one run now, as the schedule does, as `{team.pipeline_identity}`. "
+                 "Change `parameter_values` for this run only.")
+    else:
+        params = [{"Name": str(k), "Value": str(v)} for k, v in p.parameters.items()]
+        code = ("# pip install boto3\n"
+                "import boto3\n\n"
+                f"sm = boto3.client(\"sagemaker\", region_name={_py(team.region)})\n"
+                "run = sm.start_pipeline_execution(\n"
+                f"    PipelineName={_py(p.pipeline_name)},\n"
+                f"    PipelineParameters={_py(params)},\n"
+                ")\n"
+                "print(run[\"PipelineExecutionArn\"])\n")
+        intro = ("Starts one run now, as the schedule does; its steps run as "
+                 f"`{team.pipeline_identity}`. Your role needs `sagemaker:StartPipelineExecution` "
+                 f"on `{p.pipeline_arn or p.pipeline_name}`.")
+    return Recipe(f"Start {p.name} now (Python)", "python", code, intro)
+
+
+def pipeline_cli(team: TeamEnv, p: Pipeline) -> Recipe:
+    if team.cloud == "gcp":
+        body = {
+            "displayName": p.pipeline_name,
+            "templateUri": p.template_uri,
+            "runtimeConfig": {"gcsOutputDirectory": p.output_directory or team.pipeline_root,
+                              "parameterValues": p.parameters},
+            "serviceAccount": team.pipeline_identity,
+            "labels": {"team": team.team, "pipeline": p.name},
+        }
+        url = (f"https://{team.region}-aiplatform.googleapis.com/v1/projects/{team.project}/"
+               f"locations/{team.region}/pipelineJobs")
+        code = ("curl -sS -X POST \\\n"
+                "    -H \"Authorization: Bearer $(gcloud auth print-access-token)\" \\\n"
+                "    -H \"Content-Type: application/json\" \\\n"
+                f"    {url} \\\n"
+                "    --data-binary @- <<'EOF'\n"
+                f"{json.dumps(body, indent=2)}\n"
+                "EOF")
+        intro = ("The same run with gcloud credentials (the Vertex AI REST call the schedule "
+                 "makes).")
+    else:
+        args = " ".join(f"Name={_sh(str(k))},Value={_sh(str(v))}"
+                        for k, v in p.parameters.items())
+        code = (f"aws sagemaker start-pipeline-execution --region {team.region} \\\n"
+                f"    --pipeline-name {p.pipeline_name}"
+                + (f" \\\n    --pipeline-parameters {args}" if args else "") + "\n"
+                f"aws sagemaker list-pipeline-executions --region {team.region} \\\n"
+                f"    --pipeline-name {p.pipeline_name} --max-results 5")
+        intro = "The same with the AWS CLI, then the latest runs."
+    return Recipe(f"Start {p.name} now (CLI)", "shell", code, intro)
+
+
+def publish_template(team: TeamEnv, p: Pipeline, org_file: str) -> Recipe:
+    base = org_file.rsplit("/", 1)[0] + "/" if "/" in org_file else ""
+    if p.template_local:
+        path = base + p.template
+        if team.cloud == "gcp":
+            compile_ = (f"kfp dsl compile --py pipeline.py --output {path}   # pip install kfp")
+        else:
+            compile_ = ("# pipeline.py defines `pipeline`, a sagemaker.workflow Pipeline\n"
+                        "python -c 'from pipeline import pipeline; print(pipeline.definition())'"
+                        f" \\\n    > {path}")
+        code = (f"{compile_}\n"
+                f"git add {path} && git commit -m \"{p.name}: new template\"\n"
+                "# open a pull request; once merged the platform team runs:\n"
+                f"pulumi up -s {team.env}")
+        if team.cloud == "gcp":
+            intro = (f"The template lives in the platform repository (`{path}`). `pulumi up` "
+                     "uploads each version under its content hash and points the schedule at "
+                     "it; runs already started keep their version.")
+        else:
+            intro = (f"The definition lives in the platform repository (`{path}`). `pulumi up` "
+                     f"updates the SageMaker pipeline `{p.pipeline_name}`; runs already started "
+                     "keep their version.")
+    else:
+        uri = str(p.template_uri or p.template)
+        if team.cloud == "gcp":
+            code = f"gcloud storage cp ./pipeline.yaml {uri}"
+            intro = ("The template is read from this URI at every run: the next run uses what "
+                     "you upload.")
+        else:
+            code = (f"aws s3 cp ./definition.json {uri}\n"
+                    "# SageMaker reads the definition when the pipeline is deployed; then the\n"
+                    "# platform team runs:\n"
+                    f"pulumi up -s {team.env}")
+            intro = (f"The definition is read from `{uri}` when the pipeline is deployed, not at "
+                     "each run.")
+    return Recipe(f"Publish a new version of {p.name}", "shell", code, intro)
+
+
+# --------------------------------------------------------------------------------------------
+# Model registry
+# --------------------------------------------------------------------------------------------
+
+def model_registry(team: TeamEnv) -> Recipe | None:
+    """Registering a version needs the model's files in a bucket: None when there is none."""
+    models = next((b.uri for b in team.buckets.values() if "model" in b.purpose),
+                  _first_bucket(team))
+    if models is None:
+        return None
+    if team.cloud == "gcp":
+        code = ("# pip install google-cloud-aiplatform\n"
+                "from google.cloud import aiplatform\n\n"
+                f"aiplatform.init(project={_py(team.project)}, location={_py(team.region)})\n"
+                "model = aiplatform.Model.upload(\n"
+                "    display_name=\"ranker\",\n"
+                f"    artifact_uri={_py(models + '/ranker/v1')},\n"
+                "    serving_container_image_uri=\n"
+                "        \"us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-5:latest\",\n"
+                f"    labels={{\"team\": {_py(team.team)}}},\n"
+                ")\n"
+                "print(model.resource_name)\n"
+                f"print(aiplatform.Model.list(filter='labels.team={team.team}'))\n")
+        intro = (f"Vertex AI Model Registry of `{team.project}` ({team.region}). Label models "
+                 f"with `team={team.team}` so the team can find its own.")
+    else:
+        server = image_ref(team, "server") + ":v1"
+        artifact = models + "/ranker/v1/model.tar.gz"
+        code = ("# pip install boto3\n"
+                "import boto3\n\n"
+                f"sm = boto3.client(\"sagemaker\", region_name={_py(team.region)})\n"
+                "sm.create_model_package(\n"
+                f"    ModelPackageGroupName={_py(team.model_registry)},\n"
+                "    ModelApprovalStatus=\"PendingManualApproval\",\n"
+                "    InferenceSpecification={\n"
+                f"        \"Containers\": [{{\"Image\": {_py(server)},\n"
+                f"                        \"ModelDataUrl\": {_py(artifact)}}}],\n"
+                "        \"SupportedContentTypes\": [\"application/json\"],\n"
+                "        \"SupportedResponseMIMETypes\": [\"application/json\"],\n"
+                "    },\n"
+                ")\n"
+                f"print(sm.list_model_packages(ModelPackageGroupName={_py(team.model_registry)}))\n")
+        intro = (f"SageMaker model package group `{team.model_registry}`; the workload role and "
+                 "the pipeline role may register versions.")
+    return Recipe("Register a model version", "python", code, intro)

@@ -1,0 +1,61 @@
+"""Fixtures of the handoff tests: real offline plans of the bundled examples, planned once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stacks.engine import Plan, plan
+from stacks.handoff import Bundle, render
+from stacks.handoff.model import gather, gather_environment
+from stacks.loader import load
+from stacks.resolve import resolve
+from stacks.spec import EnvSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+ORGS = {"gcp": ROOT / "stacks" / "org.yaml", "aws": ROOT / "examples" / "aws.yaml"}
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@dataclass
+class Planned:
+    """One example org: its specs and plans per environment, the bundle and its files."""
+
+    cloud: str
+    specs: dict[str, EnvSpec]
+    plans: dict[str, Plan]
+    bundle: Bundle
+    files: dict[str, str]
+
+
+def _planned(cloud: str) -> Planned:
+    loaded = load(ORGS[cloud])
+    specs = {e: resolve(loaded, e) for e in loaded.environments}
+    plans = {e: plan(s) for e, s in specs.items()}
+    envs = [gather_environment(specs[e], plans[e]) for e in loaded.environments]
+    bundle = gather(loaded.org, ORGS[cloud].relative_to(ROOT).as_posix(), envs)
+    return Planned(cloud, specs, plans, bundle, render(bundle))
+
+
+@pytest.fixture(scope="session")
+def gcp() -> Planned:
+    return _planned("gcp")
+
+
+@pytest.fixture(scope="session")
+def aws() -> Planned:
+    return _planned("aws")
+
+
+@pytest.fixture(scope="session", params=["gcp", "aws"])
+def example(request: pytest.FixtureRequest) -> Planned:
+    """Each bundled example in turn (gcp: stacks/org.yaml, aws: examples/aws.yaml)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,113 @@
+"""index.html in a real headless Chromium: no console errors, no network, the diagram visible,
+readable at phone width, printable. Screenshots go to test-artifacts/ (gitignored).
+
+Uses Debian's ``chromium`` (installed by ``.ci/run``) driven by Playwright's Python package;
+never ``playwright install``. Skipped only off CI when either is missing; in CI it must run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.handoff import render, write
+from stacks.handoff.model import gather
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
+                                        if Path("/usr/bin/chromium").exists() else None)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _playwright() -> Any:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    start = _playwright()
+    if start is None or CHROMIUM is None:
+        missing = "playwright (pip)" if start is None else "chromium (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{missing} is missing; CI must run the browser test")
+        pytest.skip(f"{missing} is not installed")
+    with start() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=ARGS, viewport={"width": 1280, "height": 900})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(browser: Any, path: Path, width: int) -> tuple[Any, list[str]]:
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: problems.append(f"network request: {r.url}")
+            if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(path.as_uri(), wait_until="load")
+    return page, problems
+
+
+def test_each_environment_page(example, browser, tmp_path, artifacts):
+    """One bundle per environment (`--env E`), opened at desktop width; screenshot saved."""
+    for env in example.bundle.environments:
+        bundle = gather(_org(example), example.bundle.org_file, [env])
+        out = tmp_path / env.name
+        write(render(bundle), out)
+        page, problems = open_page(browser, out / "index.html", 1280)
+        try:
+            svg = page.locator("svg#architecture")
+            assert svg.is_visible()
+            box = svg.bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 100, box
+            assert page.locator("svg#architecture g.team").count() == len(env.teams)
+            for team in env.teams:
+                assert page.locator(f"section#team-{team} h1").is_visible()
+            svg.scroll_into_view_if_needed()
+            page.screenshot(path=str(artifacts / f"handoff-{example.cloud}-{env.name}.png"),
+                            full_page=False)
+            assert problems == []
+        finally:
+            page.close()
+
+
+def test_whole_bundle_on_a_phone_and_in_print(example, browser, tmp_path, artifacts):
+    write(example.files, tmp_path)
+    page, problems = open_page(browser, tmp_path / "index.html", 390)
+    try:
+        # Nothing wider than the phone: wide tables and code scroll inside their own box.
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= 390, f"page is {overflow}px wide at 390px"
+        box = page.locator("svg#architecture").bounding_box()
+        assert box and 0 < box["width"] <= 390
+        page.locator("svg#architecture").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"handoff-{example.cloud}-phone.png"))
+        page.emulate_media(media="print")
+        assert not page.locator("header.site").is_visible()
+        assert page.locator("svg#architecture").is_visible()
+        assert problems == []
+    finally:
+        page.close()
+
+
+def _org(example: Any) -> Any:
+    from stacks.loader import load
+
+    from .conftest import ORGS
+
+    return load(ORGS[example.cloud]).org

@@ -1,0 +1,159 @@
+"""What each page says, per team and environment, for the bundled GCP and AWS examples.
+
+Values are checked against independent sources: the plan's stack outputs, the resolved spec
+and :func:`stacks.cost.estimate`, not against the handoff model itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from stacks.cost import estimate, usd
+from stacks.handoff.content import describe_cron
+
+
+def section(page: str, env: str) -> str:
+    """The ``## <env> (...)`` section of a team page."""
+    m = re.search(rf"^## {re.escape(env)} \(.*?(?=^## |\Z)", page, re.S | re.M)
+    assert m, f"no section for environment {env}"
+    return m.group(0)
+
+
+def test_bundle_files(example):
+    teams = {t for s in example.specs.values() for t in s.teams}
+    assert set(example.files) == {"README.md", "index.html", *(f"teams/{t}.md" for t in teams)}
+
+
+def test_every_output_value_is_on_the_team_page(example):
+    """Names, URIs and identities on each page are the stack outputs of each environment."""
+    for env, plan in example.plans.items():
+        for team, out in plan.outputs["teams"].items():
+            text = section(example.files[f"teams/{team}.md"], env)
+            wanted = [out["namespace"], out["service_account"], out["workload_identity"],
+                      out["container_registry"], out["model_registry"],
+                      *out["buckets"].values(), plan.outputs["environment"]["cluster_name"]]
+            wanted += [p["job_name"] for p in out["pipelines"].values()]
+            wanted += [p["template_uri"] for p in out["pipelines"].values()
+                       if p.get("template_uri")]
+            if out["pipelines"]:
+                wanted += [out["pipeline_identity"], out["pipeline_root"]]
+            for value in wanted:
+                assert value in text, f"{team}/{env}: {value} missing from teams/{team}.md"
+
+
+def test_pools_costs_and_budgets(example):
+    for env, spec in example.specs.items():
+        report = estimate(spec)
+        for team in report.teams:
+            text = section(example.files[f"teams/{team.team}.md"], env)
+            for pool in team.pools:
+                row = next((line for line in text.splitlines()
+                            if line.startswith(f"| **{pool.pool}** |")), None)
+                assert row, f"{team.team}/{env}: no row for pool {pool.pool}"
+                cells = [c.strip() for c in row.strip("|").split("|")]
+                assert cells[1:5] == [pool.accelerator, str(pool.gpus_per_node),
+                                      f"{pool.min_nodes}–{pool.max_nodes}",
+                                      "spot" if pool.spot else "on-demand"], row
+                assert cells[6:] == [usd(pool.idle_monthly_usd), usd(pool.max_monthly_usd)], row
+            if team.budget_usd:
+                assert f"{usd(team.max_monthly_usd)} of the {usd(team.budget_usd)} budget" in text
+                assert ("over budget" in text) == team.over_budget, f"{team.team}/{env}"
+
+
+def test_schedules_in_the_team_time_zone(example):
+    for env, spec in example.specs.items():
+        for team in spec.teams.values():
+            text = section(example.files[f"teams/{team.name}.md"], env)
+            for p in team.pipelines.values():
+                assert f"{describe_cron(p.schedule)} ({p.timezone})" in text
+
+
+def test_teams_only_where_deployed(example):
+    for team in {t for s in example.specs.values() for t in s.teams}:
+        page = example.files[f"teams/{team}.md"]
+        for env, spec in example.specs.items():
+            present = re.search(rf"^## {env} \(", page, re.M) is not None
+            assert present == (team in spec.teams), f"{team}: section {env}"
+
+
+def test_gcp_recsys(gcp):
+    page = gcp.files["teams/recsys.md"]
+    dev, prod = section(page, "dev"), section(page, "prod")
+    assert "docker push us-central1-docker.pkg.dev/acme-ml-dev/recsys-images/trainer:$TAG" in dev
+    assert "docker push us-east4-docker.pkg.dev/acme-ml-prod/recsys-images/trainer:$TAG" in prod
+    assert "gcloud auth configure-docker us-central1-docker.pkg.dev" in dev
+    assert "Tags are immutable here" in prod and "Tags are immutable here" not in dev
+    assert "every day at 03:00 (Asia/Seoul)" in dev
+    assert "gcloud container clusters get-credentials acme-dev" in dev
+    assert ("job.submit(service_account=\"recsys-pipelines@acme-ml-dev.iam.gserviceaccount.com\")"
+            in dev)
+    assert "kfp dsl compile --py pipeline.py --output stacks/pipelines/train.yaml" in dev
+    # The access matrix, as planned: members write the buckets, pipeline runs pull images.
+    assert ("| Bucket datasets (gs://acme-dev-recsys-datasets) | read, write, delete | "
+            "read, write, delete | read, write, delete |") in dev
+    assert "| Container registry (recsys-images) | push, pull | push, pull | pull |" in dev
+    assert "| Pipeline identity | start runs as it | — | — |" in dev
+    assert "`group:recsys@acme.com`" in dev
+    assert "**recsys team**: `recsys-leads@acme.com`" in page
+
+
+def test_gcp_overview(gcp):
+    readme = gcp.files["README.md"]
+    assert "| **dev** | sandbox | Google Cloud | `acme-ml-dev` | us-central1 | `acme-dev` |" \
+        in readme
+    assert "| **prod** | production | Google Cloud | `acme-ml-prod` | us-east4 | `acme-prod` |" \
+        in readme
+    assert ("| **recsys** GPU pool train | h100-80gb: 0–1 node × 8 GPUs, spot | "
+            "h100-80gb: 0–2 nodes × 8 GPUs, on-demand |") in readme
+    assert "| **research** GPU pool notebooks | t4: 0–2 nodes × 1 GPU, spot | — |" in readme
+    protected = next(line for line in readme.splitlines()
+                     if line.startswith("| Protected from deletion"))
+    assert "nothing" in protected.split("|")[2] and "cluster" in protected.split("|")[3]
+    assert "[teams/vision.md](teams/vision.md)" in readme
+    assert "`ml-platform@acme.com`" in readme
+    assert "```mermaid\nflowchart LR\n" in readme
+
+
+def test_aws_recsys(aws):
+    page = aws.files["teams/recsys.md"]
+    dev, prod = section(page, "dev"), section(page, "prod")
+    assert ("aws ecr get-login-password --region us-east-1 | \\\n"
+            "    docker login --username AWS --password-stdin "
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com") in dev
+    assert ("docker push 222222222222.dkr.ecr.us-west-2.amazonaws.com/prod/recsys/trainer:$TAG"
+            in prod)
+    assert "s3://acme-dev-recsys-artifacts" in dev  # the renamed bucket keeps its name
+    assert "every day at 03:00 (Asia/Seoul)" in dev and "every day at 03:00 (UTC)" in prod
+    assert "every Monday at 06:30 (UTC)" in dev
+    assert ("--pipeline-parameters Name=Epochs,Value=10 Name=LearningRate,Value=0.001" in dev)
+    assert "aws eks update-kubeconfig --name acme-prod --region us-west-2" in prod
+    assert "| Kubernetes namespace recsys on acme-dev | edit | runs as service account recsys |" \
+        in dev
+    assert "`arn:aws:iam::222222222222:role/recsys-engineers`" in prod
+    assert "arn:aws:iam::111111111111:role/recsys-engineers" not in prod
+    assert "aws s3 cp ./definition.json s3://acme-ml-pipeline-definitions/recsys/weekly-eval.json" \
+        in dev
+
+
+def test_aws_vision_prod_override(aws):
+    prod = section(aws.files["teams/vision.md"], "prod")
+    assert "| **finetune** | h100-80gb | 1 | 0–2 | on-demand | `p5.4xlarge` |" in prod
+    assert "acme-prod-imaging-models" in prod
+    assert "No scheduled pipelines here" in prod
+
+
+@pytest.mark.parametrize("expr, words", [
+    ("0 3 * * *", "every day at 03:00"),
+    ("30 6 * * 1", "every Monday at 06:30"),
+    ("0 9 * * MON-FRI", "every Monday to Friday at 09:00"),
+    ("15 2 1 * *", "on day 1 of every month at 02:15"),
+    ("0 0 1 1 *", "every year on January 1 at 00:00"),
+    ("*/15 * * * *", "every 15 minutes"),
+    ("5 */6 * * *", "every 6 hours at minute 5"),
+    ("7 * * * *", "every hour at minute 7"),
+    ("0 3 1-7 * 1", "cron 0 3 1-7 * 1"),
+])
+def test_describe_cron(expr, words):
+    assert describe_cron(expr) == words

@@ -1,0 +1,146 @@
+"""The recipes work as written: valid Kubernetes YAML, scheduling contracts equal to the planned
+GPU pools, Python that compiles, shell that parses, JSON bodies that load."""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stacks.handoff import recipes
+from stacks.handoff.model import NODE_POOL_TYPES, HandoffError, gather_environment
+
+FENCE = re.compile(r"^```(\w+)\n(.*?)\n```$", re.S | re.M)
+K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule",
+              "NO_EXECUTE": "NoExecute"}
+
+
+def blocks(markdown: str, lang: str) -> list[str]:
+    return [code for kind, code in FENCE.findall(markdown) if kind == lang]
+
+
+def env_sections(page: str) -> dict[str, str]:
+    parts = re.split(r"^## ", page, flags=re.M)
+    return {p.split(" ", 1)[0]: p for p in parts[1:] if re.match(r"\S+ \(", p)}
+
+
+def planned_gpu_pools(plan) -> list[dict]:
+    """Every planned GPU pool's labels and taints, read straight from the plan resources."""
+    pools = []
+    for r in plan.of_type(NODE_POOL_TYPES[plan.cloud]):
+        holder = r.inputs.get("nodeConfig", {}) if plan.cloud == "gcp" else r.inputs
+        taints = holder.get("taints") or []
+        if not any(t["key"] == "nvidia.com/gpu" for t in taints):
+            continue  # the system pool
+        pools.append({"name": r.name, "labels": holder.get("labels") or {},
+                      "tolerations": [{"key": t["key"], "operator": "Equal",
+                                       "value": t["value"], "effect": K8S_EFFECT[t["effect"]]}
+                                      for t in taints]})
+    return pools
+
+
+def jobs_of(example):
+    """(team, env, job document) for every Job recipe of every team page."""
+    for path, text in example.files.items():
+        if not path.startswith("teams/"):
+            continue
+        team = path.removeprefix("teams/").removesuffix(".md")
+        for env, body in env_sections(text).items():
+            for code in blocks(body, "yaml"):
+                for doc in yaml.safe_load_all(code):
+                    yield team, env, doc
+
+
+def test_every_job_lands_on_a_planned_gpu_pool(example):
+    seen = 0
+    for team, env, job in jobs_of(example):
+        seen += 1
+        where = f"teams/{team}.md ({env}) Job {job['metadata']['name']}"
+        assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job", where
+        assert job["metadata"]["namespace"] == team, where
+        pod = job["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == team, where
+        assert pod["restartPolicy"] == "Never", where
+        limits = pod["containers"][0]["resources"]["limits"]
+        assert isinstance(limits["nvidia.com/gpu"], int) and limits["nvidia.com/gpu"] >= 1, where
+        matches = [p for p in planned_gpu_pools(example.plans[env])
+                   if p["labels"] == pod["nodeSelector"]
+                   and p["tolerations"] == pod["tolerations"]]
+        assert len(matches) == 1, (f"{where}: nodeSelector/tolerations match no planned GPU "
+                                   f"pool (pods would stay Pending)")
+        pool = example.specs[env].teams[team].pools[pod["nodeSelector"]["trellis.dev/pool"]]
+        assert limits["nvidia.com/gpu"] == pool.gpus_per_node, where
+    expected = sum(len(t.pools) for s in example.specs.values() for t in s.teams.values())
+    assert seen == expected, "one Job recipe per pool and environment"
+
+
+def test_html_recipes_are_the_markdown_recipes(example):
+    page = example.files["index.html"]
+    in_html = [html.unescape(m) for m in
+               re.findall(r'<code class="language-yaml">(.*?)</code>', page, re.S)]
+    in_md = [code for path, text in sorted(example.files.items()) if path.endswith(".md")
+             for code in blocks(text, "yaml")]
+    assert sorted(in_html) == sorted(in_md)
+
+
+def test_recipes_follow_the_plan_not_a_second_copy(gcp):
+    """Relabel a pool in the plan: the guide must follow the plan, whatever the outputs say."""
+    spec, plan = gcp.specs["dev"], copy.deepcopy(gcp.plans["dev"])
+    pool = next(r for r in plan.of_type(NODE_POOL_TYPES["gcp"]) if r.name == "recsys-train")
+    pool.inputs["nodeConfig"]["labels"] = {"trellis.dev/pool": "train-v2",
+                                           "trellis.dev/team": "recsys"}
+    pool.inputs["nodeConfig"]["taints"] = [{"key": "nvidia.com/gpu", "value": "present",
+                                            "effect": "NO_SCHEDULE"}]
+    team = gather_environment(spec, plan).teams["recsys"]
+    job = recipes.job_manifest(team, team.pools["train"])
+    pod = job["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"trellis.dev/pool": "train-v2", "trellis.dev/team": "recsys"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal",
+                                   "value": "present", "effect": "NoSchedule"}]
+
+
+def test_a_pool_missing_from_the_plan_is_an_error(gcp):
+    spec, plan = gcp.specs["dev"], copy.deepcopy(gcp.plans["dev"])
+    plan.resources = [r for r in plan.resources
+                      if not (r.type == NODE_POOL_TYPES["gcp"] and r.name == "vision-finetune")]
+    with pytest.raises(HandoffError, match="vision/finetune"):
+        gather_environment(spec, plan)
+
+
+def test_python_recipes_compile(example):
+    for path, text in example.files.items():
+        for i, code in enumerate(blocks(text, "python")):
+            compile(code, f"{path}#python{i}", "exec")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_shell_recipes_parse(example):
+    for path, text in example.files.items():
+        for i, code in enumerate(blocks(text, "shell")):
+            run = subprocess.run(["bash", "-n"], input=code, capture_output=True, text=True,
+                                 check=False)
+            assert run.returncode == 0, f"{path} shell block {i}: {run.stderr}\n{code}"
+            for body in re.findall(r"<<'EOF'\n(.*?)\nEOF", code, re.S):
+                json.loads(body)
+
+
+# Hypothesis: the YAML emitter round-trips anything a recipe could hold.
+scalars = (st.text(max_size=12) | st.integers(-10**12, 10**12) | st.booleans() | st.none()
+           | st.floats(allow_nan=False, allow_infinity=False))
+documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.text(min_size=1, max_size=10), inner, max_size=4),
+                         max_leaves=20)
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents)
+def test_yaml_emitter_round_trips(value):
+    assert yaml.safe_load(recipes.to_yaml(value)) == value

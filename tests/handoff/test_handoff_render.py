@@ -1,0 +1,154 @@
+"""Writing the bundle: deterministic, self-contained, escaped, and the command body."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from stacks.commands.handoff import handoff_command
+from stacks.errors import OrgError
+from stacks.handoff import GENERATED_MARK, build, render, write
+from stacks.handoff.markdown import escape
+from stacks.loader import load
+
+HOSTILE = """\
+version: 1
+org: acme
+cloud: gcp
+region: us-central1
+contacts: [ops@acme.com]
+environments:
+  dev: {project: acme-ml-dev}
+teams:
+  evil:
+    description: '<script>alert("x")</script> | *bold* [link](http://x) `tick` & </svg>'
+    members: [group:evil@acme.com]
+    gpu_pools:
+      serve: {accelerator: l4, max_nodes: 2}
+    buckets:
+      models: {}
+"""
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_rendering_is_deterministic(gcp, tmp_path):
+    assert render(gcp.bundle) == gcp.files
+    write(gcp.files, tmp_path / "a")
+    write(render(gcp.bundle), tmp_path / "b")
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert all(b"\r" not in (tmp_path / "a" / f).read_bytes() for f in gcp.files)
+
+
+def test_html_is_self_contained(example):
+    page = example.files["index.html"]
+    assert "<script" not in page
+    assert not re.search(r"\bsrc=", page)
+    assert "@import" not in page and "url(" not in page
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    ids = set(re.findall(r'id="([^"]*)"', page))
+    for href in hrefs:
+        assert href == "data:," or (href.startswith("#") and href[1:] in ids), href
+    assert page.count("<svg") == 1 and 'id="architecture"' in page
+
+
+def test_markdown_tables_are_rectangular(example):
+    for path, text in example.files.items():
+        if not path.endswith(".md"):
+            continue
+        in_code = False
+        width = None
+        for line in text.splitlines():
+            if line.startswith("```"):
+                in_code = not in_code
+            if in_code or not line.startswith("|"):
+                width = None
+                continue
+            cells = len(re.findall(r"(?<!\\)\|", line)) - 1
+            width = width or cells
+            assert cells == width, f"{path}: {line}"
+
+
+def test_user_text_is_escaped_everywhere(write_org, tmp_path):
+    files = render(build(load(write_org(HOSTILE))))
+    page, md = files["index.html"], files["teams/evil.md"]
+    assert "<script>" not in page and "</svg> " not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "<script>" not in md and "\\<script\\>" in md
+    assert "\\| \\*bold\\* \\[link\\](http://x) \\`tick\\` \\& \\</svg\\>" in md
+    from tests.handoff.test_handoff_mermaid import check, readme_chart
+
+    assert check(readme_chart(files["README.md"])) == []
+
+
+def test_markdown_escape():
+    assert escape("a|b *c* _d_ [e](f) <g> `h` #i") == \
+        "a\\|b \\*c\\* \\_d\\_ \\[e\\](f) \\<g\\> \\`h\\` \\#i"
+
+
+def test_stale_team_pages_are_removed_and_others_kept(gcp, tmp_path):
+    teams = tmp_path / "teams"
+    teams.mkdir()
+    (teams / "gone.md").write_text(f"> {GENERATED_MARK} from x\n", encoding="utf-8")
+    (teams / "notes.md").write_text("hand-written\n", encoding="utf-8")
+    write(gcp.files, tmp_path)
+    assert not (teams / "gone.md").exists()
+    assert (teams / "notes.md").exists() and (teams / "recsys.md").exists()
+
+
+TWO_ENVS = """\
+version: 1
+org: acme
+cloud: gcp
+region: us-central1
+environments:
+  dev: {project: acme-ml-dev}
+  prod: {project: acme-ml-prod, tier: production}
+teams:
+  recsys:
+    members: [group:recsys@acme.com]
+    gpu_pools:
+      serve: {accelerator: l4, max_nodes: 2}
+  vision:
+    members: [group:vision@acme.com]
+    environments: [dev]
+"""
+
+
+def test_command_writes_one_environment(write_org, tmp_path):
+    out = tmp_path / "handoff"
+    console = Console(record=True, width=100)
+    assert handoff_command(load(write_org(TWO_ENVS)), envs=["prod"], out=out,
+                           console=console) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "README.md", "index.html", "teams/recsys.md"]
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "| **prod** |" in readme and "| **dev** |" not in readme
+    log = console.export_text()
+    assert "planning prod (gcp, production)" in log and "wrote 3 files" in log
+
+
+def test_command_rejects_unknown_environment_before_planning(tmp_path):
+    loaded = load(Path(__file__).resolve().parents[2] / "stacks" / "org.yaml")
+    with pytest.raises(OrgError, match="staging"):
+        handoff_command(loaded, envs=["dev", "staging"], out=tmp_path,
+                        console=Console(record=True))
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_team_with_nothing_yet_gets_an_honest_page(write_org, tmp_path):
+    files = render(build(load(write_org(TWO_ENVS)), ["dev"]))
+    page = files["teams/vision.md"]
+    assert "No GPU pools in this environment." in page
+    assert "No buckets in this environment." in page
+    assert "No scheduled pipelines here." in page
+    assert "```yaml" not in page
+    for path, text in files.items():
+        assert "None" not in text, f"{path} prints a missing value as None"
