@@ -15,7 +15,7 @@ from typing import Any
 
 from policies.gpu import NODE_GROUP, NODE_POOL, _max_nodes, gpu_pools
 from policies.registry import each, stack_rule
-from policies.settings import SETTINGS, Settings
+from policies.settings import Settings
 from policies.view import Res, Stack, as_list, at, labels_of, number
 
 try:
