@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as kubernetes
 
 from components import catalog, naming
 from components.gcp import (
@@ -28,9 +29,12 @@ from components.gcp import (
 )
 from components.gcp._iam import members_of
 from components.gcp.services import BUDGET_SERVICE
+from components.k8s import RbacSubject, TeamNamespace, gke_kubeconfig
 from stacks.spec import BucketSpec, EnvSpec, PipelineSpec, PoolSpec, TeamSpec
 
 PROVIDER_NAME = "gcp"
+K8S_PROVIDER_NAME = "kubernetes"
+WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 SYSTEM_POOL_NAME = "system"
 
 
@@ -52,6 +56,23 @@ def kept_key(key: str, previous: tuple[str, ...]) -> str:
     """The key physical names are made from: the original one (``previous_names[0]``) when the
     entry was renamed, so the cloud resource keeps its name and is not replaced."""
     return previous[0] if previous else key
+
+
+def rbac_subjects(members: tuple[str, ...]) -> list[RbacSubject]:
+    """Team members as Kubernetes RBAC subjects, as GKE authenticates them.
+
+    ``user:`` and ``serviceAccount:`` principals are users named by their email; ``group:``
+    principals are groups, which GKE only resolves with Google Groups for RBAC configured on
+    the cluster. ``domain:`` and ``principal://`` members have no Kubernetes identity.
+    """
+    out: list[RbacSubject] = []
+    for member in members:
+        kind, _, name = member.partition(":")
+        if kind in ("user", "serviceAccount"):
+            out.append(RbacSubject(kind="User", name=name))
+        elif kind == "group":
+            out.append(RbacSubject(kind="Group", name=name))
+    return out
 
 
 def bucket_name(env: EnvSpec, team: TeamSpec, bucket: BucketSpec) -> str:
@@ -120,8 +141,18 @@ class _Env:
                 "identity_name": naming.gcp_service_account(env.platform.cluster_name, "gke"),
             }}, opts=self.opts())
 
+        # In-cluster objects (team namespaces) go through a provider built from the cluster's
+        # outputs, never a local kubeconfig. `pulumi up` must reach the control plane: from an
+        # admin CIDR, or from inside the VPC when the endpoint is private.
+        self.k8s_provider = kubernetes.Provider(
+            K8S_PROVIDER_NAME, kubeconfig=gke_kubeconfig(
+                self.cluster.name, self.cluster.endpoint, self.cluster.ca_certificate))
+
     def opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(provider=self.provider, aliases=aliases or None)
+
+    def k8s_opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.k8s_provider, aliases=aliases or None)
 
 
 def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
@@ -134,6 +165,11 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         "pipeline_identity_name": names.pipeline_identity if has_pipelines else None,
         "scheduler_identity_name": names.scheduler_identity if has_pipelines else None,
         "members": list(team.members)}, opts=ctx.opts(_aliases(team, None)))
+
+    TeamNamespace(team.name, {
+        "team": names.namespace, "gpu_quota": team.max_gpus, "labels": team.labels,
+        "service_account_annotations": {WORKLOAD_IDENTITY_ANNOTATION: identity.workload_email},
+        "edit_subjects": rbac_subjects(team.members)}, opts=ctx.k8s_opts(_aliases(team, None)))
 
     members = members_of(team.members)
     team_writers: dict[str, pulumi.Input[str]] = {**members, "workload": identity.workload_member}

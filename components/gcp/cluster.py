@@ -67,6 +67,10 @@ class GcpClusterArgs(TypedDict):
     """GKE deletion protection plus Pulumi ``protect`` and ``retain_on_delete``. Default: off."""
     labels: NotRequired[Mapping[str, str]]
     """GCP labels on the cluster (``resource_labels``). Default: none beyond provider labels."""
+    rbac_security_group: NotRequired[str]
+    """``gke-security-groups@<domain>``: turns on Google Groups for RBAC so Kubernetes RBAC
+    bindings to ``group:`` members work. Default: none, groups are not resolved (users are).
+    https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac"""
 
 
 class GcpCluster(pulumi.ComponentResource):
@@ -153,6 +157,9 @@ class GcpCluster(pulumi.ComponentResource):
                 "http_load_balancing": {"disabled": False},
                 "horizontal_pod_autoscaling": {"disabled": False},
             },
+            authenticator_groups_config=(
+                {"security_group": args["rbac_security_group"]}
+                if args.get("rbac_security_group") else None),
             deletion_protection=protected,
             resource_labels=dict(args.get("labels", {})),
             opts=pulumi.ResourceOptions(parent=self, protect=protected,

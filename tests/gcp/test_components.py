@@ -128,8 +128,8 @@ def test_network_private_access_secondary_ranges_and_nat(run):
 
 # ---- Cluster ------------------------------------------------------------------------------
 
-def _cluster(admin_cidrs=(), protected=False):
-    return lambda: Cluster("cluster", {
+def _cluster(admin_cidrs=(), protected=False, **extra):
+    return lambda: Cluster("cluster", {**extra,
         "project": PROJECT, "project_id": PROJECT, "region": "us-central1",
         "cluster_name": "acme-dev", "network": "net", "subnetwork": "subnet",
         "pods_range_name": "pods", "services_range_name": "services",
@@ -171,6 +171,14 @@ def test_cluster_without_admin_cidrs_has_a_private_endpoint(run):
     cluster = one(run(_cluster()), CLUSTER, "cluster-gke")
     assert cluster.inputs["privateClusterConfig"]["enablePrivateEndpoint"] is True
     assert cluster.inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"] == []
+
+
+def test_cluster_google_groups_for_rbac_only_when_given(run):
+    assert "authenticatorGroupsConfig" not in one(run(_cluster()), CLUSTER, "cluster-gke").inputs
+    cluster = one(run(_cluster(rbac_security_group="gke-security-groups@acme.com")), CLUSTER,
+                  "cluster-gke")
+    assert cluster.inputs["authenticatorGroupsConfig"] == {
+        "securityGroup": "gke-security-groups@acme.com"}
 
 
 def test_cluster_protected_in_production(run):

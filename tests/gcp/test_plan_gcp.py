@@ -12,7 +12,7 @@ import pytest
 from components import naming
 from components.gcp._iam import NODE_ROLES
 from components.gcp.identity import MEMBER_ROLES
-from stacks.compose_gcp import build_gcp
+from stacks.compose_gcp import build_gcp, rbac_subjects
 from stacks.engine import Plan, PlannedResource, plan, run_program
 from stacks.loader import load
 from stacks.resolve import resolve
@@ -45,6 +45,9 @@ STATEFUL = (BUCKET, REPO, CLUSTER)
 
 # ---- inventories --------------------------------------------------------------------------
 
+K8S_TYPES = ("core/v1:Namespace", "core/v1:ServiceAccount", "core/v1:ResourceQuota",
+             "core/v1:LimitRange", "rbac.authorization.k8s.io/v1:RoleBinding")
+
 DEV_INVENTORY = {
     "pulumi:providers:gcp": 1,
     "trellis:gcp:Services": 1, SERVICE: 13, "gcp:projects/serviceIdentity:ServiceIdentity": 1,
@@ -61,6 +64,9 @@ DEV_INVENTORY = {
     "trellis:gcp:Pipeline": 1, JOB: 1, "gcp:storage/bucketObject:BucketObject": 1,
     "trellis:gcp:Budget": 3, BUDGET: 3, CHANNEL: 3,
     PROJECT_IAM: 33, BUCKET_IAM: 21, REPO_IAM: 17, SA_IAM: 5,
+    # one namespace per team with its service account, edit binding, GPU quota and defaults
+    "pulumi:providers:kubernetes": 1, "trellis:k8s:TeamNamespace": 3,
+    **{f"kubernetes:{t}": 3 for t in K8S_TYPES},
 }
 PROD_INVENTORY = {
     **DEV_INVENTORY,  # no research team in prod
@@ -68,6 +74,7 @@ PROD_INVENTORY = {
     "trellis:gcp:TeamIdentity": 2, "trellis:gcp:TeamRegistry": 2, REPO: 3,
     "trellis:gcp:Bucket": 6, BUCKET: 6, "trellis:gcp:Budget": 2, BUDGET: 2, CHANNEL: 2,
     PROJECT_IAM: 26, BUCKET_IAM: 19, REPO_IAM: 14, SA_IAM: 4,
+    "trellis:k8s:TeamNamespace": 2, **{f"kubernetes:{t}": 2 for t in K8S_TYPES},
 }
 
 
@@ -160,6 +167,35 @@ def test_every_gpu_pool_declares_taint_driver_and_labels(env_name, dev_plan, pro
             f"{who}: GCP labels team/pool/env/cost-center")
 
 
+# ---- team namespaces ----------------------------------------------------------------------
+
+def test_team_namespaces_carry_the_workload_identity(dev_env, dev_plan):
+    for team in dev_env.teams.values():
+        sa = one(dev_plan, "kubernetes:core/v1:ServiceAccount", f"{team.name}-sa")
+        meta = sa.inputs["metadata"]
+        assert (meta["namespace"], meta["name"]) == (team.names.namespace,
+                                                     team.names.service_account), sa.name
+        assert meta["annotations"]["iam.gke.io/gcp-service-account"] == (
+            f"{team.names.workload_identity}@{dev_env.project}.iam.gserviceaccount.com"), (
+            f"{sa.name}: the Kubernetes SA must name the GCP workload SA it acts as")
+        quota = one(dev_plan, "kubernetes:core/v1:ResourceQuota", f"{team.name}-gpu-quota")
+        assert quota.inputs["spec"]["hard"] == {"requests.nvidia.com/gpu": str(team.max_gpus)}
+    binding = one(dev_plan, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "vision-edit")
+    assert [(s["kind"], s["name"]) for s in binding.inputs["subjects"]] == [
+        ("Group", "vision@acme.com"), ("User", "lee@acme.com")]
+    provider = one(dev_plan, "pulumi:providers:kubernetes", "kubernetes")
+    assert "gke-gcloud-auth-plugin" in provider.inputs["kubeconfig"], (
+        "the kubeconfig comes from the cluster's outputs, authenticated by gcloud")
+
+
+def test_rbac_subjects_from_principals():
+    principals = ("group:a@x.com", "user:b@x.com", "serviceAccount:c@p.iam.gserviceaccount.com",
+                  "domain:x.com")
+    assert rbac_subjects(principals) == [
+        {"kind": "Group", "name": "a@x.com"}, {"kind": "User", "name": "b@x.com"},
+        {"kind": "User", "name": "c@p.iam.gserviceaccount.com"}]
+
+
 # ---- security invariants ------------------------------------------------------------------
 
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
@@ -170,8 +206,10 @@ def test_no_keys_and_no_primitive_roles(env_name, dev_plan, prod_plan):
         if r.type in IAM_TYPES:
             assert r.inputs["role"] not in PRIMITIVE_ROLES, (
                 f"{r.type} {r.name}: primitive role {r.inputs['role']} is not allowed")
-        assert "Binding" not in r.type and "Policy" not in r.type.rsplit(":", 1)[-1], (
-            f"{r.type} {r.name}: grants are additive members, never authoritative")
+        if r.type.startswith("gcp:"):
+            kind = r.type.rsplit(":", 1)[-1]
+            assert "Binding" not in kind and "Policy" not in kind, (
+                f"{r.type} {r.name}: grants are additive members, never authoritative")
 
 
 def _sa(env: EnvSpec, account_id: str) -> str:
