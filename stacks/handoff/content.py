@@ -251,7 +251,7 @@ def _spot_summary(e: Environment) -> str:
 
 
 def _protection(e: Environment) -> str:
-    parts = [f"{n} {kind}" if kind != "cluster" else "cluster" for kind, n in e.protected.items()]
+    parts = [kind if kind == "cluster" else f"{n} {kind}" for kind, n in e.protected.items()]
     if e.cluster_deletion_protection and "cluster" not in e.protected:
         parts.insert(0, "cluster")
     return ", ".join(parts) if parts else "nothing (sandbox: everything can be deleted)"

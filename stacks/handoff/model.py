@@ -220,11 +220,6 @@ class Bundle:
 # Plan lookups
 # --------------------------------------------------------------------------------------------
 
-def _int(value: Any) -> int:
-    """Engine numbers arrive as floats (8.0)."""
-    return int(value)
-
-
 def _get(outputs: Mapping[str, Any], *path: str) -> Any:
     node: Any = outputs
     for part in path:
@@ -273,16 +268,30 @@ def scheduling(plan: Plan, resource: PlannedResource) -> tuple[dict[str, str],
     return {str(k): str(v) for k, v in sorted(labels.items())}, tolerations, str(name)
 
 
+PROTECTED_KINDS = {  # stateful resource types worth naming -> (singular, plural)
+    "gcp:container/cluster:Cluster": ("cluster", "clusters"),
+    "aws:eks/cluster:Cluster": ("cluster", "clusters"),
+    "gcp:storage/bucket:Bucket": ("bucket", "buckets"),
+    "aws:s3/bucket:Bucket": ("bucket", "buckets"),
+    "gcp:artifactregistry/repository:Repository": ("registry", "registries"),
+    "aws:ecr/repository:Repository": ("registry", "registries"),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": ("registry", "registries"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": ("model registry", "model registries"),
+    "gcp:kms/cryptoKey:CryptoKey": ("encryption key", "encryption keys"),
+    "aws:kms/key:Key": ("encryption key", "encryption keys"),
+}
+
+
 def _protected(plan: Plan) -> dict[str, int]:
-    kinds = {"Bucket": "buckets", "Repository": "registries", "Cluster": "cluster",
-             "Key": "encryption keys", "ModelPackageGroup": "model registries",
-             "RepositoryCreationTemplate": "registries"}
-    out: dict[str, int] = {}
+    """``{"cluster": 1, "buckets": 6, ...}``: stateful resources the plan protects or retains."""
+    counts: dict[tuple[str, str], int] = {}
     for r in plan.resources:
-        if r.custom and (r.protect or r.retain_on_delete):
-            kind = kinds.get(r.type.rsplit(":", 1)[-1], r.type.rsplit(":", 1)[-1])
-            out[kind] = out.get(kind, 0) + 1
-    return dict(sorted(out.items()))
+        kind = PROTECTED_KINDS.get(r.type)
+        if kind and (r.protect or r.retain_on_delete):
+            counts[kind] = counts.get(kind, 0) + 1
+    order = list(dict.fromkeys(PROTECTED_KINDS.values()))
+    return {(one if n == 1 else many): n
+            for (one, many), n in sorted(counts.items(), key=lambda kv: order.index(kv[0]))}
 
 
 def _cluster_deletion_protection(plan: Plan) -> bool | None:

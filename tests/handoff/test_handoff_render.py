@@ -152,3 +152,27 @@ def test_a_team_with_nothing_yet_gets_an_honest_page(write_org, tmp_path):
     assert "```yaml" not in page
     for path, text in files.items():
         assert "None" not in text, f"{path} prints a missing value as None"
+
+
+def test_the_documented_command(tmp_path, monkeypatch):
+    """docs/handoff.md's command, through the CLI when it is wired, else the command body."""
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "handoff.md").read_text(encoding="utf-8")
+    lines = [line for line in re.findall(r"```shell\n(.*?)```", doc, re.S)[0].splitlines()
+             if line.startswith("trellis handoff")]
+    assert lines == ["trellis handoff stacks/org.yaml --env dev --out handoff"]
+    monkeypatch.chdir(root)
+    out = tmp_path / "handoff"
+    from stacks.cli import main
+
+    if "handoff" in getattr(main, "commands", {}):
+        from click.testing import CliRunner
+
+        args = lines[0].split()[1:]
+        args[args.index("--out") + 1] = str(out)
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    else:
+        assert handoff_command(load(Path("stacks/org.yaml")), envs=["dev"], out=out,
+                               console=Console(record=True)) == 0
+    assert (out / "teams" / "research.md").is_file() and (out / "index.html").is_file()
