@@ -314,3 +314,34 @@ def test_inline_definition_is_the_example_file(dev_plan):
     pl = named(dev_plan, "aws:sagemaker/pipeline:Pipeline")["recsys-nightly-train"]
     doc = json.loads(pl.inputs["pipelineDefinition"])
     assert doc["Version"] == "2020-12-01" and doc["Steps"][0]["Type"] == "Training"
+
+
+def _pipeline_spec(path):
+    from stacks.spec import PipelineSpec
+
+    return PipelineSpec(name="nightly", template="pipelines/x.json", template_path=path,
+                        schedule="0 3 * * *", timezone="UTC", parameters={}, description="",
+                        job_name="j", pipeline_name="p")
+
+
+def test_read_definition_is_canonical_json(tmp_path):
+    from stacks.compose_aws import read_definition
+
+    path = tmp_path / "x.json"
+    path.write_text('{"Steps": [], "Version": "2020-12-01",\n "Parameters": []}')
+    assert read_definition(_pipeline_spec(path)) == \
+        '{"Parameters":[],"Steps":[],"Version":"2020-12-01"}'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("steps: []", "is not JSON"),
+    ('{"Version": "2017-01-01", "Steps": []}', "not a SageMaker pipeline definition"),
+    ('{"Version": "2020-12-01"}', "not a SageMaker pipeline definition"),
+])
+def test_read_definition_rejects_what_sagemaker_would(tmp_path, text, message):
+    from stacks.compose_aws import read_definition
+
+    path = tmp_path / "x.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_definition(_pipeline_spec(path))
