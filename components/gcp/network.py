@@ -114,6 +114,9 @@ class GcpNetwork(pulumi.ComponentResource):
             name=naming.make("gcp_network", args["network_name"], "nat"), router=router.name,
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            # Training nodes open many connections (datasets, model hubs): ports grow on
+            # demand instead of a fixed 64 per VM.
+            enable_dynamic_port_allocation=True, min_ports_per_vm=64, max_ports_per_vm=16384,
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
             opts=pulumi.ResourceOptions(parent=self))
 

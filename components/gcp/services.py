@@ -19,6 +19,7 @@ PLATFORM_SERVICES: tuple[str, ...] = (
     "cloudscheduler.googleapis.com",  # pipeline schedules
     "compute.googleapis.com",  # VPC, router, NAT, node VMs
     "container.googleapis.com",  # GKE
+    "containerfilesystem.googleapis.com",  # image streaming on GPU nodes (multi-GB images)
     "containerscanning.googleapis.com",  # Artifact Registry vulnerability scanning
     "iam.googleapis.com",  # service accounts
     "iamcredentials.googleapis.com",  # Workload Identity token exchange, keyless impersonation

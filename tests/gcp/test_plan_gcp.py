@@ -50,7 +50,7 @@ K8S_TYPES = ("core/v1:Namespace", "core/v1:ServiceAccount", "core/v1:ResourceQuo
 
 DEV_INVENTORY = {
     "pulumi:providers:gcp": 1,
-    "trellis:gcp:Services": 1, SERVICE: 13, "gcp:projects/serviceIdentity:ServiceIdentity": 1,
+    "trellis:gcp:Services": 1, SERVICE: 14, "gcp:projects/serviceIdentity:ServiceIdentity": 1,
     "trellis:gcp:Network": 1, "gcp:compute/network:Network": 1,
     "gcp:compute/subnetwork:Subnetwork": 1, "gcp:compute/router:Router": 1,
     "gcp:compute/routerNat:RouterNat": 1,
