@@ -346,14 +346,14 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     where = (spans("project ", Code(str(te.project))) if te.cloud == "gcp"
              else spans("account ", Code(str(te.account))))
     out: list[Block] = [
-        Heading(2, spans(f"{env} ({te.tier}, {te.region})"), env),
+        Heading(2, spans(f"{env} ({te.tier}, {te.region})"), f"env-{env}"),
         Para(spans(f"{cloud} ", *where, f", region {te.region}, cluster ",
                    Code(te.cluster_name), ". Your pods run in namespace ", Code(te.namespace),
                    " as service account ", Code(te.service_account), ", which acts as ",
                    Code(te.workload_identity), " (no keys).")),
     ]
     r = recipes.kubeconfig(te)
-    out += [Heading(3, spans("Connect"), f"{env}-connect"),
+    out += [Heading(3, spans("Connect"), f"env-{env}-connect"),
             CodeBlock(r.lang, r.code, intro=ticked(r.intro))]
     out += pools_section(te)
     out += buckets_section(te)
@@ -365,7 +365,7 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
 
 def pools_section(te: TeamEnv) -> list[Block]:
     env = te.env
-    out: list[Block] = [Heading(3, spans("GPU pools"), f"{env}-pools")]
+    out: list[Block] = [Heading(3, spans("GPU pools"), f"env-{env}-pools")]
     if not te.pools:
         out.append(Para(spans("No GPU pools in this environment.")))
         return out
@@ -394,7 +394,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
     if any(p.spot for p in te.pools.values()):
         out.append(Para(spans("Spot nodes cost much less but can be reclaimed at short notice: "
                               "checkpoint long training runs to a bucket.")))
-    out.append(Heading(4, spans("Run a Job on a GPU pool"), f"{env}-jobs"))
+    out.append(Heading(4, spans("Run a Job on a GPU pool"), f"env-{env}-jobs"))
     out.append(Para(spans(
         "A pod lands on a pool only with the pool's node selector and tolerations, and gets "
         "GPUs only by requesting ", Code(next(iter(te.pools.values())).resource_name),
@@ -413,7 +413,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
 
 def buckets_section(te: TeamEnv) -> list[Block]:
     env = te.env
-    out: list[Block] = [Heading(3, spans("Buckets"), f"{env}-buckets")]
+    out: list[Block] = [Heading(3, spans("Buckets"), f"env-{env}-buckets")]
     rows = [(spans(Strong(b.purpose)), spans(Code(b.uri)),
              spans("on" if b.versioning else "off"),
              spans(f"{b.delete_after_days} days" if b.delete_after_days else "never"),
@@ -442,12 +442,12 @@ def registry_section(te: TeamEnv) -> list[Block]:
     ] if models else [Para(spans("Model files are registered from a bucket, and this team has "
                                  "none here; ask the platform team for one."))]
     return [
-        Heading(3, spans("Container registry"), f"{env}-images"),
+        Heading(3, spans("Container registry"), f"env-{env}-images"),
         Para(spans(f"{kind}: push to ", Code(f"{recipes.image_ref(te)}:<tag>"),
                    " (any image name under ", Code(te.container_registry + "/"),
                    "). Your GPU nodes pull from it without credentials.")),
         CodeBlock(push.lang, push.code, title=push.title, intro=ticked(push.intro)),
-        Heading(3, spans("Model registry"), f"{env}-models"),
+        Heading(3, spans("Model registry"), f"env-{env}-models"),
         Para(spans("Registry: ", Code(te.model_registry), ".")),
         *model_blocks,
     ]
@@ -455,7 +455,7 @@ def registry_section(te: TeamEnv) -> list[Block]:
 
 def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     env = te.env
-    out: list[Block] = [Heading(3, spans("Pipelines"), f"{env}-pipelines")]
+    out: list[Block] = [Heading(3, spans("Pipelines"), f"env-{env}-pipelines")]
     if not te.pipelines:
         out.append(Para(spans(
             "No scheduled pipelines here. To add one, the platform team adds it under ",
@@ -470,7 +470,7 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
          spans(Code(p.template_uri or p.template)), spans(Code(p.job_name)))
         for p in te.pipelines.values())))
     for p in te.pipelines.values():
-        out.append(Heading(4, spans(p.name), f"{env}-pipeline-{p.name}"))
+        out.append(Heading(4, spans(p.name), f"env-{env}-pipeline-{p.name}"))
         if p.description:
             out.append(Para(spans(p.description)))
         for r in (recipes.pipeline_python(te, p), recipes.pipeline_cli(te, p),
@@ -481,7 +481,7 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
 
 def access_section(te: TeamEnv) -> list[Block]:
     m = te.access
-    out: list[Block] = [Heading(3, spans("Who can do what"), f"{te.env}-access")]
+    out: list[Block] = [Heading(3, spans("Who can do what"), f"env-{te.env}-access")]
     members = spans("Members: ", *_code_list(te.members), ". Pods: service account ",
                     Code(f"{te.namespace}/{te.service_account}"), " as ",
                     Code(te.workload_identity), ".")

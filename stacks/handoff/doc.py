@@ -43,7 +43,7 @@ def spans(*parts: Inline | None) -> Spans:
 class Heading:
     level: int  # 1..4
     text: Spans
-    anchor: str  # unique within the page; HTML ids are "<page key>-<anchor>"
+    anchor: str  # unique within the page; HTML ids are "<page key>__<anchor>"
 
 
 @dataclass(frozen=True)

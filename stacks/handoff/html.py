@@ -126,7 +126,7 @@ def render_spans(text: Spans) -> str:
 def block(b: Block, page: Page, svg: str) -> str:
     if isinstance(b, Heading):
         level = min(max(b.level, 1), 4)
-        return f'<h{level} id="{_e(page.key + "-" + b.anchor)}">{render_spans(b.text)}</h{level}>'
+        return f'<h{level} id="{_e(page.key + "__" + b.anchor)}">{render_spans(b.text)}</h{level}>'
     if isinstance(b, Para):
         return f"<p>{render_spans(b.text)}</p>"
     if isinstance(b, Note):
@@ -158,7 +158,7 @@ def block(b: Block, page: Page, svg: str) -> str:
 
 
 def _toc(page: Page) -> str:
-    links = [f'<a href="#{_e(page.key + "-" + b.anchor)}">{_e(plain(b.text))}</a>'
+    links = [f'<a href="#{_e(page.key + "__" + b.anchor)}">{_e(plain(b.text))}</a>'
              for b in page.blocks if isinstance(b, Heading) and b.level == 2]
     return f'<nav class="toc" aria-label="On this page">{"".join(links)}</nav>' if links else ""
 

@@ -53,7 +53,9 @@ def test_html_is_self_contained(example):
     assert not re.search(r"\bsrc=", page)
     assert "@import" not in page and "url(" not in page
     hrefs = re.findall(r'href="([^"]*)"', page)
-    ids = set(re.findall(r'id="([^"]*)"', page))
+    all_ids = re.findall(r'id="([^"]*)"', page)
+    ids = set(all_ids)
+    assert len(ids) == len(all_ids), "duplicate HTML ids"
     for href in hrefs:
         assert href == "data:," or (href.startswith("#") and href[1:] in ids), href
     assert page.count("<svg") == 1 and 'id="architecture"' in page
