@@ -196,6 +196,30 @@ def check(org: Path, env: str | None, fmt: str, fail_on: str, waivers_path: Path
                            out=sys.stdout, config={"budgets": budgets}))
 
 
+@main.command()
+@org_argument
+@env_option
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("handoff"), show_default=True, help="Directory for the bundle.")
+def handoff(org: Path, env: str | None, out: Path) -> None:
+    """Write the handoff bundle for the ML teams: README.md, teams/<team>.md, index.html.
+
+    Every environment by default, or one with --env. Generated from org.yaml and the offline
+    plan, so the guide's node selectors, tolerations, URIs and identities are the deployed ones.
+
+    \b
+    Examples:
+      trellis handoff --out handoff
+      trellis handoff examples/aws.yaml --env prod --out /tmp/aws-handoff
+    """
+    from stacks.commands.handoff import handoff_command
+    from stacks.loader import load
+
+    with _progress("planning and writing the handoff bundle"):
+        code = handoff_command(load(org), envs=[env] if env else None, out=out)
+    sys.exit(code)
+
+
 def _progress(message: str) -> Any:
     """A spinner on stderr when it is a terminal; nothing otherwise (CI logs stay clean)."""
     import contextlib
