@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as kubernetes
 
 from components import catalog, cron, naming
 from components.aws import (
@@ -30,9 +31,11 @@ from components.aws import (
     TeamIdentity,
     TeamRegistry,
 )
+from components.k8s import TeamNamespace, eks_kubeconfig
 from stacks.spec import EnvSpec, PipelineSpec, TeamSpec
 
 PIPELINE_ROOT = "pipeline-root"
+K8S_PROVIDER_NAME = "kubernetes"
 DEFINITION_VERSION = "2020-12-01"
 
 
@@ -89,6 +92,18 @@ def _provider(env: EnvSpec) -> aws.Provider:
                         default_tags=aws.ProviderDefaultTagsArgs(tags=dict(env.labels)))
 
 
+def _kubernetes_provider(env: EnvSpec, cluster: Cluster) -> kubernetes.Provider:
+    """In-cluster objects go through a provider built from the cluster's outputs.
+
+    Its kubeconfig waits for the admins' access policies (the deployer must be one of
+    ``platform.admins``: the cluster grants its creator nothing implicitly), and ``pulumi up``
+    must reach the API: from an admin CIDR, or from inside the VPC when the endpoint is private.
+    """
+    name = pulumi.Output.all(cluster.name, cluster.admin_principals).apply(lambda v: str(v[0]))
+    return kubernetes.Provider(K8S_PROVIDER_NAME, kubeconfig=eks_kubeconfig(
+        name, cluster.endpoint, cluster.certificate_authority, env.region))
+
+
 def build_aws(env: EnvSpec) -> dict[str, Any]:
     """Create every resource of ``env`` on AWS; returns the stack outputs."""
     provider = _provider(env)
@@ -125,7 +140,8 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
         "repository_prefixes": [t.names.container_registry for t in env.teams.values()],
         "kms_key_arn": key.arn, "tags": tags}, top)
 
-    teams = {team.name: _build_team(env, team, top, key, network, cluster, registry)
+    k8s = _kubernetes_provider(env, cluster)
+    teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s)
              for team in env.teams.values()}
     return {
         "environment": {"name": name, "cloud": "aws", "tier": env.tier, "region": env.region,
@@ -136,8 +152,8 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
 
 
 def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: EnvironmentKey,
-                network: Network, cluster: Cluster,
-                registry: RegistrySettings) -> dict[str, Any]:
+                network: Network, cluster: Cluster, registry: RegistrySettings,
+                k8s: kubernetes.Provider) -> dict[str, Any]:
     t, names, prod, tags = team.name, team.names, env.production, dict(team.labels)
     keep = _stateful_team(team)
 
@@ -182,6 +198,13 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
         "bucket_arns": bucket_arns, "kms_key_arn": key.arn,
         "repository_prefix": names.container_registry, "model_package_group_name": model_group,
         "tags": tags}, opts(_team_aliases(team, "identity")))
+
+    # Namespace and service account of the Pod Identity association; members' edit rights come
+    # from their EKS access policy, so no RBAC subjects are needed here.
+    TeamNamespace(t, {"team": names.namespace, "gpu_quota": team.max_gpus,
+                      "labels": dict(team.labels)},
+                  opts=pulumi.ResourceOptions(provider=k8s, aliases=[
+                      pulumi.Alias(name=old) for old in team.previous_names]))
 
     pools = {}
     for pool_key, pool in team.pools.items():

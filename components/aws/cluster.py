@@ -106,6 +106,9 @@ class AwsCluster(pulumi.ComponentResource):
     """The cluster security group EKS created (attached to every managed node)."""
     autoscaler_role_arn: pulumi.Output[str]
     """Role the cluster autoscaler runs as (Pod Identity on kube-system/cluster-autoscaler)."""
+    admin_principals: pulumi.Output[list[str]]
+    """Principals with cluster-wide admin, known once their access policies are associated.
+    Build in-cluster providers from it so they wait until the deployer may use the API."""
 
     def __init__(self, name: str, args: AwsClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -115,7 +118,7 @@ class AwsCluster(pulumi.ComponentResource):
         production = args.get("production", False)
         role = self._create_role(args)
         self._cluster = self._create_cluster(args, role, production)
-        self._create_access(args.get("access", {}))
+        self.admin_principals = self._create_access(args.get("access", {}))
         before = [self._addon(a) for a in ADDONS_BEFORE_NODES]
         system = self._create_system_nodes(args, before)
         for addon in ADDONS_AFTER_NODES:
@@ -131,7 +134,8 @@ class AwsCluster(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
                                "certificate_authority": self.certificate_authority,
                                "security_group_id": self.security_group_id,
-                               "autoscaler_role_arn": self.autoscaler_role_arn})
+                               "autoscaler_role_arn": self.autoscaler_role_arn,
+                               "admin_principals": self.admin_principals})
 
     def _create_role(self, args: AwsClusterArgs) -> aws.iam.Role:
         role = _iam.role(self, f"{self._name}-role", name=args["role_name"],
@@ -176,9 +180,10 @@ class AwsCluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, protect=production, depends_on=[logs]))
 
-    def _create_access(self, access: Mapping[str, AwsClusterAccess]) -> None:
+    def _create_access(self, access: Mapping[str, AwsClusterAccess]) -> pulumi.Output[list[str]]:
         # One access entry per principal (EKS refuses a second one), then one association per
         # policy: a member of two teams gets one Edit association listing both namespaces.
+        admins: list[pulumi.Output[str]] = []
         for arn in sorted(access):
             grant = access[arn]
             key = f"{self._name}-access-{_iam.principal_key(arn)}"
@@ -186,11 +191,12 @@ class AwsCluster(pulumi.ComponentResource):
                                         type="STANDARD", tags=self._tags,
                                         opts=pulumi.ResourceOptions(parent=self))
             if grant.get("cluster_admin"):
-                aws.eks.AccessPolicyAssociation(
+                admin = aws.eks.AccessPolicyAssociation(
                     f"{key}-admin", cluster_name=self._cluster.name,
                     principal_arn=entry.principal_arn, policy_arn=ADMIN_POLICY,
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     opts=pulumi.ResourceOptions(parent=self))
+                admins.append(admin.principal_arn)
             namespaces = sorted(set(grant.get("namespaces", [])))
             if namespaces:
                 aws.eks.AccessPolicyAssociation(
@@ -199,6 +205,7 @@ class AwsCluster(pulumi.ComponentResource):
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
                         type="namespace", namespaces=namespaces),
                     opts=pulumi.ResourceOptions(parent=self))
+        return pulumi.Output.all(*admins)
 
     def _addon(self, addon: str, depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
         # No addon_version: EKS picks the default for the cluster version, and a version bump

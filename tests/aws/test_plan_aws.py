@@ -30,6 +30,10 @@ DEV_COUNTS = {
     "aws:sagemaker/pipeline:Pipeline": 2, "aws:scheduler/schedule:Schedule": 2,
     "aws:budgets/budget:Budget": 2,
     "trellis:aws:GpuNodeGroup": 5, "trellis:aws:Bucket": 7, "trellis:aws:TeamIdentity": 3,
+    "pulumi:providers:kubernetes": 1, "trellis:k8s:TeamNamespace": 3,
+    "kubernetes:core/v1:Namespace": 3, "kubernetes:core/v1:ServiceAccount": 3,
+    "kubernetes:core/v1:ResourceQuota": 3,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 0,  # EKS access policies do it
 }
 PROD_COUNTS = {
     **DEV_COUNTS,
@@ -43,6 +47,8 @@ PROD_COUNTS = {
     "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": 2,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 2,
     "trellis:aws:GpuNodeGroup": 4, "trellis:aws:Bucket": 6, "trellis:aws:TeamIdentity": 2,
+    "trellis:k8s:TeamNamespace": 2, "kubernetes:core/v1:Namespace": 2,
+    "kubernetes:core/v1:ServiceAccount": 2, "kubernetes:core/v1:ResourceQuota": 2,
 }
 # A known subset of URNs: renaming any of these replaces real resources (docs/adr/0005).
 PINNED_URNS = [
@@ -91,7 +97,7 @@ def test_inventory_counts(env, expected, dev_plan, prod_plan):
 
 def test_every_planned_type_has_realistic_mock_outputs(env_plan):
     for r in env_plan.resources:
-        if r.custom and not r.type.startswith("pulumi:providers:"):
+        if r.custom and r.type.startswith("aws:"):
             assert r.outputs.get("id"), f"{r.type} {r.name}: mock gives no id"
             if r.type.startswith(("aws:iam/role:", "aws:s3/bucket:", "aws:kms/key:",
                                   "aws:eks/cluster:", "aws:sagemaker/")):
@@ -110,9 +116,29 @@ def test_provider_pins_account_region_and_default_tags(dev_plan, prod_plan):
         tags = json.loads(prov.inputs["defaultTags"])
         assert tags["tags"]["env"] == p.environment and tags["tags"]["org"] == "acme"
         for r in p.resources:
-            if r.custom and not r.type.startswith("pulumi:providers:"):
+            if r.custom and r.type.startswith("aws:"):
                 assert r.provider.startswith(prov.urn), \
                     f"{r.type} {r.name}: not on the environment's provider"
+
+
+def test_team_namespaces_through_the_cluster_provider(env_plan):
+    [k8s] = env_plan.of_type("pulumi:providers:kubernetes")
+    admin = {r.urn for r in env_plan.of_type(
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation") if r.name.endswith("-admin")}
+    assert admin and admin <= set(k8s.dependencies), \
+        "kubernetes provider must wait for the admins' access policies"
+    kubeconfig = k8s.inputs["kubeconfig"]
+    assert "get-token" in kubeconfig and f"acme-{env_plan.environment}" in kubeconfig, \
+        "kubeconfig must authenticate with `aws eks get-token` against this cluster"
+    quotas = {r.inputs["metadata"]["namespace"]:
+              r.inputs["spec"]["hard"]["requests.nvidia.com/gpu"]
+              for r in env_plan.of_type("kubernetes:core/v1:ResourceQuota")}
+    if env_plan.environment == "dev":
+        assert quotas == {"recsys": "12", "vision": "9", "research": "2"}, quotas
+    for r in env_plan.resources:
+        if r.type.startswith("kubernetes:"):
+            assert r.provider.startswith(k8s.urn), \
+                f"{r.type} {r.name}: not on the cluster's kubernetes provider"
 
 
 def test_production_protects_stateful_resources(dev_plan, prod_plan):
