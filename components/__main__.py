@@ -38,6 +38,7 @@ def public_components() -> dict[str, type[pulumi.ComponentResource]]:
         "trellis:gcp:TeamIdentity": gcp.TeamIdentity,
         "trellis:gcp:Pipeline": gcp.Pipeline,
         "trellis:gcp:Budget": gcp.Budget,
+        "trellis:gcp:ProjectAccess": gcp.ProjectAccess,
         "trellis:aws:EnvironmentKey": aws.EnvironmentKey,
         "trellis:aws:Network": aws.Network,
         "trellis:aws:Cluster": aws.Cluster,

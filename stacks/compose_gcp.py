@@ -23,11 +23,13 @@ from components.gcp import (
     GpuNodePool,
     Network,
     Pipeline,
+    ProjectAccess,
     Services,
     TeamIdentity,
     TeamRegistry,
 )
 from components.gcp._iam import members_of
+from components.gcp.identity import MEMBER_ROLES
 from components.gcp.services import BUDGET_SERVICE
 from components.k8s import RbacSubject, TeamNamespace, gke_kubeconfig
 from stacks.spec import BucketSpec, EnvSpec, PipelineSpec, PoolSpec, TeamSpec
@@ -36,6 +38,8 @@ PROVIDER_NAME = "gcp"
 K8S_PROVIDER_NAME = "kubernetes"
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 SYSTEM_POOL_NAME = "system"
+ADMIN_ROLES = ("roles/container.admin", "roles/aiplatform.user")
+"""Platform admins: every cluster and Kubernetes object of the project, and Vertex AI."""
 
 
 def _aliases(team: TeamSpec, key: str | None, previous: tuple[str, ...] = ()) -> list[Any]:
@@ -290,9 +294,23 @@ def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdent
             "pipeline_root": pipeline.output_directory}
 
 
+def people(env: EnvSpec) -> dict[str, list[str]]:
+    """Project roles per human principal: admins and the members of every team, merged."""
+    grants: dict[str, set[str]] = {}
+    for admin in env.platform.admins:
+        grants.setdefault(admin, set()).update(ADMIN_ROLES)
+    for team in env.teams.values():
+        for member in team.members:
+            grants.setdefault(member, set()).update(MEMBER_ROLES)
+    return {p: sorted(roles) for p, roles in sorted(grants.items())}
+
+
 def build_gcp(env: EnvSpec) -> dict[str, Any]:
     """Create every resource of one GCP environment; return the stack outputs."""
     ctx = _Env(env)
+    grants = people(env)
+    if grants:
+        ProjectAccess("access", {"project": ctx.project, "grants": grants}, opts=ctx.opts())
     teams = {name: _team(ctx, team) for name, team in env.teams.items()}
     return {
         "environment": {

@@ -6,6 +6,12 @@ name AWS also uses carry a ``Gcp`` prefix (the any-language schema is flat, ADR 
 names are aliases for Python callers. The type strings, and so the URNs, are unaffected.
 """
 
+from components.gcp.access import (
+    GcpProjectAccess,
+    GcpProjectAccessArgs,
+    ProjectAccess,
+    ProjectAccessArgs,
+)
 from components.gcp.bucket import Bucket, BucketArgs, GcpBucket, GcpBucketArgs
 from components.gcp.budget import Budget, BudgetArgs, GcpBudget, GcpBudgetArgs
 from components.gcp.cluster import (
@@ -57,6 +63,8 @@ __all__ = [
     "GcpNetworkArgs",
     "GcpPipeline",
     "GcpPipelineArgs",
+    "GcpProjectAccess",
+    "GcpProjectAccessArgs",
     "GcpServices",
     "GcpServicesArgs",
     "GcpSystemPoolArgs",
@@ -70,6 +78,8 @@ __all__ = [
     "NetworkArgs",
     "Pipeline",
     "PipelineArgs",
+    "ProjectAccess",
+    "ProjectAccessArgs",
     "Services",
     "ServicesArgs",
     "SystemPoolArgs",

@@ -17,8 +17,9 @@ import pulumi_gcp as gcp
 from components.gcp import _iam
 
 MEMBER_ROLES: tuple[str, ...] = ("roles/container.clusterViewer", "roles/aiplatform.user")
-"""Project roles of a team's members: get cluster credentials (Kubernetes RBAC decides the
-rest) and use Vertex AI (pipelines, model registry). https://cloud.google.com/iam/docs/roles-permissions/container"""
+"""Project roles of a team's members, granted by ``GcpProjectAccess``: get cluster credentials
+(Kubernetes RBAC decides the rest) and use Vertex AI (pipelines, model registry).
+https://cloud.google.com/iam/docs/roles-permissions/container"""
 WORKLOAD_ROLES: tuple[str, ...] = ("roles/aiplatform.user",)
 """Project roles of the workload SA: register models and start Vertex AI jobs from pods."""
 PIPELINE_ROLES: tuple[str, ...] = ("roles/aiplatform.user",)
@@ -48,7 +49,9 @@ class GcpTeamIdentityArgs(TypedDict):
     scheduler_identity_name: NotRequired[str | None]
     """Account id of the scheduler SA; needs ``pipeline_identity_name``. Default: None."""
     members: NotRequired[Sequence[str]]
-    """IAM principals of the team (``group:...``, ``user:...``). Default: none."""
+    """IAM principals of the team (``group:...``, ``user:...``); they may start runs as the
+    pipeline SA. Their project roles (:data:`MEMBER_ROLES`) are granted once per person by
+    ``GcpProjectAccess``. Default: none."""
 
 
 class GcpTeamIdentity(pulumi.ComponentResource):
@@ -72,9 +75,6 @@ class GcpTeamIdentity(pulumi.ComponentResource):
         project, team = args["project"], args["team"]
         workload = self._create_workload(name, args)
         self.workload_email, self.workload_member = workload.email, workload.member
-        for member in args.get("members", ()):
-            _iam.project_roles(self, f"{name}-{member}", project=project, member=member,
-                               roles=MEMBER_ROLES)
         self.pipeline_email = self.pipeline_member = self.scheduler_email = None
         pipeline_id = args.get("pipeline_identity_name")
         if pipeline_id:

@@ -18,6 +18,7 @@ from components.gcp import (
     GpuNodePool,
     Network,
     Pipeline,
+    ProjectAccess,
     Services,
     TeamIdentity,
     TeamRegistry,
@@ -403,8 +404,6 @@ def test_identity_scheduler_may_act_as_the_pipeline_sa_only(run):
             f"{grant.name}: serviceAccountUser only on the pipeline SA")
     project_roles = {(g.inputs["member"], g.inputs["role"]) for g in plan.of_type(PROJECT_IAM)}
     assert project_roles == {
-        ("group:recsys@acme.com", "roles/container.clusterViewer"),
-        ("group:recsys@acme.com", "roles/aiplatform.user"),
         ("serviceAccount:recsys-workload@acme-ml-dev.iam.gserviceaccount.com",
          "roles/aiplatform.user"),
         ("serviceAccount:recsys-pipelines@acme-ml-dev.iam.gserviceaccount.com",
@@ -418,6 +417,26 @@ def test_identity_without_pipelines(run):
     plan = run(_identity(pipelines=False))
     assert set(named(plan, ACCOUNT)) == {"recsys-workload"}
     assert [g.inputs["role"] for g in plan.of_type(SA_IAM)] == ["roles/iam.workloadIdentityUser"]
+
+
+# ---- ProjectAccess ------------------------------------------------------------------------
+
+def test_project_access_one_member_per_principal_and_role(run):
+    plan = run(lambda: ProjectAccess("access", {"project": PROJECT, "grants": {
+        "user:lee@acme.com": ["roles/aiplatform.user", "roles/container.clusterViewer",
+                              "roles/aiplatform.user"]}}))
+    grants = sorted((g.name, g.inputs["member"], g.inputs["role"])
+                    for g in plan.of_type(PROJECT_IAM))
+    assert grants == [
+        ("access-user:lee@acme.com-aiplatform.user", "user:lee@acme.com", "roles/aiplatform.user"),
+        ("access-user:lee@acme.com-container.clusterViewer", "user:lee@acme.com",
+         "roles/container.clusterViewer")]
+
+
+def test_project_access_refuses_primitive_roles(run):
+    with pytest.raises(PlanError, match="primitive roles"):
+        run(lambda: ProjectAccess("access", {"project": PROJECT,
+                                             "grants": {"user:a@b.com": ["roles/editor"]}}))
 
 
 # ---- Pipeline -----------------------------------------------------------------------------

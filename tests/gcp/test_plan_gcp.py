@@ -12,7 +12,7 @@ import pytest
 from components import naming
 from components.gcp._iam import NODE_ROLES
 from components.gcp.identity import MEMBER_ROLES
-from stacks.compose_gcp import build_gcp, rbac_subjects
+from stacks.compose_gcp import ADMIN_ROLES, build_gcp, people, rbac_subjects
 from stacks.engine import Plan, PlannedResource, plan, run_program
 from stacks.loader import load
 from stacks.resolve import resolve
@@ -63,7 +63,8 @@ DEV_INVENTORY = {
     "trellis:gcp:Bucket": 7, BUCKET: 7,  # 6 team buckets + recsys pipeline root
     "trellis:gcp:Pipeline": 1, JOB: 1, "gcp:storage/bucketObject:BucketObject": 1,
     "trellis:gcp:Budget": 3, BUDGET: 3, CHANNEL: 3,
-    PROJECT_IAM: 33, BUCKET_IAM: 21, REPO_IAM: 17, SA_IAM: 5,
+    "trellis:gcp:ProjectAccess": 1,
+    PROJECT_IAM: 35, BUCKET_IAM: 21, REPO_IAM: 17, SA_IAM: 5,
     # one namespace per team with its service account, edit binding, GPU quota and defaults
     "pulumi:providers:kubernetes": 1, "trellis:k8s:TeamNamespace": 3,
     **{f"kubernetes:{t}": 3 for t in K8S_TYPES},
@@ -73,7 +74,7 @@ PROD_INVENTORY = {
     NODE_POOL: 4, "trellis:gcp:GpuNodePool": 3, ACCOUNT: 8,
     "trellis:gcp:TeamIdentity": 2, "trellis:gcp:TeamRegistry": 2, REPO: 3,
     "trellis:gcp:Bucket": 6, BUCKET: 6, "trellis:gcp:Budget": 2, BUDGET: 2, CHANNEL: 2,
-    PROJECT_IAM: 26, BUCKET_IAM: 19, REPO_IAM: 14, SA_IAM: 4,
+    PROJECT_IAM: 28, BUCKET_IAM: 19, REPO_IAM: 14, SA_IAM: 4,
     "trellis:k8s:TeamNamespace": 2, **{f"kubernetes:{t}": 2 for t in K8S_TYPES},
 }
 
@@ -212,6 +213,14 @@ def test_no_keys_and_no_primitive_roles(env_name, dev_plan, prod_plan):
                 f"{r.type} {r.name}: grants are additive members, never authoritative")
 
 
+def test_people_get_project_roles_once_whatever_their_teams(dev_env):
+    grants = people(dev_env)
+    assert grants["user:lee@acme.com"] == sorted(MEMBER_ROLES)
+    assert grants["group:ml-platform@acme.com"] == sorted(ADMIN_ROLES), "platform admins"
+    for roles in grants.values():
+        assert not PRIMITIVE_ROLES & set(roles)
+
+
 def _sa(env: EnvSpec, account_id: str) -> str:
     return f"serviceAccount:{account_id}@{env.project}.iam.gserviceaccount.com"
 
@@ -236,6 +245,7 @@ def _check_grants(env: EnvSpec, plan_: Plan) -> None:
     node_sas |= {_sa(env, p.node_identity_name) for t in env.teams.values()
                  for p in t.pools.values()}
     allowed_project = {(sa, role) for sa in node_sas for role in NODE_ROLES}
+    allowed_project |= {(a, role) for a in env.platform.admins for role in ADMIN_ROLES}
     for team in env.teams.values():
         ids = _team_identities(env, team)
         allowed_project |= {(m, role) for m in team.members for role in MEMBER_ROLES}
@@ -318,6 +328,8 @@ def test_services_never_disabled_and_resources_wait_for_them(dev_plan):
 PINNED_URNS = [
     "pulumi:providers:gcp::gcp",
     "trellis:gcp:Services::services",
+    "trellis:gcp:ProjectAccess$gcp:projects/iAMMember:IAMMember::"
+    "access-group:recsys@acme.com-container.clusterViewer",
     "trellis:gcp:Network$gcp:compute/network:Network::network-vpc",
     "trellis:gcp:Cluster$gcp:container/cluster:Cluster::cluster-gke",
     "trellis:gcp:Cluster$gcp:container/nodePool:NodePool::cluster-system",
