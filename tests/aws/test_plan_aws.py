@@ -71,6 +71,8 @@ PINNED_URNS = [
     "urn:pulumi:{env}::trellis::trellis:aws:Pipeline$aws:sagemaker/pipeline:Pipeline::"
     "recsys-nightly-train",
     "urn:pulumi:{env}::trellis::trellis:aws:Budget$aws:budgets/budget:Budget::recsys-budget",
+    "urn:pulumi:{env}::trellis::pulumi:providers:kubernetes::kubernetes",
+    "urn:pulumi:{env}::trellis::trellis:k8s:TeamNamespace::recsys",
 ]
 STATEFUL = ("aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:eks/cluster:Cluster",
             "aws:sagemaker/modelPackageGroup:ModelPackageGroup")
