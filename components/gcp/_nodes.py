@@ -47,9 +47,16 @@ MANAGEMENT: gcp.container.NodePoolManagementArgsDict = {"auto_repair": True,
 
 def node_identity(parent: pulumi.Resource, name: str, *, project: pulumi.Input[str],
                   account_id: str, display_name: str,
-                  description: str) -> gcp.serviceaccount.Account:
-    """A dedicated node service account with exactly :data:`_iam.NODE_ROLES` on the project."""
+                  description: str
+                  ) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
+    """A dedicated node service account with exactly :data:`_iam.NODE_ROLES` on the project.
+
+    Returns the account and its grants: node pools wait for the grants, so nodes boot able to
+    write logs and metrics.
+    """
     sa = _iam.service_account(parent, name, project=project, account_id=account_id,
                               display_name=display_name, description=description)
-    _iam.project_roles(parent, name, project=project, member=sa.member, roles=_iam.NODE_ROLES)
-    return sa
+    grants: list[pulumi.Resource] = list(
+        _iam.project_roles(parent, name, project=project, member=sa.member,
+                           roles=_iam.NODE_ROLES))
+    return sa, grants

@@ -90,13 +90,13 @@ class GcpCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:gcp:Cluster", name, None, opts)
-        system_sa = _nodes.node_identity(
+        system_sa, system_grants = _nodes.node_identity(
             self, f"{name}-system-node", project=args["project"],
             account_id=args["system_pool"]["identity_name"],
             display_name="GKE system node pool",
             description=f"Nodes of the system pool of cluster {args['cluster_name']}")
         cluster = self._create_cluster(name, args, system_sa)
-        self._create_system_pool(name, args, cluster, system_sa)
+        self._create_system_pool(name, args, cluster, system_sa, system_grants)
         self.name, self.endpoint = cluster.name, cluster.endpoint
         self.location = cluster.location
         self.ca_certificate = cluster.master_auth.apply(
@@ -167,7 +167,8 @@ class GcpCluster(pulumi.ComponentResource):
                                         ignore_changes=["nodeConfig", "initialNodeCount"]))
 
     def _create_system_pool(self, name: str, args: GcpClusterArgs, cluster: gcp.container.Cluster,
-                            system_sa: gcp.serviceaccount.Account) -> gcp.container.NodePool:
+                            system_sa: gcp.serviceaccount.Account,
+                            grants: list[pulumi.Resource]) -> gcp.container.NodePool:
         pool = args["system_pool"]
         autoscaling: gcp.container.NodePoolAutoscalingArgsDict = {
             "total_min_node_count": int(pool["min_nodes"]),
@@ -183,7 +184,8 @@ class GcpCluster(pulumi.ComponentResource):
                 disk_size_gb=int(pool["disk_size_gb"]), disk_type=pool["disk_type"],
                 labels={common.POOL_LABEL: "system"},
                 resource_labels={**args.get("labels", {}), "pool": "system"}),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=_nodes.AUTOSCALED_FIELDS))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants,
+                                        ignore_changes=_nodes.AUTOSCALED_FIELDS))
 
 
 Cluster = GcpCluster

@@ -99,31 +99,32 @@ class GpuNodePool(pulumi.ComponentResource):
         if not 0 <= min_nodes <= max_nodes:
             raise ValueError(f"GpuNodePool '{name}': min_nodes {min_nodes} must be between 0 "
                              f"and max_nodes {max_nodes}")
-        sa = _nodes.node_identity(
+        sa, grants = _nodes.node_identity(
             self, f"{name}-node", project=args["project"],
             account_id=args["node_identity_name"],
             display_name=f"GKE nodes of {args['team']}/{args['pool']}",
             description=f"Node service account of GPU pool {args['node_pool_name']}")
-        self._create_registry_read(name, args, sa)
-        self._create_pool(name, args, sa, gpus, min_nodes, max_nodes)
+        grants += self._create_registry_read(name, args, sa)
+        self._create_pool(name, args, sa, grants, gpus, min_nodes, max_nodes)
         self.node_service_account = sa.email
         self.scheduling = common.scheduling_contract(args["team"], args["pool"], gpus)
         self.register_outputs({"scheduling": dict(self.scheduling),
                                "node_service_account": self.node_service_account})
 
     def _create_registry_read(self, name: str, args: GpuNodePoolArgs,
-                              sa: gcp.serviceaccount.Account) -> None:
+                              sa: gcp.serviceaccount.Account) -> list[pulumi.Resource]:
         repository = args.get("registry_repository")
         if repository is None:
-            return
-        gcp.artifactregistry.RepositoryIamMember(
+            return []
+        return [gcp.artifactregistry.RepositoryIamMember(
             f"{name}-node-registry-reader", project=args["project"],
             location=args["location"], repository=repository,
             role="roles/artifactregistry.reader", member=sa.member,
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self))]
 
     def _create_pool(self, name: str, args: GpuNodePoolArgs, sa: gcp.serviceaccount.Account,
-                     gpus: int, min_nodes: int, max_nodes: int) -> gcp.container.NodePool:
+                     grants: list[pulumi.Resource], gpus: int, min_nodes: int,
+                     max_nodes: int) -> gcp.container.NodePool:
         team, pool = args["team"], args["pool"]
         # Declared explicitly although GKE adds the GPU taint itself: otherwise every preview
         # after the first shows a taint diff that replaces the pool (pulumi-gcp#1139,
@@ -166,4 +167,6 @@ class GpuNodePool(pulumi.ComponentResource):
                 labels=common.node_labels(team, pool),
                 resource_labels={**args.get("labels", {}), "team": team, "pool": pool},
                 **extra),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=_nodes.AUTOSCALED_FIELDS))
+            # Nodes boot with their grants in place (logs, metrics, image pulls).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants,
+                                        ignore_changes=_nodes.AUTOSCALED_FIELDS))

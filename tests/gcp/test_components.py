@@ -250,6 +250,8 @@ def test_gpu_pool_nodes_taints_driver_and_autoscaling(run):
         "the GPU taint must be declared explicitly (pulumi-gcp#1139) plus the team taint")
     assert set(pool.ignore_changes) == {"initialNodeCount", "nodeCount"}, (
         "node counts changed by the autoscaler must not diff")
+    grants = {g.urn for g in plan.of_type(PROJECT_IAM)} | {g.urn for g in plan.of_type(REPO_IAM)}
+    assert grants <= set(pool.dependencies), "nodes boot with their grants in place"
     reader = one(plan, REPO_IAM, "recsys-train-node-registry-reader")
     subset(reader, {
         "repository": "recsys-images", "role": "roles/artifactregistry.reader",
