@@ -175,7 +175,9 @@ def gpu_autoscaling(res: Res, settings: Settings) -> Iterator[str]:
 @resource_rule(
     id="TRL-GPU-003", title="GPU pool scales to zero",
     description="Outside production, GPU pools scale down to zero nodes.",
-    severity="medium", enforcement="mandatory",
+    # Advisory: a warm GPU node in a sandbox costs money but exposes nothing; teams may keep
+    # one on purpose (org.yaml allows min_nodes > 0), and the budget guardrail bounds the cost.
+    severity="medium", enforcement="advisory",
     remediation="Set the minimum to 0 (org.yaml `min_nodes: 0`; GKE "
                 "`autoscaling.total_min_node_count=0`, EKS `scaling_config.min_size=0`).",
     types=[NODE_POOL, NODE_GROUP], config=["tier"])

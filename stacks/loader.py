@@ -191,6 +191,10 @@ class _Checker:
             else:
                 self.fmt(("platform", "billing_account"), p.billing_account, rules.GCP_BILLING)
         self.members(("platform", "admins"), p.admins)
+        if self.org.cloud == "aws" and not p.admins:
+            self.add(("platform",), "admins is required on aws: list the IAM role ARN(s) that run "
+                     "`pulumi up` and administer the cluster (EKS grants no implicit creator "
+                     "access, so nothing could create the team namespaces)")
 
     def _environments(self) -> None:
         o = self.org

@@ -82,6 +82,7 @@ class _Resolver:
             if not rules.TEAM_KEY.ok(team_name):
                 continue  # reported by the key check; its derived names would only add noise
             teams[team_name] = self.team(env_name, region, env.tier, labels, team_name, team)
+        self.unique_names(env_name, teams)
         p = org.platform
         return EnvSpec(
             org=org.org, cloud=org.cloud, name=env_name, tier=env.tier, region=region,
@@ -197,6 +198,29 @@ class _Resolver:
             labels=labels, pools=pools, buckets=buckets, pipelines=pipelines,
             names=self.team_names(env, name, bool(pipelines)),
             previous_names=team.previous_names)
+
+    def unique_names(self, env: str, teams: dict[str, TeamSpec]) -> None:
+        """Keys joined with '-' can collide (team a + pool b-c = team a-b + pool c)."""
+        seen: dict[tuple[str, str], Path_] = {}
+
+        def claim(kind: str, name: str, path: Path_) -> None:
+            first = seen.setdefault((kind, name), path)
+            if first != path:
+                self.add(path, f"gives the name '{name}' in environment '{env}', as "
+                         f"{'.'.join(map(str, first))} does; rename one of the keys")
+
+        for t in teams.values():
+            base: Path_ = ("teams", t.name)
+            for kind, items in (("gpu_pools", t.pools), ("buckets", t.buckets),
+                                ("pipelines", t.pipelines)):
+                for key, item in items.items():
+                    for attr in ("node_pool_name", "node_identity_name", "bucket_name",
+                                 "job_name"):
+                        if hasattr(item, attr):
+                            claim(attr, getattr(item, attr), (*base, kind, key))
+            for attr, value in vars(t.names).items():
+                if value and attr not in ("namespace", "service_account"):
+                    claim(attr, value, base)
 
     def team_names(self, env: str, team: str, has_pipelines: bool) -> TeamNames:
         org, base = self.org, ("teams", team)

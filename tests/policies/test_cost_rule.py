@@ -251,6 +251,7 @@ version: 1
 org: acme
 cloud: aws
 region: us-east-1
+platform: {admins: ["arn:aws:iam::222222222222:role/platform-admin"]}
 environments:
   prod: {account: "222222222222", tier: production}
 teams:

@@ -40,8 +40,11 @@ def org_text(cloud: str, pools: dict[str, str], budget: float = 10_000) -> str:
     region, where, member = WHERE[cloud]
     body = "\n".join(f"      {k}: {{{v}}}" for k, v in pools.items())
     dev, prod = (where.format(env=e, account=ACCOUNTS[e]) for e in ("dev", "prod"))
-    return ONE_TEAM.format(cloud=cloud, region=region, dev=dev, prod=prod, member=member,
+    text = ONE_TEAM.format(cloud=cloud, region=region, dev=dev, prod=prod, member=member,
                            budget=budget, pools=body)
+    if cloud == "aws":  # EKS needs an explicit administrator (validation requires one)
+        text += "platform: {admins: [arn:aws:iam::111111111111:role/admin]}\n"
+    return text
 
 
 def report_of(write_org, cloud: str, pools: dict[str, str], env: str = "dev",
@@ -78,7 +81,7 @@ def test_on_demand_pool_is_catalogue_price_times_730_times_nodes(write_org, clou
     shape = catalog.shape(cloud, accelerator, gpus)
     pools = {"p": f"accelerator: {accelerator}, gpus_per_node: {gpus}, min_nodes: 1, "
                   "max_nodes: 3, spot: false"}
-    pool = only_pool(report_of(write_org, cloud, pools))
+    pool = only_pool(report_of(write_org, cloud, pools, env="prod"))  # min_nodes 1: production
     month = shape.on_demand_hour_usd * HOURS_PER_MONTH
     assert pool.machine_type == shape.machine_type
     assert pool.idle_monthly_usd == pytest.approx(1 * month), f"{shape.machine_type} idle"
@@ -88,11 +91,11 @@ def test_on_demand_pool_is_catalogue_price_times_730_times_nodes(write_org, clou
 def test_team_and_environment_totals_add_up(write_org):
     pools = {"a": "accelerator: l4, min_nodes: 1, max_nodes: 2, spot: false",
              "b": "accelerator: t4, max_nodes: 5, spot: true"}
-    report = report_of(write_org, "gcp", pools)
+    report = report_of(write_org, "gcp", pools, env="prod")
     (team,) = report.teams
     assert team.idle_monthly_usd == pytest.approx(sum(p.idle_monthly_usd for p in team.pools))
     assert team.max_monthly_usd == pytest.approx(sum(p.max_monthly_usd for p in team.pools))
-    platform = sum(c.monthly_usd for c in catalog.platform_costs("gcp", production=False))
+    platform = sum(c.monthly_usd for c in catalog.platform_costs("gcp", production=True))
     assert report.platform_monthly_usd == pytest.approx(platform)
     assert report.total_idle_monthly_usd == pytest.approx(platform + team.idle_monthly_usd)
     assert report.total_max_monthly_usd == pytest.approx(platform + team.max_monthly_usd)

@@ -165,7 +165,8 @@ def test_member_of_the_wrong_form_for_gcp(write_org):
 
 def test_member_of_the_wrong_form_for_aws(write_org):
     text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
-            .replace("project: acme-ml-dev", "account: '123456789012'"))
+            .replace("project: acme-ml-dev", "account: '123456789012'")
+            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin']}\n")
     err = one_error(write_org, text)
     assert "expected an IAM role ARN" in err
 
@@ -178,7 +179,8 @@ def test_bad_project_id(write_org):
 def test_unquoted_aws_account_gets_a_hint(write_org):
     text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
             .replace("project: acme-ml-dev", "account: 123456789012")
-            .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys"))
+            .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
+            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin']}\n")
     err = one_error(write_org, text)
     assert "environments.dev.account" in err and "quote" in err
 
@@ -265,3 +267,22 @@ def test_missing_file_is_a_clean_error(tmp_path):
     with pytest.raises(OrgError) as info:
         load(tmp_path / "nope.yaml")
     assert "nope.yaml: no such file" in str(info.value)
+
+
+def test_keys_that_join_into_the_same_name_collide(write_org):
+    text = MINIMAL_GCP.replace("      serve: {accelerator: l4, max_nodes: 2}",
+                               "      b-c: {accelerator: l4, max_nodes: 2}") + """\
+  recsys-b:
+    gpu_pools:
+      c: {accelerator: l4}
+"""
+    errs = errors_of(write_org, text)
+    assert any("teams.recsys-b.gpu_pools.c: gives the name 'recsys-b-c' in environment 'dev', "
+               "as teams.recsys.gpu_pools.b-c does" in e for e in errs), errs
+
+
+def test_aws_needs_an_explicit_cluster_admin(write_org):
+    text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+            .replace("project: acme-ml-dev", "account: '123456789012'")
+            .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys"))
+    assert "platform: admins is required on aws" in one_error(write_org, text)
