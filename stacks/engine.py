@@ -144,8 +144,9 @@ class RecordingMonitor(pmocks.MockMonitor):
         self.records.append(PlannedResource(
             urn=urn, type=request.type, name=request.name, parent=request.parent or None,
             inputs=_plain(inputs), outputs=_plain(state),
-            dependencies=list(request.dependencies),
-            property_dependencies={k: list(v.urns)
+            # The SDK gathers these from sets: sort them so plans are reproducible.
+            dependencies=sorted(request.dependencies),
+            property_dependencies={k: sorted(v.urns)
                                    for k, v in sorted(request.propertyDependencies.items())},
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
