@@ -31,7 +31,8 @@ from components.aws import (
     TeamIdentity,
     TeamRegistry,
 )
-from components.k8s import TeamNamespace, eks_kubeconfig
+from components.aws.cluster import DEFAULT_VERSION
+from components.k8s import ClusterAutoscaler, TeamNamespace, eks_kubeconfig
 from stacks.spec import EnvSpec, PipelineSpec, TeamSpec
 
 PIPELINE_ROOT = "pipeline-root"
@@ -141,6 +142,10 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
         "kms_key_arn": key.arn, "tags": tags}, top)
 
     k8s = _kubernetes_provider(env, cluster)
+    # EKS node groups scale from zero only with the cluster autoscaler in the cluster.
+    ClusterAutoscaler("cluster-autoscaler", {"cluster_name": cluster.name, "region": env.region,
+                                             "kubernetes_version": DEFAULT_VERSION},
+                      pulumi.ResourceOptions(provider=k8s))
     teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s)
              for team in env.teams.values()}
     return {

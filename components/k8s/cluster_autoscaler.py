@@ -1,0 +1,63 @@
+"""The Kubernetes cluster autoscaler on EKS, so GPU node groups scale up from zero.
+
+GKE scales node pools itself; EKS managed node groups need the cluster autoscaler running in
+the cluster. It discovers the node groups by their Auto Scaling group tags and, for groups at
+zero nodes, reads the node-template tags (labels, taints, ``nvidia.com/gpu``) that
+``GpuNodeGroup`` puts on each group, to know that a pending GPU pod would fit.
+"""
+
+# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+#: https://github.com/kubernetes/autoscaler/releases (chart "cluster-autoscaler-chart-*").
+CHART_VERSION = "9.52.1"
+CHART_REPO = "https://kubernetes.github.io/autoscaler"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+class ClusterAutoscalerArgs(TypedDict):
+    """Arguments of :class:`ClusterAutoscaler`."""
+
+    cluster_name: pulumi.Input[str]
+    """EKS cluster whose node groups are discovered (tag k8s.io/cluster-autoscaler/<name>)."""
+    region: str
+    """AWS region of the cluster."""
+    kubernetes_version: str
+    """Cluster minor version, e.g. ``1.34``: the autoscaler image must match it."""
+    chart_version: NotRequired[str]
+    """Helm chart version. Default: the version this release of Trellis was tested with."""
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    """The cluster-autoscaler Helm release in kube-system, running as its Pod Identity role."""
+
+    service_account: pulumi.Output[str]
+    """Service account the autoscaler runs as (the Pod Identity association targets it)."""
+
+    def __init__(self, name: str, args: ClusterAutoscalerArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trellis:k8s:ClusterAutoscaler", name, None, opts)
+        minor = str(args["kubernetes_version"])
+        k8s.helm.v3.Release(
+            f"{name}-release", opts=pulumi.ResourceOptions(parent=self),
+            name="cluster-autoscaler", namespace="kube-system", chart="cluster-autoscaler",
+            version=args.get("chart_version", CHART_VERSION),
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            values={
+                "cloudProvider": "aws", "awsRegion": args["region"],
+                "autoDiscovery": {"clusterName": args["cluster_name"]},
+                "image": {"tag": f"v{minor}.0"},
+                "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
+                "extraArgs": {
+                    # GPU groups differ only by team taint: balancing would mix them up.
+                    "balance-similar-node-groups": False,
+                    "expander": "least-waste",
+                    "skip-nodes-with-system-pods": False,
+                    "scale-down-unneeded-time": "10m",
+                },
+            })
+        self.service_account = pulumi.Output.from_input(SERVICE_ACCOUNT)
+        self.register_outputs({"service_account": self.service_account})
