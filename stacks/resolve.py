@@ -31,6 +31,12 @@ from stacks.spec import (
 MANAGED_BY = "trellis"
 
 
+def _sorted(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Keys in a fixed order: labels and parameters end up serialised (provider config,
+    request bodies), and the order they were written in org.yaml must not change a plan."""
+    return dict(sorted(mapping.items()))
+
+
 def _valid(entries: dict[str, Any]) -> list[tuple[str, Any]]:
     """Entries whose key is well-formed; bad keys are reported once by the key check."""
     return [(k, v) for k, v in entries.items() if rules.ENTRY_KEY.ok(k)]
@@ -70,8 +76,8 @@ class _Resolver:
         org: Org = self.org
         env = org.environments[env_name]
         region = env.region or org.region
-        labels = {**org.labels, **env.labels, "managed-by": MANAGED_BY, "org": org.org,
-                  "env": env_name}
+        labels = _sorted({**org.labels, **env.labels, "managed-by": MANAGED_BY, "org": org.org,
+                          "env": env_name})
         cluster = self.name(("environments", env_name), naming.make,
                             "gke_cluster" if org.cloud == "gcp" else "eks_cluster", org.org,
                             env_name)
@@ -99,10 +105,9 @@ class _Resolver:
         ov = team.overrides.get(env)
         opath: Path_ = (*base, "overrides", env)
 
-        labels = {**env_labels, "team": name}
         cost_center = ov.cost_center if ov and ov.cost_center is not None else team.cost_center
-        if cost_center:
-            labels["cost-center"] = cost_center
+        labels = _sorted({**env_labels, "team": name,
+                          **({"cost-center": cost_center} if cost_center else {})})
         pools = {}
         for key, pool in _valid(team.gpu_pools):
             pov = ov.gpu_pools.get(key) if ov else None
@@ -168,7 +173,7 @@ class _Resolver:
             (template, tpath) = pick_pl("template")
             (schedule, spath) = pick_pl("schedule")
             (tz, tzpath) = pick_pl("timezone")
-            params = {**pl.parameters, **((plov.parameters or {}) if plov else {})}
+            params = _sorted({**pl.parameters, **((plov.parameters or {}) if plov else {})})
             for problem in cron.problems(schedule):
                 self.add(spath, problem)
             if cloud == "aws" and not cron.problems(schedule):
