@@ -50,6 +50,7 @@ def public_components() -> dict[str, type[pulumi.ComponentResource]]:
         "trellis:aws:Pipeline": aws.Pipeline,
         "trellis:aws:Budget": aws.Budget,
         "trellis:k8s:TeamNamespace": k8s.TeamNamespace,
+        "trellis:k8s:ClusterAutoscaler": k8s.ClusterAutoscaler,
     }
 
 
