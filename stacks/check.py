@@ -44,7 +44,9 @@ class PlanLike(Protocol):
     cloud: str
     environment: str
     tier: str
-    resources: Sequence[Any]
+
+    @property
+    def resources(self) -> Sequence[Any]: ...  # read-only: a list of any resource type fits
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -431,7 +433,7 @@ def to_sarif(report: CheckReport) -> dict[str, Any]:
 def to_junit(report: CheckReport, fail_on: str = "low") -> str:
     """JUnit XML: one testcase per rule x resource with findings, one per clean rule."""
     suite = ET.Element("testsuite", name=f"trellis-check.{report.org}.{report.environment}",
-                       timestamp=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                       timestamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     tests = failures = skipped = 0
     by_rule: dict[str, list[Finding]] = {}
     for f in report.findings:
