@@ -55,8 +55,8 @@ class Setting:
 SETTINGS: dict[str, Setting] = {s.key: s for s in (
     Setting("tier", {"type": "string", "enum": list(TIERS), "default": "production"},
             "Environment tier. `production` adds the production-only checks (protect, "
-            "immutable tags, no scale-to-zero requirement); `sandbox` requires GPU pools to "
-            "scale to zero."),
+            "immutable tags, no scale-to-zero check); `sandbox` checks that GPU pools scale to "
+            "zero (advisory)."),
     Setting("allowedAccelerators",
             {"type": "array", "items": {"type": "string"},
              "default": list(_FALLBACK_ACCELERATORS)},

@@ -8,6 +8,7 @@ override when an override set it).
 
 from __future__ import annotations
 
+import fnmatch
 import zoneinfo
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,13 @@ from stacks.spec import (
 )
 
 MANAGED_BY = "trellis"
+#: Buckets whose name matches are model buckets: versioned in every tier. The policy pack's
+#: default ``modelBucketPatterns`` (policies/settings.py), so what validates also passes.
+MODEL_BUCKET_PATTERNS = ("*model*",)
+
+
+def _is_model_bucket(*names: str) -> bool:
+    return any(fnmatch.fnmatchcase(n, p) for n in names for p in MODEL_BUCKET_PATTERNS)
 
 
 def _sorted(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -150,14 +158,22 @@ class _Resolver:
         buckets = {}
         for key, bucket in _valid(team.buckets):
             bov = ov.buckets.get(key) if ov else None
+            vpath = (*((*opath, "buckets", key) if bov and bov.versioning is not None
+                       else (*base, "buckets", key)), "versioning")
             versioning = bov.versioning if bov and bov.versioning is not None else bucket.versioning
             expiry = (bov.delete_after_days if bov and bov.delete_after_days is not None
                       else bucket.delete_after_days)
+            bucket_name = self.name((*base, "buckets", key), naming.bucket, cloud, org.org, env,
+                                    name, key)
+            model = _is_model_bucket(key, bucket_name, f"{name}-{key}")
+            if model and versioning is False:
+                self.add(vpath, f"'{key}' is a model bucket (its name matches "
+                         f"{', '.join(MODEL_BUCKET_PATTERNS)}): model buckets keep versions in "
+                         "every tier (policy TRL-GCS-004 / TRL-S3-006), so an overwrite cannot "
+                         "lose a model; remove `versioning: false`")
             buckets[key] = BucketSpec(
-                purpose=key,
-                bucket_name=self.name((*base, "buckets", key), naming.bucket, cloud, org.org, env,
-                                      name, key),
-                versioning=production if versioning is None else versioning,
+                purpose=key, bucket_name=bucket_name,
+                versioning=(production or model) if versioning is None else versioning,
                 delete_after_days=expiry, previous_names=bucket.previous_names)
         pipelines = {}
         for key, pl in _valid(team.pipelines):

@@ -60,8 +60,9 @@ def orgs(draw: Any) -> dict[str, Any]:
         team: dict[str, Any] = {"members": [member], "gpu_pools": draw(pools(cloud, region)),
                                 "buckets": {k: ({"delete_after_days": 30} if draw(st.booleans())
                                                 else {})
-                                            for k in draw(st.lists(KEY, max_size=2,
-                                                                   unique=True))}}
+                                            for k in draw(st.lists(
+                                                st.one_of(KEY, st.just("models")), max_size=2,
+                                                unique=True))}}
         if draw(st.booleans()):
             scheme = "gs" if cloud == "gcp" else "s3"
             team["pipelines"] = {"nightly": {"template": f"{scheme}://acme-templates/{slug}.json",

@@ -28,6 +28,7 @@ teams:
       serve: {accelerator: l4, max_nodes: 4, spot: true}
     buckets:
       models: {}
+      features: {}
       scratch: {versioning: false, delete_after_days: 7}
     overrides:
       prod:
@@ -67,8 +68,8 @@ def test_tier_defaults(loaded):
     assert dev.teams["recsys"].pools["train"].spot is True, "sandbox defaults to spot"
     assert prod.teams["recsys"].pools["train"].spot is False, "production defaults to on-demand"
     assert prod.teams["recsys"].pools["serve"].spot is True, "an explicit spot wins over the tier"
-    assert dev.teams["recsys"].buckets["models"].versioning is False
-    assert prod.teams["recsys"].buckets["models"].versioning is True
+    assert dev.teams["recsys"].buckets["features"].versioning is False
+    assert prod.teams["recsys"].buckets["features"].versioning is True
     assert prod.teams["recsys"].buckets["scratch"].versioning is False, "explicit false wins"
     assert dev.teams["recsys"].pools["train"].min_nodes == 0, "pools scale to zero by default"
 
@@ -111,3 +112,21 @@ def test_bundled_example_resolves_every_environment():
     for env in loaded.environments:
         spec = resolve(loaded, env)
         assert spec.teams, f"{env} has no teams"
+
+
+def test_model_buckets_are_versioned_in_every_tier(loaded):
+    dev = resolve(loaded, "dev").teams["recsys"].buckets
+    assert dev["models"].versioning is True, "a model bucket is versioned even in a sandbox"
+    assert dev["scratch"].versioning is False
+
+
+def test_unversioned_model_bucket_is_refused(write_org):
+    with pytest.raises(OrgError, match="'models' is a model bucket"):
+        load(write_org(ORG.replace("      models: {}", "      models: {versioning: false}")))
+
+
+def test_model_bucket_pattern_matches_the_policy_default():
+    from policies.settings import SETTINGS
+    from stacks.resolve import MODEL_BUCKET_PATTERNS
+
+    assert list(MODEL_BUCKET_PATTERNS) == SETTINGS["modelBucketPatterns"].schema["default"]
