@@ -127,7 +127,9 @@ def test_aws_recsys(aws):
     assert "s3://acme-dev-recsys-artifacts" in dev  # the renamed bucket keeps its name
     assert "every day at 03:00 (Asia/Seoul)" in dev and "every day at 03:00 (UTC)" in prod
     assert "every Monday at 06:30 (UTC)" in dev
-    assert ("--pipeline-parameters Name=Epochs,Value=10 Name=LearningRate,Value=0.001" in dev)
+    # parameters in key order (the resolver sorts them so plans do not depend on YAML order)
+    assert "--pipeline-parameters Name=Epochs,Value=10 Name=ExecutionRoleArn," in dev
+    assert "Name=LearningRate,Value=0.001" in dev
     assert "aws eks update-kubeconfig --name acme-prod --region us-west-2" in prod
     assert "| Kubernetes namespace recsys on acme-dev | edit | runs as service account recsys |" \
         in dev
