@@ -227,7 +227,10 @@ def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
         loop.close()
         asyncio.set_event_loop(None)
     return Plan(org=env.org, cloud=env.cloud, environment=env.name, tier=env.tier,
-                resources=monitor.records, outputs=monitor.stack_outputs)
+                # Registration order depends on how the event loop interleaves Outputs, which
+                # varies between runs: sort by URN so a plan is byte-for-byte reproducible.
+                resources=sorted(monitor.records, key=lambda r: r.urn),
+                outputs=monitor.stack_outputs)
 
 
 def plan(env: EnvSpec) -> Plan:

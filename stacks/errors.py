@@ -33,8 +33,22 @@ def closest(given: object, allowed: Iterable[str]) -> str | None:
     prefixed = [c for c in choices if text and c.lower().startswith(text)]
     if len(prefixed) == 1:
         return prefixed[0]
+    # One typo in a short name ("l5" for "l4") is too little text for difflib's ratio.
+    near = [c for c in choices if _one_edit(text, c.lower())]
+    if len(near) == 1:
+        return near[0]
     match = difflib.get_close_matches(text, choices, n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by exactly one substitution, insertion or deletion."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 def did_you_mean(given: object, allowed: Iterable[str]) -> str:
