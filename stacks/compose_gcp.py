@@ -136,6 +136,8 @@ class _Env:
             "admin_cidrs": list(env.platform.admin_cidrs),
             "release_channel": "STABLE" if env.production else "REGULAR",
             "deletion_protection": env.production,
+            **({"rbac_security_group": env.platform.gke_security_group}
+               if env.platform.gke_security_group else {}),
             "labels": dict(env.labels),
             "system_pool": {
                 "name": naming.make("gke_node_pool", SYSTEM_POOL_NAME),

@@ -191,6 +191,13 @@ class _Checker:
             else:
                 self.fmt(("platform", "billing_account"), p.billing_account, rules.GCP_BILLING)
         self.members(("platform", "admins"), p.admins)
+        if p.gke_security_group is not None:
+            if self.org.cloud != "gcp":
+                self.add(("platform", "gke_security_group"), "gke_security_group is for gcp "
+                         "only; on aws team access goes through EKS access entries")
+            elif not p.gke_security_group.startswith("gke-security-groups@"):
+                self.add(("platform", "gke_security_group"), f"'{p.gke_security_group}' is not "
+                         "valid: GKE only accepts a group named gke-security-groups@<your domain>")
         if self.org.cloud == "aws" and not p.admins:
             self.add(("platform",), "admins is required on aws: list the IAM role ARN(s) that run "
                      "`pulumi up` and administer the cluster (EKS grants no implicit creator "

@@ -169,7 +169,13 @@ class Platform(_Strict):
     billing_account: str | None = Field(default=None, description="GCP billing account "
                                         "(XXXXXX-XXXXXX-XXXXXX); enables budgets (gcp only).")
     admins: tuple[str, ...] = Field(default=(), description="Platform administrators with "
-                                    "cluster-wide access (GCP principals / AWS role ARNs).")
+                                    "cluster-wide access (GCP principals / AWS role ARNs). "
+                                    "Required on aws: the role that runs `pulumi up`.")
+    gke_security_group: str | None = Field(default=None, description="gcp only: the "
+                                           "gke-security-groups@<your domain> Google Group, so "
+                                           "`group:` members get Kubernetes access (Google "
+                                           "Groups for RBAC). Default: off; `group:` members "
+                                           "are still bound, but GKE cannot resolve them.")
 
 
 class Org(_Strict):

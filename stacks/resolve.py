@@ -102,7 +102,8 @@ class _Resolver:
             org=org.org, cloud=org.cloud, name=env_name, tier=env.tier, region=region,
             project=env.project, account=env.account, labels=labels, contacts=org.contacts,
             platform=PlatformSpec(p.network_cidr, p.admin_cidrs, p.billing_account, p.admins,
-                                  cluster_name=cluster, network_name=cluster),
+                                  cluster_name=cluster, network_name=cluster,
+                                  gke_security_group=p.gke_security_group),
             teams=teams, org_file=self.loaded.path, all_environments=tuple(org.environments))
 
     def team(self, env: str, region: str, tier: str, env_labels: dict[str, str],

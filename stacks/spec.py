@@ -110,6 +110,7 @@ class PlatformSpec:
     admins: tuple[str, ...]
     cluster_name: str
     network_name: str
+    gke_security_group: str | None = None
 
 
 @dataclass(frozen=True)

@@ -286,3 +286,9 @@ def test_aws_needs_an_explicit_cluster_admin(write_org):
             .replace("project: acme-ml-dev", "account: '123456789012'")
             .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys"))
     assert "platform: admins is required on aws" in one_error(write_org, text)
+
+
+def test_gke_security_group_must_be_the_gke_group(write_org):
+    text = MINIMAL_GCP.replace("environments:", "platform: {gke_security_group: ml@acme.com}\n"
+                                                "environments:")
+    assert "gke-security-groups@<your domain>" in one_error(write_org, text)
