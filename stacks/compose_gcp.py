@@ -29,6 +29,7 @@ from components.gcp import (
     TeamRegistry,
 )
 from components.gcp._iam import members_of
+from components.gcp.cluster import GcpClusterArgs
 from components.gcp.identity import MEMBER_ROLES
 from components.gcp.services import BUDGET_SERVICE
 from components.k8s import RbacSubject, TeamNamespace, gke_kubeconfig
@@ -127,7 +128,7 @@ class _Env:
             "flow_logs": env.production}, opts=self.opts())
         system = catalog.SYSTEM_POOL["gcp"]
         min_nodes, max_nodes = catalog.system_pool_bounds("gcp", production=env.production)
-        self.cluster = Cluster("cluster", {
+        cluster_args: GcpClusterArgs = {
             "project": self.project, "project_id": env.project, "region": env.region,
             "cluster_name": env.platform.cluster_name,
             "network": self.network.network_id, "subnetwork": self.network.subnetwork_id,
@@ -136,8 +137,6 @@ class _Env:
             "admin_cidrs": list(env.platform.admin_cidrs),
             "release_channel": "STABLE" if env.production else "REGULAR",
             "deletion_protection": env.production,
-            **({"rbac_security_group": env.platform.gke_security_group}
-               if env.platform.gke_security_group else {}),
             "labels": dict(env.labels),
             "system_pool": {
                 "name": naming.make("gke_node_pool", SYSTEM_POOL_NAME),
@@ -145,7 +144,10 @@ class _Env:
                 "max_nodes": max_nodes, "disk_size_gb": system["disk_size_gb"],
                 "disk_type": system["disk_type"],
                 "identity_name": naming.gcp_service_account(env.platform.cluster_name, "gke"),
-            }}, opts=self.opts())
+            }}
+        if env.platform.gke_security_group:
+            cluster_args["rbac_security_group"] = env.platform.gke_security_group
+        self.cluster = Cluster("cluster", cluster_args, opts=self.opts())
 
         # In-cluster objects (team namespaces) go through a provider built from the cluster's
         # outputs, never a local kubeconfig. `pulumi up` must reach the control plane: from an
