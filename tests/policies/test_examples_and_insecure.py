@@ -17,10 +17,10 @@ from stacks.loader import load
 from stacks.resolve import resolve
 from tests.conftest import ALL_ORGS, BUNDLED_GCP, ROOT
 
-CASES = [(org, env) for org in ALL_ORGS for env in load(org).environments]
+ENV_CASES = [(org, env) for org in ALL_ORGS for env in load(org).environments]
 
 
-@pytest.mark.parametrize(("org", "env"), CASES, ids=[f"{o.name}-{e}" for o, e in CASES])
+@pytest.mark.parametrize(("org", "env"), ENV_CASES, ids=[f"{o.name}-{e}" for o, e in ENV_CASES])
 def test_every_bundled_org_passes_check(org, env):
     result = CliRunner().invoke(main, ["check", str(org), "--env", env, "--format", "json"])
     assert result.exit_code == 0, result.output[-3000:]
