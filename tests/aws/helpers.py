@@ -6,19 +6,10 @@ import json
 from typing import Any
 
 from stacks.engine import Plan, PlannedResource
+from tests.plan_queries import named as named  # re-exported for the tests
+from tests.plan_queries import one as one
 
 POLICY_INPUTS = ("policy", "assumeRolePolicy")
-
-
-def one(plan: Plan, type_: str, name: str) -> PlannedResource:
-    found = [r for r in plan.resources if r.type == type_ and r.name == name]
-    names = sorted(r.name for r in plan.of_type(type_))
-    assert len(found) == 1, f"expected one {type_} named {name!r}; have {names}"
-    return found[0]
-
-
-def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
-    return {r.name: r for r in plan.of_type(type_)}
 
 
 def children(plan: Plan, parent: PlannedResource) -> list[PlannedResource]:

@@ -6,6 +6,8 @@ from collections import Counter
 from typing import Any
 
 from stacks.engine import Plan, PlannedResource
+from tests.plan_queries import named as named  # re-exported for the tests
+from tests.plan_queries import one as one
 
 ACCOUNT = "gcp:serviceaccount/account:Account"
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -27,17 +29,6 @@ IAM_TYPES = (PROJECT_IAM, BUCKET_IAM, REPO_IAM, SA_IAM)
 
 def counts(plan: Plan) -> Counter[str]:
     return Counter(r.type for r in plan.resources)
-
-
-def one(plan: Plan, type_: str, name: str) -> PlannedResource:
-    found = [r for r in plan.resources if r.type == type_ and r.name == name]
-    names = sorted(r.name for r in plan.of_type(type_))
-    assert len(found) == 1, f"expected one {type_} named {name!r}; have {names}"
-    return found[0]
-
-
-def named(plan: Plan, type_: str) -> dict[str, PlannedResource]:
-    return {r.name: r for r in plan.of_type(type_)}
 
 
 def subset(resource: PlannedResource, expected: dict[str, Any], path: str = "") -> None:
