@@ -11,6 +11,7 @@ resource type so wiring between resources resolves. See docs/adr/0003-offline-pl
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import logging
 from collections.abc import Callable, Iterator
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import resource as presource
 from pulumi.runtime import rpc, settings
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -105,6 +108,60 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _plain_state(plain_inputs: dict[str, Any], inputs: dict[str, Any],
+                 state: dict[str, Any]) -> dict[str, Any]:
+    """``_plain(state)``, sharing the already converted values of echoed inputs.
+
+    Mock state is the inputs plus what the provider computes: converting the echoed inputs a
+    second time would double the plan's memory for nothing. Treat both as read-only.
+    """
+    return {k: plain_inputs[k] if k in inputs and inputs[k] is v else _plain(v)
+            for k, v in state.items()}
+
+
+class _OffLoopError(Exception):
+    """Raised by a monitor call that must not run on the event loop's thread (see
+    :class:`_InlineExecutor`); the executor then runs it on a worker thread instead."""
+
+
+def _off_event_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a worker thread: re-entering the loop with _sync_await is fine here
+    raise _OffLoopError
+
+
+def _response_object(request_object: struct_pb2.Struct, inputs: dict[str, Any],
+                     state: dict[str, Any]) -> struct_pb2.Struct:
+    """The registration response's properties: what ``serialize_properties(state)`` gives.
+
+    Mock state echoes the inputs, which the request already carries serialized: copy them
+    (one C-level copy, exact: secrets, assets and resource references stay as sent) and
+    serialize only what the mocks computed, which is plain data. Like ``serialize_properties``,
+    top-level ``None`` values are left out. Under ``dry_run=False`` every Output is known, so
+    the request never carries the unknown sentinel. Anything that is not plain data takes
+    Pulumi's own (asynchronous) serializer.
+    """
+    out = struct_pb2.Struct()
+    out.CopyFrom(request_object)
+    fields = out.fields
+    try:
+        for k, v in inputs.items():
+            if (v is None or k not in state) and k in fields:
+                del fields[k]
+        for k, v in state.items():
+            if v is None:
+                if k in fields:
+                    del fields[k]
+            elif k not in inputs or inputs[k] is not v:
+                out[k] = v  # Struct takes dict/list/str/number/bool/None only
+        return out
+    except (ValueError, TypeError, AttributeError):
+        _off_event_loop()
+        return _sync_await(rpc.serialize_properties(state, {}))
+
+
 class _Mocks(pmocks.Mocks):
     def __init__(self, env: EnvSpec) -> None:
         self.env = env
@@ -139,11 +196,12 @@ class RecordingMonitor(pmocks.MockMonitor):
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False)
         id_, state = self.mocks.new_resource(resource_args)
-        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        obj_proto = _response_object(request.object, inputs, state)
         self.resources[urn] = pmocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        plain_inputs = _plain(inputs)
         self.records.append(PlannedResource(
             urn=urn, type=request.type, name=request.name, parent=request.parent or None,
-            inputs=_plain(inputs), outputs=_plain(state),
+            inputs=plain_inputs, outputs=_plain_state(plain_inputs, inputs, state),
             # The SDK gathers these from sets: sort them so plans are reproducible.
             dependencies=sorted(request.dependencies),
             property_dependencies={k: sorted(v.urns)
@@ -156,6 +214,14 @@ class RecordingMonitor(pmocks.MockMonitor):
             replace_on_changes=list(request.replaceOnChanges),
             custom=bool(request.custom), provider=request.provider))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        _off_event_loop()  # MockMonitor.Invoke re-enters the event loop (_sync_await)
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        _off_event_loop()
+        return super().ReadResource(request)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Like the real engine: the root stack is never part of a child's qualified type.
@@ -180,25 +246,96 @@ class RecordingMonitor(pmocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def void(_: object) -> None:
-    """Discard a program's return value (``run_in_stack`` awaits anything awaitable)."""
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs the SDK's monitor calls on the event loop's own thread.
+
+    The SDK hands every monitor call to ``run_in_executor``: right for a gRPC monitor in
+    another process, pure overhead for a mock monitor in this one (a thread hop and GIL
+    hand-over per resource, and registration order that varies from run to run). A call
+    that must not run on the loop's thread raises :class:`_OffLoopError` before doing anything and
+    goes to a worker thread, as it would without this executor.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any,
+               **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except _OffLoopError:
+            return super().submit(fn, *args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            future.set_exception(exc)
+        return future
+
+
+async def _settle_outputs() -> None:
+    """Wait for every outstanding Output, one at a time.
+
+    The SDK's ``wait_for_rpcs`` does this with ``asyncio.wait(all pending, FIRST_COMPLETED)``
+    in a loop, which registers and removes a callback on every pending Output each round:
+    quadratic in the size of the program (most of the time of a 3,000-resource plan). Awaiting
+    them one by one is linear; ``wait_for_rpcs`` then finds nothing left to wait for. Failures
+    surface exactly as there: the first failed Output's exception is raised.
+    """
+    state = settings.SETTINGS
+    if not hasattr(state, "outputs") or not hasattr(state, "lock"):
+        return  # an SDK that tracks Outputs differently: let wait_for_rpcs do it
+    while True:
+        with state.lock:
+            task = next(iter(state.outputs), None)
+        if task is None:
+            return
+        if task.done():
+            # Its own clean-up callback has not run yet; awaiting a done task would not yield.
+            with state.lock:
+                state.outputs.discard(task)
+            task.result()
+        else:
+            await task
+
+
+def _run_settled(program: Callable[[], object]) -> Callable[[], Any]:
+    async def run() -> None:
+        program()
+        await _settle_outputs()
+
+    return run
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
 
 
 @contextmanager
-def _quiet_collector() -> Iterator[None]:
-    """Raise the cyclic GC threshold for the plan run only (see docs/performance.md).
+def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    """Runtime settings for the plan run only (see docs/performance.md).
 
-    The runtime makes many short-lived objects; the default threshold makes the collector
-    rescan them constantly. Scoped here, so user programs run by the real engine are untouched.
+    - The cyclic GC: the runtime makes many small, mostly acyclic objects; the default
+      threshold makes the collector rescan them constantly (half the run time). Raised, and
+      the import-time heap frozen out of its scans.
+    - Stack traces: the SDK walks the Python stack and builds a ``file://`` URI per frame for
+      every registration (``sourcePosition``/``stackTrace``, shown by the Pulumi service). A
+      plan does not record them.
+    - Monitor calls run on the loop's thread (:class:`_InlineExecutor`).
+
+    Everything is restored on exit, so user programs run by the real engine are untouched.
     """
     old = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    stack_trace = getattr(presource, "_get_stack_trace", None)
+    if stack_trace is not None:
+        presource._get_stack_trace = _no_stack_trace
+    executor = _InlineExecutor(max_workers=2, thread_name_prefix="trellis-plan")
+    loop.set_default_executor(executor)
     try:
         yield
     finally:
+        if stack_trace is not None:
+            presource._get_stack_trace = stack_trace
         gc.set_threshold(*old)
         gc.unfreeze()
+        executor.shutdown(wait=True)
 
 
 def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
@@ -215,8 +352,8 @@ def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _quiet_collector():
-            loop.run_until_complete(run_in_stack(lambda: void(program())))
+        with _lean_runtime(loop):
+            loop.run_until_complete(run_in_stack(_run_settled(program)))
     except PlanError:
         raise
     except Exception as exc:
