@@ -1,0 +1,145 @@
+"""The plan run's runtime shortcuts (docs/performance.md) change speed, never results.
+
+Each shortcut replaces something the Pulumi SDK does: the replacement must give the same answer,
+apply only for the duration of a plan run, and still apply with the installed SDK (an SDK
+upgrade that renames what we patch must fail here, not silently make plans slow again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import io
+
+import pulumi
+import pulumi_gcp as gcp
+import pytest
+from google.protobuf import struct_pb2
+from pulumi.output import Unknown
+from pulumi.runtime import resource as presource
+from pulumi.runtime import rpc
+from rich.console import Console
+
+from stacks import engine
+from stacks.engine import run_program
+from stacks.loader import load
+from stacks.render import render_plan_tree, tree_lines
+from stacks.resolve import resolve
+from tests.conftest import BUNDLED_GCP
+
+SDK_CONTAINS_UNKNOWNS = rpc.contains_unknowns
+SDK_STACK_TRACE = presource._get_stack_trace
+
+
+@pytest.fixture(scope="module")
+def env():
+    return resolve(load(BUNDLED_GCP), "dev")
+
+
+def test_the_sdk_functions_we_replace_still_exist():
+    assert SDK_CONTAINS_UNKNOWNS.__module__ == "pulumi.runtime.rpc"
+    assert SDK_STACK_TRACE.__module__ == "pulumi.runtime.resource"
+    from pulumi.runtime.settings import SETTINGS
+
+    assert hasattr(SETTINGS, "outputs") and hasattr(SETTINGS, "lock"), \
+        "the SDK no longer tracks Outputs in SETTINGS.outputs: _settle_outputs is skipped"
+
+
+CYCLE: list[object] = ["a"]
+CYCLE.append(CYCLE)
+VALUES = ["text", 3, None, True, 1.5, Unknown(), [], {}, {"a": ["b", {"c": 1}]},
+          {"a": ["b", {"c": Unknown()}]}, [[[Unknown()]]], {"k": Unknown()}, CYCLE,
+          {"same": CYCLE, "twice": CYCLE}, ("tuples", "are", "not", "walked", Unknown())]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_contains_unknowns_answers_like_the_sdk(value):
+    assert engine._contains_unknowns(value) is SDK_CONTAINS_UNKNOWNS(value)
+
+
+def test_contains_unknowns_makes_no_garbage_cycles():
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(1000):
+            engine._contains_unknowns({"a": ["b", {"c": 1}]})
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def serialized(state: dict) -> struct_pb2.Struct:
+    return asyncio.new_event_loop().run_until_complete(rpc.serialize_properties(state, {}))
+
+
+SECRET = {rpc._special_sig_key: rpc._special_secret_sig, "value": "s3cr3t"}
+
+
+@pytest.mark.parametrize(("inputs", "extra"), [
+    ({"name": "b", "labels": {"team": "a"}, "n": 3}, {"url": "gs://b", "selfLink": "x"}),
+    ({"name": "b", "gone": None}, {}),
+    ({"name": "b", "nested": {"x": None, "y": [1, None]}}, {"name": "override"}),
+    ({"name": "b"}, {"name": None}),
+    ({"password": SECRET}, {"id": "1", "list": [{"a": 1}, 2.5, True]}),
+    ({}, {"email": "sa@p.iam.gserviceaccount.com"}),
+])
+def test_mock_responses_give_what_serialize_properties_gives(inputs, extra):
+    request = serialized(inputs)
+    deserialized = rpc.deserialize_properties(request)
+    state = {**deserialized, **extra}
+    got = engine._response_object(request, deserialized, state)
+    # What the program sees: the SDK deserializes the response before resolving Outputs.
+    assert rpc.deserialize_properties(got) == rpc.deserialize_properties(serialized(state))
+    assert set(got.fields) == set(serialized(state).fields)
+
+
+def program():
+    sa = gcp.serviceaccount.Account("sa", account_id="runtime-test")
+    client = gcp.organizations.get_client_config()  # a synchronous invoke
+    gcp.storage.Bucket("b", name=f"{client.project}-b", location="US",
+                       labels={"owner": sa.email.apply(lambda e: e.split("@")[0])})
+    pulumi.export("project", client.project)
+
+
+def test_everything_is_restored_after_a_plan(env):
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
+    result = run_program(env, program)
+    assert rpc.contains_unknowns is SDK_CONTAINS_UNKNOWNS
+    assert presource._get_stack_trace is SDK_STACK_TRACE
+    assert gc.get_threshold() == threshold and gc.isenabled() == enabled
+    assert gc.get_freeze_count() == 0
+    bucket = next(r for r in result.resources if r.name == "b")
+    assert bucket.inputs["name"] == "acme-ml-dev-b", "the invoke answered from the mocks"
+    assert bucket.inputs["labels"] == {"owner": "runtime-test"}
+    assert result.outputs == {"project": "acme-ml-dev"}
+
+
+def test_a_failing_output_fails_the_plan_cleanly(env):
+    def bad() -> None:
+        sa = gcp.serviceaccount.Account("sa", account_id="runtime-test")
+        pulumi.export("boom", sa.email.apply(lambda _: 1 / 0))
+
+    with pytest.raises(engine.PlanError, match="ZeroDivisionError"):
+        run_program(env, bad)
+    assert rpc.contains_unknowns is SDK_CONTAINS_UNKNOWNS and gc.isenabled()
+
+
+def test_plans_are_identical_run_after_run(env):
+    first = engine.plan(env).to_json()
+    assert engine.plan(env).to_json() == first
+
+
+def test_plain_tree_output_is_what_rich_prints(env):
+    plan = engine.plan(env)
+    fast = io.StringIO()
+    render_plan_tree(plan, console=Console(file=fast, width=100, highlight=False))
+    slow = io.StringIO()
+    out = Console(file=slow, width=100, highlight=False)
+    from rich.text import Text
+
+    out.print(Text(f"Plan of {plan.org}/{plan.environment}", style="bold"))
+    for line in tree_lines(plan):
+        line.truncate(100, overflow="ellipsis")
+        out.print(line, soft_wrap=False)
+    assert fast.getvalue().startswith(slow.getvalue())
+    assert "critical path:" in fast.getvalue()
