@@ -101,3 +101,17 @@ def test_committed_schema_is_current():
 
 def test_debug_flag_is_accepted():
     assert run("--debug", "validate", str(BUNDLED_GCP)).exit_code == 0
+
+
+def test_validate_imports_no_pulumi():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom stacks.cli import main\nsys.argv = ['trellis', 'validate', "
+            f"{str(BUNDLED_GCP)!r}]\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    assert e.code in (0, None), e.code\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
