@@ -139,9 +139,10 @@ def _response_object(request_object: struct_pb2.Struct, inputs: dict[str, Any],
     Mock state echoes the inputs, which the request already carries serialized: copy them
     (one C-level copy, exact: secrets, assets and resource references stay as sent) and
     serialize only what the mocks computed, which is plain data. Like ``serialize_properties``,
-    top-level ``None`` values are left out. Under ``dry_run=False`` every Output is known, so
-    the request never carries the unknown sentinel. Anything that is not plain data takes
-    Pulumi's own (asynchronous) serializer.
+    top-level ``None`` values are left out; ``null`` inside a copied input stays, and the SDK's
+    deserializer drops it exactly as it drops it from the request, so the program sees the same
+    values. Under ``dry_run=False`` every Output is known, so the request never carries the
+    unknown sentinel. Anything that is not plain data takes Pulumi's own serializer.
     """
     out = struct_pb2.Struct()
     out.CopyFrom(request_object)
@@ -285,10 +286,11 @@ async def _settle_outputs() -> None:
             task = next(iter(state.outputs), None)
         if task is None:
             return
-        if task.done():
-            # Its own clean-up callback has not run yet; awaiting a done task would not yield.
-            with state.lock:
-                state.outputs.discard(task)
+        # Untracked first, like wait_for_rpcs does: a failed Output stays tracked otherwise
+        # and would fail the next plan in this process.
+        with state.lock:
+            state.outputs.discard(task)
+        if task.done():  # its clean-up callback has not run yet; awaiting it would not yield
             task.result()
         else:
             await task
@@ -314,6 +316,8 @@ def _contains_unknowns(value: Any) -> bool:
     resource, and was most of the plan's cyclic garbage. Iterative here, so nothing cycles.
     """
     unknown = pulumi.output.Unknown
+    if not isinstance(value, (dict, list)):
+        return isinstance(value, unknown)  # most Outputs hold a string
     stack = [value]
     seen: set[int] = set()
     while stack:
@@ -378,6 +382,10 @@ def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
     """Run ``program`` (which registers resources for ``env``) under the recording monitor."""
     monitor = RecordingMonitor(_Mocks(env))
     settings.ROOT.set(None)
+    # Leftovers of a run that failed in this process (tasks of a closed loop) must not leak
+    # into this one; ``pulumi.runtime.test`` does the same.
+    for leftovers in ("rpc_manager", "outputs"):
+        getattr(getattr(settings.SETTINGS, leftovers, None), "clear", lambda: None)()
     settings.configure(pmocks.MockSettings(
         monitor=monitor, monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
         engine=pmocks.MockEngine(logging.getLogger("trellis.engine")), project=PROJECT,
