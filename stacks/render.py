@@ -181,9 +181,17 @@ def render_plan_tree(plan: Plan, spec: Any = None, console: Console | None = Non
     """Print the tree and a summary (colour only on a terminal)."""
     out = console or Console(width=None if _isatty() else 100, highlight=False)
     out.print(Text(f"Plan of {plan.org}/{plan.environment}", style="bold"))
-    for line in tree_lines(plan, annotations):
-        line.truncate(out.width, overflow="ellipsis")
-        out.print(line, soft_wrap=False)
+    width = out.width  # a property that asks the terminal every time
+    lines = tree_lines(plan, annotations)
+    for line in lines:
+        line.truncate(width, overflow="ellipsis")
+    if out.color_system is None and not out.is_jupyter:
+        # Nothing to style (a pipe, a CI log): each line is its plain text, which is what Rich
+        # would print, at a tenth of the cost (Rich renders ~5,000 lines a second).
+        out.file.write("".join(f"{line.plain}\n" for line in lines))
+    else:
+        for line in lines:
+            out.print(line, soft_wrap=False)
     out.print()
     for text in summary(plan):
         out.print(text)
