@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -261,38 +261,75 @@ def type_matcher(types: Iterable[str]) -> Callable[[str], bool]:
     return lambda t: t in exact or any(fnmatch.fnmatchcase(t.lower(), g) for g in globs)
 
 
+def settings_or_error(config: Mapping[str, Any] | None) -> Settings | Exception:
+    """One policy's parsed config, or the error every resource it checks will report."""
+    try:
+        return Settings.from_config(config)
+    except Exception as exc:  # noqa: BLE001 - reported by the rule, failing closed
+        return exc
+
+
+def resource_messages(rule: Rule, res: Res, settings: Settings | Exception) -> list[str]:
+    """What ``rule`` reports on ``res``, failing closed (an exception becomes a message, after
+    the messages reported before it).
+
+    Raises ``_NotApplicableError`` (the rule declared itself not applicable). Shared by the
+    CrossGuard adapter and :mod:`policies.evaluate`, so both report the same words.
+    """
+    check: ResourceCheck = rule.check  # type: ignore[assignment]
+    if isinstance(settings, Exception):
+        return [_failure(settings)]
+    out: list[str] = []
+    try:
+        for message in check(res, settings):
+            out.append(message)
+    except _NotApplicableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
+        out.append(_failure(exc))
+    return out
+
+
+def stack_messages(rule: Rule, stack: Stack, settings: Settings | Exception
+                   ) -> list[tuple[str | None, str]]:
+    """``(urn or None, message)`` pairs ``rule`` reports on ``stack``, failing closed.
+
+    A rule that fails midway keeps what it reported before the failure, as a CrossGuard
+    policy does (its ``report_violation`` calls have already happened).
+    """
+    check: StackCheck = rule.check  # type: ignore[assignment]
+    if isinstance(settings, Exception):
+        return [(None, _failure(settings))]
+    out: list[tuple[str | None, str]] = []
+    try:
+        for urn, message in check(stack, settings):
+            out.append((urn, message))
+    except _NotApplicableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
+        out.append((None, _failure(exc)))
+    return out
+
+
 def _resource_validate(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     applies = type_matcher(rule.resource_types)
-    check: ResourceCheck = rule.check  # type: ignore[assignment]
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if not applies(args.resource_type):
             return
-        try:
-            settings = Settings.from_config(args.get_config())
-            for message in check(_res_from_args(args), settings):
-                report_violation(message, None)
-        except _NotApplicableError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
-            report_violation(_failure(exc), None)
+        settings = settings_or_error(args.get_config())
+        for message in resource_messages(rule, _res_from_args(args), settings):
+            report_violation(message, None)
 
     validate.__name__ = f"validate_{rule.id.replace('-', '_')}"
     return validate
 
 
 def _stack_validate(rule: Rule) -> Callable[[StackValidationArgs, ReportViolation], None]:
-    check: StackCheck = rule.check  # type: ignore[assignment]
-
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        try:
-            settings = Settings.from_config(args.get_config())
-            for urn, message in check(stack_from_args(args), settings):
-                report_violation(message, urn)
-        except _NotApplicableError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
-            report_violation(_failure(exc), None)
+        settings = settings_or_error(args.get_config())
+        for urn, message in stack_messages(rule, stack_from_args(args), settings):
+            report_violation(message, urn)
 
     validate.__name__ = f"validate_{rule.id.replace('-', '_')}"
     return validate

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import proxy as _proxy
+from pulumi_policy.deserialize import SPECIAL_SIG_KEY as _SIG_KEY
+from pulumi_policy.deserialize import _deserialize_property
 from pulumi_policy.proxy import UnknownValueError
 
 _SENTINELS = {
@@ -69,6 +71,38 @@ def plain(value: Any) -> Any:
     if isinstance(value, str) and value in _SENTINELS:
         return UNKNOWN
     return value
+
+
+def from_wire(value: Any) -> Any:
+    """A plan's plain value as a rule sees it after the Analyzer wire: ``plain(proxy(...))``.
+
+    The engine sends properties as a protobuf ``Struct`` (every number a double, tuples as
+    lists) which the servicer deserializes (secrets unwrapped, assets rebuilt); :func:`plain`
+    then marks unknown sentinels. This does the three in one pass, without protobuf.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return UNKNOWN if value in _SENTINELS else value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Mapping):
+        if _SIG_KEY in value:  # secret, asset or archive: rare, take the servicer's own path
+            return plain(_deserialize_property(_to_wire(value)))
+        return {str(k): from_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [from_wire(v) for v in value]
+    raise TypeError(f"{type(value).__name__} cannot travel in a protobuf Struct: {value!r}")
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _to_wire(v) for k, v in value.items()}
+    return [_to_wire(v) for v in value]
 
 
 def _walk(value: Any, path: Path, *, strict: bool, where: Path) -> Any:

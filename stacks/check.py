@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
+from policies.evaluate import Diagnostic, Record, evaluate
 from policies.pack import PACK_NAME, new_servicer
 from policies.registry import SEVERITIES, Rule, all_rules, config_keys, tier_levels
 from policies.settings import expand
@@ -247,55 +248,46 @@ def _message(diag: Any) -> str:
 
 
 def run_check(plan: PlanLike, *, config: Mapping[str, Any] | None = None,
-              waivers: Sequence[Waiver] | None = None) -> CheckReport:
-    """Evaluate the pack on ``plan`` through the Analyzer servicer; apply ``waivers``.
+              waivers: Sequence[Waiver] | None = None, analyzer: bool = False) -> CheckReport:
+    """Evaluate the pack on ``plan``; apply ``waivers``.
 
     ``config`` takes pack-wide settings (``tier``, ``allowedAccelerators``, ...), per-rule
     entries keyed by rule ID (``{"TRL-GPU-001": "disabled"}``) and ``all``; the plan's tier is
-    the default ``tier``. Raises ValueError for a bad config.
+    the default ``tier``. Raises ValueError for a bad config. ``analyzer``: drive the pack's
+    CrossGuard Analyzer servicer with protobuf requests, as ``pulumi preview --policy-pack``
+    does, instead of :func:`policies.evaluate.evaluate` (same findings, several times slower;
+    ADR 8).
     """
     rules = all_rules()
     meta = {r.id: r for r in rules}
     merged = {"tier": plan.tier, **dict(config or {})}
     per_policy = expand(merged, config_keys(), tier_levels=tier_levels())
-
-    servicer = new_servicer()
-    servicer.GetAnalyzerInfo(None, None)
-    servicer.Configure(configure_request(rules, per_policy), None)
-    servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-        stack=plan.environment, project="trellis", organization=plan.org, dry_run=True), None)
     levels = {r.id: str(per_policy.get(r.id, {}).get("enforcementLevel", r.enforcement))
               for r in rules}
 
     resources = list(plan.resources)
     by_urn = {_field(r, "urn"): r for r in resources}
     paths = logical_paths(resources)
-    diags: list[tuple[Any, str]] = []
-    for r in resources:
-        response = servicer.Analyze(analyze_request(r, by_urn), None)
-        diags.extend((d, _field(r, "urn")) for d in response.diagnostics)
-    response = servicer.AnalyzeStack(stack_request(resources, by_urn), None)
-    diags.extend((d, "") for d in response.diagnostics)
+    diags = (_analyze(plan, resources, by_urn, rules, per_policy) if analyzer
+             else evaluate([_record(r) for r in resources], per_policy, rules))
 
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
-    for diag, default_urn in diags:
-        urn = diag.urn or default_urn
-        message = _message(diag)
-        if (diag.policyName, urn, message) in seen:
+    for diag in diags:
+        if (diag.policy, diag.urn, diag.message) in seen:
             continue
-        seen.add((diag.policyName, urn, message))
-        rule = meta.get(diag.policyName)
-        res = by_urn.get(urn)
+        seen.add((diag.policy, diag.urn, diag.message))
+        rule = meta.get(diag.policy)
+        res = by_urn.get(diag.urn)
         findings.append(Finding(
-            policy=diag.policyName, title=rule.title if rule else diag.policyName,
-            severity=_SEVERITY_NAMES.get(diag.severity, rule.severity if rule else "high"),
-            enforcement=_LEVEL_NAMES.get(diag.enforcementLevel, "mandatory"),
-            urn=urn, message=message, description=diag.description,
+            policy=diag.policy, title=rule.title if rule else diag.policy,
+            severity=diag.severity, enforcement=diag.enforcement,
+            urn=diag.urn, message=diag.message,
+            description=rule.description if rule else "",
             remediation=rule.remediation if rule else "",
             resource_type=str(_field(res, "type", "")) if res is not None else "",
             resource_name=str(_field(res, "name", "")) if res is not None else "",
-            logical_path=paths.get(urn, "")))
+            logical_path=paths.get(diag.urn, "")))
 
     used: set[int] = set()
     final: list[Finding] = []
@@ -312,6 +304,42 @@ def run_check(plan: PlanLike, *, config: Mapping[str, Any] | None = None,
         org=plan.org, cloud=plan.cloud, environment=plan.environment, tier=plan.tier,
         findings=final, rules=rules, levels=levels, resources=len(resources),
         unmatched_waivers=[w for i, w in enumerate(waivers or ()) if i not in used])
+
+
+def _record(r: Any) -> Record:
+    return Record(
+        type=_field(r, "type"), urn=_field(r, "urn"), name=_field(r, "name"),
+        inputs=_field(r, "inputs") or {}, outputs=_field(r, "outputs") or {},
+        protect=bool(_field(r, "protect", False)), parent=_field(r, "parent") or "",
+        dependencies=tuple(_field(r, "dependencies") or ()),
+        property_dependencies=_field(r, "property_dependencies") or {})
+
+
+def _analyze(plan: PlanLike, resources: Sequence[Any], by_urn: Mapping[str, Any],
+             rules: Sequence[Rule], per_policy: Mapping[str, Mapping[str, Any]]
+             ) -> list[Diagnostic]:
+    """The CLI's sequence against the pack's own servicer: Configure, Analyze per resource,
+    AnalyzeStack; its diagnostics as :class:`policies.evaluate.Diagnostic`."""
+    meta = {r.id: r for r in rules}
+    servicer = new_servicer()
+    servicer.GetAnalyzerInfo(None, None)
+    servicer.Configure(configure_request(rules, per_policy), None)
+    servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+        stack=plan.environment, project="trellis", organization=plan.org, dry_run=True), None)
+    raw: list[tuple[Any, str]] = []
+    for r in resources:
+        response = servicer.Analyze(analyze_request(r, by_urn), None)
+        raw.extend((d, _field(r, "urn")) for d in response.diagnostics)
+    response = servicer.AnalyzeStack(stack_request(resources, by_urn), None)
+    raw.extend((d, "") for d in response.diagnostics)
+    out = []
+    for diag, default_urn in raw:
+        rule = meta.get(diag.policyName)
+        out.append(Diagnostic(
+            policy=diag.policyName, urn=diag.urn or default_urn, message=_message(diag),
+            enforcement=_LEVEL_NAMES.get(diag.enforcementLevel, "mandatory"),
+            severity=_SEVERITY_NAMES.get(diag.severity, rule.severity if rule else "high")))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -351,11 +351,13 @@ def _validate_model(src: Source) -> tuple[Org | None, list[Issue], set[Path_]]:
     remaining rules still run and the user sees every problem at once."""
     issues: list[Issue] = []
     pruned: set[Path_] = set()
-    data = copy.deepcopy(src.data)
-    for _ in range(5):
+    data = src.data  # validation does not modify it; pruning works on a copy
+    for attempt in range(5):
         try:
             return Org.model_validate(data), issues, pruned
         except ValidationError as exc:
+            if attempt == 0:
+                data = copy.deepcopy(data)
             issues += _pydantic_issues(exc, src)
             progress = False
             for err in exc.errors():
