@@ -53,6 +53,12 @@ BANNED_ON_VALIDATE = ("pulumi", "pulumi_gcp", "pulumi_aws", "pulumi_kubernetes",
 TARGETS = {"validate": 1.5, "plan": 0.7, "check": 0.25, "rss_mib": 1024.0, "exponent": 1.1}
 
 
+#: Children may write bytecode: users run trellis with compiled modules (pip compiles what it
+#: installs; an editable install compiles on first use), so a benchmark must not recompile our
+#: sources in every process because the shell set PYTHONDONTWRITEBYTECODE.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 class BenchError(Exception):
     """A command failed or printed something unexpected."""
 
@@ -95,7 +101,7 @@ def measure(cmd: list[str], *, ok: tuple[int, ...] = (0,), cwd: Path = ROOT) -> 
     """Run ``cmd`` in a fresh process; wall time, CPU time and peak RSS of that process."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=CHILD_ENV)
         try:
             _, status, usage = _wait4(proc, start)
         except TimeoutError:
@@ -206,6 +212,8 @@ def run(sizes: list[int], clouds: list[str], runs: int, *, bare: bool, work: Pat
                                                    f"--runs {runs}"]),
                               "cases": []}
     log(f"machine: {json.dumps(result['machine'])}")
+    subprocess.run([*py, "-m", "compileall", "-q", "stacks", "components", "policies",
+                    "benchmarks"], cwd=ROOT, env=CHILD_ENV, check=True)
 
     for cloud in clouds:
         for size in sizes:

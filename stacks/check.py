@@ -1,12 +1,15 @@
-"""``trellis check``: evaluate the policy pack on an offline plan, exactly as the Pulumi CLI would.
+"""``trellis check``: evaluate the policy pack on an offline plan, as the Pulumi CLI would.
 
-The plan's resources become ``AnalyzeRequest`` / ``AnalyzeStackRequest`` protobufs (properties
-as ``google.protobuf.Struct``, options, parent, dependencies, property dependencies) and go to
-the pack's own Analyzer servicer, built in-process by :func:`policies.pack.new_servicer`:
-the same ``Configure`` -> ``Analyze`` per resource -> ``AnalyzeStack`` sequence
-``pulumi preview --policy-pack policies`` drives over gRPC, minus the network. The diagnostics
-come back as :class:`Finding` objects, waivers are applied, and :func:`render` writes text,
-JSON, SARIF 2.1.0 or JUnit XML.
+By default the rules run through :func:`policies.evaluate.evaluate`: every resource converted
+once into what a rule sees after the Analyzer wire (numbers as doubles, secrets unwrapped,
+unknowns marked), resource rules on the types they declare, stack rules on one shared stack.
+``run_check(..., analyzer=True)`` instead builds the ``AnalyzeRequest`` / ``AnalyzeStackRequest``
+protobufs (properties as ``google.protobuf.Struct``, options, parent, dependencies, property
+dependencies) and drives the pack's own Analyzer servicer (:func:`policies.pack.new_servicer`)
+through ``Configure`` -> ``Analyze`` per resource -> ``AnalyzeStack``, the sequence
+``pulumi preview --policy-pack policies`` drives over gRPC; the tests hold both paths to the
+same findings (ADR 8). The diagnostics become :class:`Finding` objects, waivers are applied,
+and :func:`render` writes text, JSON, SARIF 2.1.0 or JUnit XML.
 """
 
 from __future__ import annotations

@@ -282,14 +282,13 @@ async def _settle_outputs() -> None:
     if not hasattr(state, "outputs") or not hasattr(state, "lock"):
         return  # an SDK that tracks Outputs differently: let wait_for_rpcs do it
     while True:
-        with state.lock:
-            task = next(iter(state.outputs), None)
-        if task is None:
-            return
         # Untracked first, like wait_for_rpcs does: a failed Output stays tracked otherwise
-        # and would fail the next plan in this process.
+        # and would fail the next plan in this process. set.pop, not next(iter(set)): the
+        # latter rescans the slots emptied so far and is quadratic over a large plan.
         with state.lock:
-            state.outputs.discard(task)
+            if not state.outputs:
+                return
+            task = state.outputs.pop()
         if task.done():  # its clean-up callback has not run yet; awaiting it would not yield
             task.result()
         else:

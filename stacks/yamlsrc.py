@@ -70,7 +70,7 @@ class _Builder:
         self.scalars = scalars
         self.issues: list[Issue] = []
         self.built: dict[int, Any] = {}  # id(node) -> value: an alias reuses what its anchor built
-        self.scalar_values: dict[tuple[str, str], Any] = {}  # (tag, text) -> immutable value
+        self.scalar_values: dict[tuple[Any, str], Any] = {}  # (tag, text) -> immutable value
 
     def _pos(self, node: Node) -> tuple[int, int]:
         return (node.start_mark.line + 1, node.start_mark.column + 1)
