@@ -51,7 +51,10 @@ def render() -> str:
         "`--policy-pack-config <file>` for settings; `python -m policies.settings --tier "
         "sandbox > cfg.json` writes one), and",
         "* `trellis check [ORG] --env E`, offline on the plan, with waivers from "
-        "`waivers.yaml` beside org.yaml and `--format text|json|sarif|junit`.",
+        "`waivers.yaml` beside org.yaml and `--format text|json|sarif|junit`. It calls the "
+        "rules directly, each resource converted once, instead of through the CrossGuard "
+        "Analyzer servicer, which rebuilds every resource for every rule; the tests require "
+        "both to report the same findings (ADR 8).",
         "",
         "Rules read the raw pulumi-gcp / pulumi-aws resources, so they hold for any stack, not "
         "only for Trellis components. A value that is unknown during a preview, or an error "

@@ -2,7 +2,9 @@
 
 ``__main__.py`` hands these to :class:`pulumi_policy.PolicyPack`, which serves them over gRPC
 to ``pulumi preview``; :func:`new_servicer` builds the very same Analyzer servicer in-process
-(no server, no port) for ``trellis check`` and the tests, so both paths run identical code.
+(no server, no port) for ``run_check(..., analyzer=True)`` and the tests. ``trellis check``
+itself runs the same rules through :mod:`policies.evaluate` (ADR 8), held to this servicer's
+findings by ``tests/policies/test_evaluate_equivalence.py``.
 """
 
 from __future__ import annotations

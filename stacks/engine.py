@@ -21,6 +21,7 @@ from typing import Any
 
 import pulumi
 from google.protobuf import struct_pb2
+from pulumi import _types as pulumi_types
 from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import resource as presource
 from pulumi.runtime import rpc, settings
@@ -333,6 +334,28 @@ def _contains_unknowns(value: Any) -> bool:
     return False
 
 
+def _memoized(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` (a pure function of one type object) remembering its answers by identity.
+
+    For ``pulumi._types.unwrap_type``, which the SDK calls for every property of every resource
+    it serializes and answers with ``typing.get_origin``/``get_args``/union checks each time
+    (about a tenth of a plan's CPU). Keyed by ``id`` with the object kept alive beside its
+    answer, so an id can never be reused for another type while the cache lives; typing
+    objects are not hashed (their ``__hash__`` walks their arguments).
+    """
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def lookup(value: Any) -> Any:
+        hit = cache.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        answer = fn(value)
+        cache[id(value)] = (value, answer)
+        return answer
+
+    return lookup
+
+
 @contextmanager
 def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     """Runtime settings for the plan run only (measured in docs/performance.md).
@@ -347,7 +370,8 @@ def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     - Stack traces: the SDK walks the Python stack and builds a ``file://`` URI per frame for
       every registration (``sourcePosition``/``stackTrace``, shown by the Pulumi service). A
       plan does not record them.
-    - ``contains_unknowns``: see :func:`_contains_unknowns`.
+    - ``contains_unknowns``: see :func:`_contains_unknowns`; ``unwrap_type``: see
+      :func:`_memoized`.
     - Monitor calls run on the loop's thread (:class:`_InlineExecutor`).
 
     Everything is restored on exit, so user programs run by the real engine are untouched. A
@@ -356,8 +380,11 @@ def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     was_enabled = gc.isenabled()
     frozen_before = gc.get_freeze_count()
     gc.disable()
-    patches = [(presource, "_get_stack_trace", _no_stack_trace),
-               (rpc, "contains_unknowns", _contains_unknowns)]
+    patches: list[tuple[Any, str, Any]] = [
+        (presource, "_get_stack_trace", _no_stack_trace),
+        (rpc, "contains_unknowns", _contains_unknowns)]
+    if hasattr(pulumi_types, "unwrap_type"):
+        patches.append((pulumi_types, "unwrap_type", _memoized(pulumi_types.unwrap_type)))
     saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches if hasattr(mod, name)]
     for mod, name, fn in patches:
         if hasattr(mod, name):

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+from collections.abc import Mapping, Sequence
+from typing import Optional
 
 import pulumi
 import pulumi_gcp as gcp
 import pytest
 from google.protobuf import struct_pb2
+from pulumi import _types as pulumi_types
 from pulumi.output import Unknown
 from pulumi.runtime import resource as presource
 from pulumi.runtime import rpc
@@ -29,6 +32,7 @@ from tests.conftest import BUNDLED_GCP
 
 SDK_CONTAINS_UNKNOWNS = rpc.contains_unknowns
 SDK_STACK_TRACE = presource._get_stack_trace
+SDK_UNWRAP_TYPE = pulumi_types.unwrap_type
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,7 @@ def env():
 def test_the_sdk_functions_we_replace_still_exist():
     assert SDK_CONTAINS_UNKNOWNS.__module__ == "pulumi.runtime.rpc"
     assert SDK_STACK_TRACE.__module__ == "pulumi.runtime.resource"
+    assert SDK_UNWRAP_TYPE.__module__ == "pulumi._types"
     from pulumi.runtime.settings import SETTINGS
 
     assert hasattr(SETTINGS, "outputs") and hasattr(SETTINGS, "lock"), \
@@ -66,6 +71,20 @@ def test_contains_unknowns_makes_no_garbage_cycles():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# Spelled as the provider SDKs spell their type hints (typing.Optional, string forward refs).
+TYPES = [str, int, type(None), pulumi.Output[str], pulumi.Input[str],
+         Optional[pulumi.Input[str]],  # noqa: UP045
+         pulumi.Input[Sequence[pulumi.Input[str]]], pulumi.Input[Mapping[str, pulumi.Input[str]]],
+         Optional[pulumi.Input["gcp.storage.BucketVersioningArgs"]],  # noqa: UP045
+         pulumi.Input[gcp.storage.BucketVersioningArgs], gcp.storage.BucketVersioningArgs]
+
+
+def test_memoized_unwrap_type_answers_like_the_sdk():
+    memo = engine._memoized(SDK_UNWRAP_TYPE)
+    for _ in range(2):  # the second round answers from the cache
+        assert [memo(t) for t in TYPES] == [SDK_UNWRAP_TYPE(t) for t in TYPES]
 
 
 def serialized(state: dict) -> struct_pb2.Struct:
@@ -106,6 +125,7 @@ def test_everything_is_restored_after_a_plan(env):
     result = run_program(env, program)
     assert rpc.contains_unknowns is SDK_CONTAINS_UNKNOWNS
     assert presource._get_stack_trace is SDK_STACK_TRACE
+    assert pulumi_types.unwrap_type is SDK_UNWRAP_TYPE
     assert gc.get_threshold() == threshold and gc.isenabled() == enabled
     assert gc.get_freeze_count() == 0
     bucket = next(r for r in result.resources if r.name == "b")

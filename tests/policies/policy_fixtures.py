@@ -1,9 +1,11 @@
 """Builders for policy fixtures: small plans of raw provider resources, checked like the CLI does.
 
 Resources are plain dicts with the keys of :class:`stacks.engine.PlannedResource`, so the
-fixtures do not depend on the engine; :func:`check` sends them through the same path as the CLI
-(protobuf requests -> the pack's Analyzer servicer). A uniquely named module rather than
-``conftest`` so test modules can import it unambiguously (tests/conftest.py exists too).
+fixtures do not depend on the engine; :func:`check` sends them through the same path as
+``trellis check`` (:mod:`policies.evaluate`), which ``test_evaluate_equivalence`` holds to the
+pack's Analyzer servicer (protobuf requests, as ``pulumi preview --policy-pack``). A uniquely
+named module rather than ``conftest`` so test modules can import it unambiguously
+(tests/conftest.py exists too).
 """
 
 from __future__ import annotations
