@@ -39,6 +39,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TypedDict
 
 PRICE_DATE = "2026-07"
@@ -362,6 +363,7 @@ def all_shapes(cloud: str | None = None) -> tuple[MachineShape, ...]:
     return tuple(s for s in _SHAPES if s.cloud == cloud)
 
 
+@cache  # the tables are constant; validation asks per pool
 def accelerators(cloud: str) -> tuple[str, ...]:
     """Accelerators offered on ``cloud``, sorted by name."""
     _check_cloud(cloud)
@@ -384,6 +386,7 @@ def _check_accelerator(cloud: str, accelerator: str) -> None:
     )
 
 
+@cache  # the tables are constant; validation asks per pool
 def shapes(cloud: str, accelerator: str) -> tuple[MachineShape, ...]:
     """Default shapes of ``accelerator`` on ``cloud``, by GPUs per node (empty if none)."""
     _check_cloud(cloud)
@@ -399,6 +402,7 @@ def alternatives(cloud: str, accelerator: str) -> tuple[MachineShape, ...]:
     )
 
 
+@cache  # the tables are constant; validation asks per pool
 def gpu_counts(cloud: str, accelerator: str) -> tuple[int, ...]:
     """GPUs-per-node counts offered for ``accelerator`` on ``cloud``, ascending."""
     return tuple(s.gpus_per_node for s in shapes(cloud, accelerator))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 
 class InvalidName(ValueError):  # noqa: N818 - reads better at call sites than ...Error
@@ -84,13 +85,17 @@ KINDS: dict[str, Kind] = {
 }
 
 
+#: Compiled once per pattern: validating a large org makes thousands of names.
+_compiled = cache(re.compile)
+
+
 def check(kind: str, name: str) -> str | None:
     """Why ``name`` is not a valid ``kind`` name, or None when it is."""
     rules = KINDS[kind]
     if not rules.min_len <= len(name) <= rules.max_len:
         return (f"{rules.label} '{name}' is {len(name)} characters; the cloud allows "
                 f"{rules.min_len} to {rules.max_len}")
-    if re.fullmatch(rules.pattern, name) is None:
+    if _compiled(rules.pattern).fullmatch(name) is None:
         return f"{rules.label} '{name}' is not allowed: {rules.rule}"
     return None
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from stacks.errors import OrgError
+from stacks.launch import imports_paused
 from stacks.loader import DEFAULT_ORG
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -150,8 +151,9 @@ def plan(org: Path, env: str | None, fmt: str) -> None:
       trellis plan --env dev
       trellis plan examples/aws.yaml --env prod --format json | jq '.resources | length'
     """
-    from stacks.engine import plan as build_plan
-    from stacks.render import render_plan_tree
+    with imports_paused():
+        from stacks.engine import plan as build_plan
+        from stacks.render import render_plan_tree
 
     spec = load_env(org, env)
     result = build_plan(spec)
@@ -183,9 +185,10 @@ def check(org: Path, env: str | None, fmt: str, fail_on: str, waivers_path: Path
       trellis check --env prod
       trellis check --env prod --format sarif > trellis.sarif
     """
-    from stacks.commands.check import check_command
-    from stacks.engine import plan as build_plan
-    from stacks.waivers import default_path
+    with imports_paused():
+        from stacks.commands.check import check_command
+        from stacks.engine import plan as build_plan
+        from stacks.waivers import default_path
 
     spec = load_env(org, env)
     with _progress(f"planning {spec.name} and running the policy pack"):
@@ -212,7 +215,8 @@ def handoff(org: Path, env: str | None, out: Path) -> None:
       trellis handoff --out handoff
       trellis handoff examples/aws.yaml --env prod --out /tmp/aws-handoff
     """
-    from stacks.commands.handoff import handoff_command
+    with imports_paused():
+        from stacks.commands.handoff import handoff_command
     from stacks.loader import load
 
     with _progress("planning and writing the handoff bundle"):
@@ -246,7 +250,8 @@ def cost(org: Path, env: str | None, fmt: str) -> None:
       trellis cost --env prod
       trellis cost examples/aws.yaml --env dev --format json
     """
-    from stacks.commands.cost import cost_command
+    with imports_paused():
+        from stacks.commands.cost import cost_command
 
     sys.exit(cost_command(load_env(org, env), fmt=fmt, console=_console()))
 
@@ -269,7 +274,8 @@ def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: boo
       git show main:stacks/org.yaml > /tmp/old.yaml
       trellis diff /tmp/old.yaml stacks/org.yaml --env prod --fail-on-data-loss
     """
-    from stacks.commands.diff import diff_command
+    with imports_paused():
+        from stacks.commands.diff import diff_command
     from stacks.loader import load
 
     chosen = pick_env(load(new), env)

@@ -366,7 +366,9 @@ def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
       stopped making a reference cycle per Output, a plan leaves little cyclic garbage (about
       5% of what it allocates), so nothing is gained by collecting during the run. At the end,
       everything the run allocated moves to the oldest generation without being scanned
-      (``freeze`` + ``unfreeze`` splice lists; the next full collection sees it).
+      (``freeze`` + ``unfreeze`` splice lists; the next full collection sees it). A caller
+      that froze its own heap (the ``trellis`` script, :mod:`stacks.launch`) keeps it frozen,
+      and the plan's objects join it: unfreezing would hand both to the next full collection.
     - Stack traces: the SDK walks the Python stack and builds a ``file://`` URI per frame for
       every registration (``sourcePosition``/``stackTrace``, shown by the Pulumi service). A
       plan does not record them.
@@ -396,8 +398,8 @@ def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     finally:
         for mod, name, fn in saved:
             setattr(mod, name, fn)
-        if not frozen_before:  # leave a caller's frozen objects alone
-            gc.freeze()
+        gc.freeze()
+        if not frozen_before:
             gc.unfreeze()
         if was_enabled:
             gc.enable()

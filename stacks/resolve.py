@@ -69,6 +69,7 @@ class _Resolver:
         self.loaded, self.org, self.src = loaded, loaded.org, loaded.source
         self.base_dir = base_dir
         self.issues: list[Issue] = []
+        self.templates: dict[str, tuple[Path, bool]] = {}
 
     def add(self, path: Path_, msg: str) -> None:
         self.issues.append(self.src.issue(path, msg))
@@ -299,8 +300,12 @@ class _Resolver:
                 self.add(path, f"'{template}' is not valid here: expected a local file path or "
                          f"{rule.explain}")
             return None
-        local = (self.base_dir / template).resolve()
-        if not local.is_file():
+        known = self.templates.get(template)
+        if known is None:  # teams often share one template: look each one up once
+            local = (self.base_dir / template).resolve()
+            known = self.templates[template] = (local, local.is_file())
+        local, exists = known
+        if not exists:
             self.add(path, f"template file '{template}' does not exist (looked for {local}); "
                      "paths are relative to the org file")
             return None

@@ -61,6 +61,17 @@ def test_unknown_env_is_a_clean_error():
     assert result.exit_code == 1 and "did you mean 'prod'" in result.output
 
 
+@pytest.mark.parametrize("value, message", [
+    ("[" * 900 + "]" * 900, "nested more than 64 levels deep"),  # once a RecursionError
+    ("-_", "unknown key 'weird'"),  # looks like an int to YAML 1.2's resolver; once a ValueError
+])
+def test_odd_yaml_is_a_located_error_not_a_crash(write_org, value, message):
+    path = write_org(MINIMAL_GCP + f"weird: {value}\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output and message in result.output, result.output
+
+
 def test_env_optional_with_one_environment(write_org):
     result = run("plan", str(write_org(MINIMAL_GCP)), "--format", "json")
     assert result.exit_code == 0, result.output

@@ -163,3 +163,15 @@ def test_plain_tree_output_is_what_rich_prints(env):
         out.print(line, soft_wrap=False)
     assert fast.getvalue().startswith(slow.getvalue())
     assert "critical path:" in fast.getvalue()
+
+
+def test_a_callers_frozen_heap_stays_frozen(env):
+    """The trellis script freezes its import heap (stacks.launch); a plan must not hand it
+    back to the collector, and the plan's own objects join it instead of being rescanned."""
+    gc.freeze()
+    before = gc.get_freeze_count()
+    try:
+        run_program(env, program)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

@@ -27,12 +27,17 @@ pytestmark = pytest.mark.skipif(not yamlsrc.use_libyaml(), reason="PyYAML withou
 
 
 def parse_with(text: str, mode: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """``mode``: "c" (events, falling back to nodes), "nodes" (libyaml's events composed into
+    nodes, the fallback, forced) or "pure" (ruamel.yaml's parser)."""
     if mode == "pure":
         monkeypatch.setenv("TRELLIS_YAML", "pure")
     else:
         monkeypatch.delenv("TRELLIS_YAML", raising=False)
     try:
-        src = yamlsrc.parse(text, "org.yaml")
+        with monkeypatch.context() as patch:
+            if mode == "nodes":
+                patch.setattr(yamlsrc, "_from_events", _refuse)
+            src = yamlsrc.parse(text, "org.yaml")
     except OrgError as exc:
         return ("error", [(i.line, i.column) for i in exc.issues],
                 [i.message for i in exc.issues])
@@ -46,17 +51,36 @@ def _lookup(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
+def _refuse(text: str, file: str) -> Any:
+    raise yamlsrc._NeedsNodesError
+
+
 def assert_same(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
-    fast, pure = parse_with(text, "c", monkeypatch), parse_with(text, "pure", monkeypatch)
-    if fast[0] == "error" and pure[0] == "error":
-        assert fast[1] == pure[1], (fast, pure)  # same places
-        for a, b in zip(fast[2], pure[2], strict=True):
-            assert a.startswith("YAML syntax error") == b.startswith("YAML syntax error")
-            if not a.startswith("YAML syntax error"):
-                assert a == b
-    else:
-        assert fast == pure
+    """All three paths give the same values and positions, or errors at the same places."""
+    fast = parse_with(text, "c", monkeypatch)
+    for mode in ("nodes", "pure"):
+        other = parse_with(text, mode, monkeypatch)
+        if fast[0] == "error" and other[0] == "error":
+            assert fast[1] == other[1], (mode, fast, other)  # same places
+            for a, b in zip(fast[2], other[2], strict=True):
+                assert a.startswith("YAML syntax error") == b.startswith("YAML syntax error")
+                if not a.startswith("YAML syntax error"):
+                    assert a == b, mode
+        else:
+            assert _nan_safe(fast) == _nan_safe(other), mode
     return fast
+
+
+def _nan_safe(value: Any) -> Any:
+    """``nan != nan``: compare NaNs by name (dicts compare equal only when both hold one
+    and the same NaN object)."""
+    if isinstance(value, float) and value != value:
+        return "<nan>"
+    if isinstance(value, dict):
+        return {_nan_safe(k): _nan_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_nan_safe(v) for v in value)
+    return value
 
 
 DOCUMENTS = {
@@ -103,6 +127,24 @@ DOCUMENTS = {
     "nan_key": ".nan: 1\n",
     "sexagesimal": "a: 190:20:30\n",
     "float_forms": "a: 1.\nb: .5\nc: 1e-3\nd: 6.8523015e+5\n",
+    # look like numbers to the resolver but cannot be built: they stay text
+    "broken_numbers": "a: -_\nb: 0x_\nc: ._\nd: +_\ne: 0b\nf: 0o\ng: 0o8\nh: +.nan\ni: -0\n",
+    "odd_values": "a: =\nb: <<\nc: '<<'\nd: 2024-1-1 10:00:00\ne: 1__0\nf: .E5\n",
+    "quoted_merge_key": "'<<': 1\nb: 2\n",
+    "null_key": "~: a\nb: 1\nnull: c\n\"\": d\n",
+    "same_key_as_int_and_text": "1: a\n'1': b\ntrue: c\n'true': d\n",
+    "dup_with_nested_dup": "a: {x: 1}\na: {y: 1, y: 2}\nb: [{k: 1, k: 2}]\n",
+    "dup_block": "a:\n  x: 1\na:\n  - 1\n  - {z: 1, z: 2}\nb: 1\n",
+    "anchor_unused": "a: &x {k: 1}\nb: &y [1]\nc: &z text\n",
+    "nonspecific_tag": "a: ! 12\nb: ! [1]\n",
+    "tagged_collection": "a: !!map {k: 1}\nb: !!seq [1]\n",
+    "empty_document": "---\n",
+    "empty_document_end": "--- \n...\n",
+    "root_null": "~\n",
+    "deep_ok": "a: " + "[" * 60 + "]" * 60 + "\n",
+    "deep_flow": "a: " + "[" * 70 + "]" * 70 + "\n",
+    "deep_block": "".join("  " * i + f"k{i}:\n" for i in range(70)) + "  " * 70 + "v: 1\n",
+    "deep_after_dup": "a: 1\na: 2\nb: " + "[" * 70 + "]" * 70 + "\n",
 }
 
 
@@ -151,3 +193,64 @@ def test_any_dumped_document_parses_the_same(data: dict[str, Any], flow: bool | 
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True, sort_keys=False)
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert_same(text, monkeypatch)
+
+
+def _no_nodes(text: str, file: str, *, libyaml: bool) -> Any:
+    raise AssertionError("took the node path")
+
+
+@pytest.mark.parametrize("org", ALL_ORGS, ids=lambda p: p.name)
+def test_org_files_are_built_from_events(org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path is the one real org files take (no aliases, tags or merges)."""
+    from stacks import yamlnodes
+
+    monkeypatch.delenv("TRELLIS_YAML", raising=False)
+    monkeypatch.setattr(yamlnodes, "parse", _no_nodes)
+    assert yamlsrc.parse(org.read_text(encoding="utf-8"), "org.yaml").data["teams"]
+
+
+def test_generated_orgs_are_built_from_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import orgs
+    from stacks import yamlnodes
+
+    monkeypatch.delenv("TRELLIS_YAML", raising=False)
+    monkeypatch.setattr(yamlnodes, "parse", _no_nodes)
+    for cloud in ("gcp", "aws"):
+        assert len(yamlsrc.parse(orgs.generate(cloud, 12), "org.yaml").data["teams"]) == 12
+
+
+def _ruamel_plain(text: str) -> Any:
+    """What ruamel.yaml (YAML 1.2) makes of an untagged plain scalar, dates kept as text."""
+    import datetime
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import ConstructorError
+    from ruamel.yaml.nodes import ScalarNode
+
+    loader = YAML(typ="safe", pure=True)
+    tag = loader.resolver.resolve(ScalarNode, text, (True, False))
+    try:
+        value = loader.constructor.construct_object(ScalarNode(tag, text), deep=True)
+    except (ConstructorError, ValueError):
+        return text
+    return text if isinstance(value, (datetime.date, datetime.datetime)) else value
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet="0123456789_-+.:eEoxbBaflsInNtTrRuU~", max_size=10)
+       | st.from_regex(r"[-+]?(0[box])?[0-9_.]{0,6}([eE][-+]?[0-9]{1,2})?", fullmatch=True))
+def test_plain_scalars_resolve_as_ruamel_does(text: str) -> None:
+    assert _nan_safe(yamlsrc.plain_scalar(text)) == _nan_safe(_ruamel_plain(text)), text
+
+
+def test_nesting_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value nested past the limit is refused at its place, on every path (ruamel.yaml's
+    parser recurses per level; libyaml stops at 1,000)."""
+    for depth in (200, 900):
+        text = "a: " + "[" * depth + "]" * depth + "\n"
+        places = {}
+        for mode in ("c", "nodes", "pure"):
+            kind, places[mode], messages = parse_with(text, mode, monkeypatch)
+            assert kind == "error", (depth, mode)
+            assert "nested more than 64 levels" in messages[0], (depth, mode, messages)
+        assert places["c"] == places["nodes"] == [(1, 68)]  # the 65th bracket
