@@ -315,9 +315,12 @@ def _contains_unknowns(value: Any) -> bool:
     <-> cell) that only the cyclic collector can free; it runs for every Output, ~40 times per
     resource, and was most of the plan's cyclic garbage. Iterative here, so nothing cycles.
     """
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:  # what most Outputs hold
+        return False
     unknown = pulumi.output.Unknown
-    if not isinstance(value, (dict, list)):
-        return isinstance(value, unknown)  # most Outputs hold a string
+    if kind is not dict and kind is not list and not isinstance(value, (dict, list)):
+        return isinstance(value, unknown)
     stack = [value]
     seen: set[int] = set()
     while stack:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+from collections import OrderedDict, UserList
 from collections.abc import Mapping, Sequence
 from typing import Optional
 
@@ -54,7 +55,9 @@ CYCLE: list[object] = ["a"]
 CYCLE.append(CYCLE)
 VALUES = ["text", 3, None, True, 1.5, Unknown(), [], {}, {"a": ["b", {"c": 1}]},
           {"a": ["b", {"c": Unknown()}]}, [[[Unknown()]]], {"k": Unknown()}, CYCLE,
-          {"same": CYCLE, "twice": CYCLE}, ("tuples", "are", "not", "walked", Unknown())]
+          {"same": CYCLE, "twice": CYCLE}, ("tuples", "are", "not", "walked", Unknown()),
+          OrderedDict(k=Unknown()), UserList([Unknown()]), type("L", (list,), {})([Unknown()]),
+          False, 0, ""]
 
 
 @pytest.mark.parametrize("value", VALUES, ids=repr)
