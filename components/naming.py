@@ -102,7 +102,11 @@ def check(kind: str, name: str) -> str | None:
 
 def make(kind: str, *parts: str) -> str:
     """Join ``parts`` into a ``kind`` name; :class:`InvalidName` if the cloud would refuse it."""
-    name = KINDS[kind].separator.join(p for p in parts if p)
+    rules = KINDS[kind]
+    name = rules.separator.join(filter(None, parts))
+    if (rules.min_len <= len(name) <= rules.max_len
+            and _compiled(rules.pattern).fullmatch(name) is not None):
+        return name  # the common case, checked inline: a large org makes thousands of names
     problem = check(kind, name)
     if problem is not None:
         hint = ("shorten the org, environment, team or entry key" if len(name) > KINDS[kind].max_len

@@ -35,6 +35,11 @@ MANAGED_BY = "trellis"
 MODEL_BUCKET_PATTERNS = ("*model*",)
 
 
+#: Physical names that must be unique in an environment, by the section that makes them.
+_NAMED = {"gpu_pools": ("node_pool_name", "node_identity_name"), "buckets": ("bucket_name",),
+          "pipelines": ("job_name",)}
+
+
 def _is_model_bucket(*names: str) -> bool:
     return any(fnmatch.fnmatchcase(n, p) for n in names for p in MODEL_BUCKET_PATTERNS)
 
@@ -237,10 +242,8 @@ class _Resolver:
             for kind, items in (("gpu_pools", t.pools), ("buckets", t.buckets),
                                 ("pipelines", t.pipelines)):
                 for key, item in items.items():
-                    for attr in ("node_pool_name", "node_identity_name", "bucket_name",
-                                 "job_name"):
-                        if hasattr(item, attr):
-                            claim(attr, getattr(item, attr), (*base, kind, key))
+                    for attr in _NAMED[kind]:
+                        claim(attr, getattr(item, attr), (*base, kind, key))
             for attr, value in vars(t.names).items():
                 if value and attr not in ("namespace", "service_account"):
                     claim(attr, value, base)

@@ -319,18 +319,24 @@ def _from_events(text: str, file: str) -> tuple[Source, list[Issue], bool]:
                 if top is not None and top[0] == _SKIP:
                     continue
                 text_ = event.value
-                if event.implicit[0]:
+                plain_text = event.implicit[0]
+                if plain_text:
                     value = plain.get(text_, plain)
                     if value is plain:
                         value = plain[text_] = plain_scalar(text_)
-                    if text_ == "<<" and top is not None and top[3] is _NO_KEY:
-                        raise _NeedsNodesError  # a merge key
                 else:
                     value = text_
-                if top is not None and top[3] is _NO_KEY:
-                    key(value, event.start_mark, top)
-                else:
+                if top is None or top[3] is not _NO_KEY:
                     place(value, event.start_mark)
+                elif (type(value) is str and value not in top[1]
+                      and (value != "<<" or not plain_text)):
+                    mark = event.start_mark  # a new string key: the common case, inline
+                    top[3] = child = (*top[2], value)
+                    key_pos[child] = (mark.line + 1, mark.column + 1)
+                elif plain_text and text_ == "<<":
+                    raise _NeedsNodesError  # a merge key
+                else:
+                    key(value, event.start_mark, top)
             elif kind is map_start_t or kind is seq_start_t:
                 if event.tag is not None:
                     raise _NeedsNodesError
