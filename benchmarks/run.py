@@ -362,8 +362,8 @@ def report(result: dict[str, Any]) -> str:
             rows.append([cloud, c["teams"], c["resources"], f"{c['plan']['rss_mib']:.0f}",
                          f"{c['check']['rss_mib']:.0f}", f"{c['floor']['rss_mib']:.0f}",
                          f"{c['plan']['rss_mib'] / c['floor']['rss_mib']:.2f}x", exp, mark(ok)])
-    out.append("== memory == (peak RSS MiB; target: < 1024 at the largest size, exponent "
-               "<= 1.1, no worse than the floor)\n"
+    out.append("== memory == (peak RSS MiB; target column: < 1024 and exponent <= 1.1; "
+               "compare plan/floor for 'no worse than the floor')\n"
                + table(["cloud", "teams", "resources", "plan", "check", "floor", "plan/floor",
                         "exponent", "target"], rows))
 
