@@ -109,7 +109,7 @@ def make(kind: str, *parts: str) -> str:
         return name  # the common case, checked inline: a large org makes thousands of names
     problem = check(kind, name)
     if problem is not None:
-        hint = ("shorten the org, environment, team or entry key" if len(name) > KINDS[kind].max_len
+        hint = ("shorten the org, environment, team or entry key" if len(name) > rules.max_len
                 else "choose keys that give a valid name")
         raise InvalidName(f"{problem}; {hint}")
     return name
