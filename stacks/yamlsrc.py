@@ -12,7 +12,7 @@ holds them to it):
   parser), plain scalars resolved by YAML 1.2's rules as ruamel.yaml implements them, so
   ``yes``/``no``/``on``/``off`` stay strings and ``010`` is the number ten. It takes the
   documents an org file almost always is: no aliases, no explicit tags, no merge keys, only
-  strings, numbers, booleans or nulls as keys. A 200-team org parses in about 30 ms.
+  strings, numbers, booleans or nulls as keys. A 200-team org parses in about 40 ms.
 - **nodes** (:mod:`stacks.yamlnodes`, imported only when needed): everything else, and every
   document when libyaml is missing, ``TRELLIS_YAML=pure`` is set or the document asks for
   ``%YAML 1.1``. ruamel.yaml's pure-Python parser is forty times slower than libyaml. ADR 8.
