@@ -8,7 +8,7 @@ on every fourth team, per-environment overrides on every third, a sandbox-only t
 Everything is deterministic: the same arguments always give the same file.
 
 ``write(cloud, teams, directory)`` writes the file plus the pipeline template it references and
-validates it with :func:`stacks.loader.load`, so a benchmark never times an invalid org.
+validates it with :func:`stacks.org.load.load`, so a benchmark never times an invalid org.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def generate(cloud: str, teams: int) -> str:
 def write(cloud: str, teams: int, directory: Path, *, check: bool = True) -> Path:
     """Write ``<directory>/<cloud>-<teams>.yaml`` (and its pipeline template); return its path.
 
-    With ``check`` (default) the file is loaded with :func:`stacks.loader.load` first, which
-    raises :class:`stacks.errors.OrgError` if the generator ever produces an invalid org.
+    With ``check`` (default) the file is loaded with :func:`stacks.org.load.load` first, which
+    raises :class:`stacks.org.errors.OrgError` if the generator ever produces an invalid org.
     """
     directory.mkdir(parents=True, exist_ok=True)
     pipelines = directory / "pipelines"
@@ -120,7 +120,7 @@ def write(cloud: str, teams: int, directory: Path, *, check: bool = True) -> Pat
     path = directory / f"{cloud}-{teams}.yaml"
     path.write_text(generate(cloud, teams), encoding="utf-8")
     if check:
-        from stacks.loader import load
+        from stacks.org.load import load
 
         load(path)
     return path

@@ -8,7 +8,7 @@ first) is measured in fresh interpreters, each measurement ``--runs`` times (the
 ones, python, model import and validate, five times per run), and the median is reported with
 its ratio to a floor measured in the same run:
 
-- validate: ``trellis validate`` against ``python -c 'import stacks.model'`` (python + pydantic
+- validate: ``trellis validate`` against ``python -c 'import stacks.org.model'`` (python + pydantic
   + our model import); also checks that no Pulumi or provider SDK module is imported.
 - plan: ``trellis plan --format json`` per cloud resource against ``benchmarks/floor.py``, the
   same resources (type, name, inputs) registered with the provider SDK classes under plain
@@ -16,7 +16,7 @@ its ratio to a floor measured in the same run:
   too, without a target).
 - check: ``trellis check`` against ``trellis plan`` of the same org.
 - memory: peak RSS of each process; the growth exponent between consecutive sizes.
-- critical path: the longest chain of the plan (``stacks.render.critical_path``).
+- critical path: the longest chain of the plan (``stacks.report.tree.critical_path``).
 
 The repetitions are interleaved (plan, floor, check, ... then again), so load from other
 processes hits the command and its floor alike. Wall time is what people wait for; CPU time
@@ -97,7 +97,7 @@ class Series:
 
 def trellis() -> list[str]:
     script = Path(sys.executable).with_name("trellis")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stacks.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "stacks.cli.app"]
 
 
 def measure(cmd: list[str], *, ok: tuple[int, ...] = (0,), cwd: Path = ROOT) -> Sample:
@@ -194,8 +194,8 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def critical_path(plan_json: dict[str, Any]) -> list[str]:
-    from stacks.engine import PlannedResource
-    from stacks.render import critical_path as longest
+    from stacks.plan.engine import PlannedResource
+    from stacks.report.tree import critical_path as longest
 
     fields = PlannedResource.__dataclass_fields__
     resources = [PlannedResource(**{k: r.get(k) for k in fields}) for r in plan_json["resources"]]
@@ -232,7 +232,7 @@ def run(sizes: list[int], clouds: list[str], runs: int, *, bare: bool, work: Pat
             for i in range(runs):
                 for _ in range(quick):  # sub-second: noise is a large share of them
                     series["python"].add(measure([*py, "-c", "pass"]))
-                    series["model"].add(measure([*py, "-c", "import stacks.model"]))
+                    series["model"].add(measure([*py, "-c", "import stacks.org.model"]))
                     series["validate"].add(measure([*cli, "validate", str(org)]))
                 s = series["plan"].add(measure(plan_cmd))
                 if i == 0:
@@ -276,7 +276,7 @@ def _floor_info(stdout: str) -> dict[str, Any]:
 
 
 def _imports_on_validate(org: Path) -> list[str]:
-    code = ("import sys\nfrom stacks.cli import main\n"
+    code = ("import sys\nfrom stacks.cli.app import main\n"
             f"try:\n    main(['validate', {str(org)!r}])\nexcept SystemExit:\n    pass\n"
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {BANNED_ON_VALIDATE!r}))")
     out = measure([sys.executable, "-c", code]).stdout.strip().splitlines()[-1]
@@ -293,7 +293,7 @@ def report(result: dict[str, Any]) -> str:
            f"{m['packages']['pulumi_kubernetes']}; medians of {result['runs']} run(s), "
            f"environment '{result['environment']}'\n{result['command']}"]
 
-    # The validate floor (`python -c "import stacks.model"`) does not depend on the org: pool
+    # The validate floor (`python -c "import stacks.org.model"`) does not depend on the org: pool
     # its medians over every case, so one noisy measurement does not swing one size's ratio.
     floor_wall = statistics.median(c["model"]["wall_s"] for c in cases)
     floor_cpu = statistics.median(c["model"]["cpu_s"] for c in cases)

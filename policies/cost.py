@@ -3,7 +3,7 @@
 Nobody else checks a GPU pool's worst case against the budget declared beside it. The rule
 reads raw pulumi-gcp / pulumi-aws resources (GKE node pools, EKS node groups, budgets), so it
 runs the same under ``trellis check`` and ``pulumi preview --policy-pack policies``. Prices
-come from the Trellis catalogue; the arithmetic is :mod:`stacks.cost`'s, so ``trellis cost``
+come from the Trellis catalogue; the arithmetic is :mod:`stacks.report.cost`'s, so ``trellis cost``
 and this rule always agree. Definitions: docs/cost.md.
 """
 
@@ -20,7 +20,7 @@ from policies.view import Res, Stack, as_list, at, labels_of, number
 
 try:
     from components import catalog as _catalog
-    from stacks.cost import fits_at_min, largest_fitting_max_nodes
+    from stacks.report.cost import fits_at_min, largest_fitting_max_nodes
 except ImportError:  # pragma: no cover - the pack copied out of the repository
     _catalog = None  # type: ignore[assignment]
 

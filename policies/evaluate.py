@@ -1,7 +1,8 @@
 """The pack evaluated directly on resource records: what ``trellis check`` runs.
 
 ``pulumi preview --policy-pack`` talks to the pack's Analyzer servicer (``pulumi_policy``), and
-:func:`stacks.check.run_check` can drive that very servicer in-process (``analyzer=True``). The
+:func:`stacks.report.check.run_check` can drive that very servicer in-process
+(``analyzer=True``). The
 servicer, though, converts every resource's properties from protobuf, deserializes them and
 wraps them in unknown-checking proxies once *per policy*: 54 times per resource in the
 ``Analyze`` phase and 17 times per resource in ``AnalyzeStack``, which our rules then unwrap

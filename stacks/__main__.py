@@ -4,10 +4,10 @@ import sys
 from pathlib import Path
 
 try:
-    import stacks.program  # noqa: F401 - installed with `pip install -e .`
+    import stacks.compose.program  # noqa: F401 - installed with `pip install -e .`
 except ImportError:  # running from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stacks.program import main
+from stacks.compose.program import main
 
 main()

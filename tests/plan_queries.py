@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.engine import Plan, PlannedResource
+from stacks.plan.engine import Plan, PlannedResource
 
 
 def one(plan: Plan, type_: str, name: str) -> PlannedResource:

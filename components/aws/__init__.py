@@ -1,7 +1,7 @@
 """AWS components of a Trellis ML platform (type tokens ``trellis:aws:<Name>``).
 
 Each is one logical unit, complete when it returns; they take plain typed arguments and know
-nothing about org.yaml (:mod:`stacks.compose_aws` maps an environment onto them). Classes whose
+nothing about org.yaml (:mod:`stacks.compose.aws` maps an environment onto them). Classes whose
 name GCP also uses carry an ``Aws`` prefix (the any-language schema is flat, ADR 0006); the
 short names are aliases for Python callers. The type strings, and so the URNs, are unaffected.
 """

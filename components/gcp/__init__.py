@@ -1,6 +1,6 @@
 """GCP components of the Trellis ML platform (type tokens ``trellis:gcp:<Name>``).
 
-Each module is one logical unit, complete when it returns; :mod:`stacks.compose_gcp` maps an
+Each module is one logical unit, complete when it returns; :mod:`stacks.compose.gcp` maps an
 environment of org.yaml onto them, and platform teams may compose them directly. Classes whose
 name AWS also uses carry a ``Gcp`` prefix (the any-language schema is flat, ADR 0006); the short
 names are aliases for Python callers. The type strings, and so the URNs, are unaffected.

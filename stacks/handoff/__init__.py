@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from stacks.handoff.model import Bundle, Environment, HandoffError, gather, gather_environment
-from stacks.loader import LoadedOrg
-from stacks.spec import EnvSpec
+from stacks.org.load import LoadedOrg
+from stacks.org.spec import EnvSpec
 
 __all__ = ["GENERATED_MARK", "Bundle", "Environment", "HandoffError", "build", "gather",
            "gather_environment", "render", "write"]
@@ -29,8 +29,8 @@ def build(loaded: LoadedOrg, envs: Iterable[str] | None = None,
     Every environment is resolved before any is planned, so an unknown name fails fast.
     ``progress`` is called before each (slow) plan.
     """
-    from stacks.engine import plan
-    from stacks.resolve import resolve
+    from stacks.org.resolve import resolve
+    from stacks.plan.engine import plan
 
     names = list(dict.fromkeys(envs)) if envs else list(loaded.environments)
     specs = [resolve(loaded, name) for name in names]

@@ -11,7 +11,7 @@ the plan, never re-derived:
   name; the output says which);
 * "who can do what" is read from the planned IAM grants (GCP ``*IAMMember``, AWS role policies
   and EKS access policies);
-* money comes from :func:`stacks.cost.estimate`, the numbers ``trellis cost`` prints.
+* money comes from :func:`stacks.report.cost.estimate`, the numbers ``trellis cost`` prints.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from components.common import GPU_RESOURCE
-from stacks.cost import CostReport, TeamCost
-from stacks.cost import estimate as estimate_cost
-from stacks.engine import Plan, PlannedResource
-from stacks.spec import EnvSpec, PipelineSpec, TeamSpec
+from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
+from stacks.plan.engine import Plan, PlannedResource
+from stacks.report.cost import CostReport, TeamCost
+from stacks.report.cost import estimate as estimate_cost
 
 
 class HandoffError(Exception):

@@ -16,9 +16,9 @@ import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 
 from components import __main__ as plugin
-from stacks.engine import Plan, run_program
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import Plan, run_program
 from tests.conftest import BUNDLED_GCP, ROOT
 
 PUBLIC = plugin.public_components()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stacks.engine import Plan, plan, run_program
-from stacks.loader import load
-from stacks.resolve import resolve
-from stacks.spec import EnvSpec
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.org.spec import EnvSpec
+from stacks.plan.engine import Plan, plan, run_program
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "aws.yaml"

@@ -23,7 +23,7 @@ from components.aws import (
 from components.aws.network import carve
 from components.aws.pipeline import parameter_value, parse_s3_uri
 from components.aws.registry import lifecycle_policy
-from stacks.engine import PlanError
+from stacks.plan.engine import PlanError
 
 from .helpers import as_list, named, one, statements
 

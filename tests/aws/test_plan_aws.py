@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from stacks.engine import plan
+from stacks.plan.engine import plan
 
 from .helpers import as_list, named, statements
 
@@ -307,8 +307,8 @@ def test_outputs_shape(dev_plan, dev_env):
 
 def test_build_returns_every_output_key(dev_env):
     """The dict build_aws returns has the full GCP-shaped keys, None values included."""
-    from stacks.compose_aws import build_aws
-    from stacks.engine import run_program
+    from stacks.compose.aws import build_aws
+    from stacks.plan.engine import run_program
 
     captured = {}
     run_program(dev_env, lambda: captured.update(build_aws(dev_env)))
@@ -345,7 +345,7 @@ def test_inline_definition_is_the_example_file(dev_plan):
 
 
 def _pipeline_spec(path):
-    from stacks.spec import PipelineSpec
+    from stacks.org.spec import PipelineSpec
 
     return PipelineSpec(name="nightly", template="pipelines/x.json", template_path=path,
                         schedule="0 3 * * *", timezone="UTC", parameters={}, description="",
@@ -353,7 +353,7 @@ def _pipeline_spec(path):
 
 
 def test_read_definition_is_canonical_json(tmp_path):
-    from stacks.compose_aws import read_definition
+    from stacks.compose.aws import read_definition
 
     path = tmp_path / "x.json"
     path.write_text('{"Steps": [], "Version": "2020-12-01",\n "Parameters": []}')
@@ -367,7 +367,7 @@ def test_read_definition_is_canonical_json(tmp_path):
     ('{"Version": "2020-12-01"}', "not a SageMaker pipeline definition"),
 ])
 def test_read_definition_rejects_what_sagemaker_would(tmp_path, text, message):
-    from stacks.compose_aws import read_definition
+    from stacks.compose.aws import read_definition
 
     path = tmp_path / "x.json"
     path.write_text(text)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from stacks.cli import main
+from stacks.cli.app import main
 from tests.conftest import ALL_ORGS, BUNDLED_GCP, MINIMAL_GCP, ROOT
 
 
@@ -118,7 +118,7 @@ def test_validate_imports_no_pulumi():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom stacks.cli import main\nsys.argv = ['trellis', 'validate', "
+    code = ("import sys\nfrom stacks.cli.app import main\nsys.argv = ['trellis', 'validate', "
             f"{str(BUNDLED_GCP)!r}]\ntry:\n    main()\nexcept SystemExit as e:\n"
             "    assert e.code in (0, None), e.code\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))")

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from components import catalog
-from stacks.commands.cost import cost_command
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.cli.commands.cost import cost_command
+from stacks.org.load import load
+from stacks.org.resolve import resolve
 from tests.conftest import ALL_ORGS, BUNDLED_GCP
 
 # recsys: one spot 8xH100 node plus 4 spot L4 nodes against $20k in dev; in prod two on-demand
@@ -127,7 +127,7 @@ def test_unknown_format_is_a_bug_not_a_silent_default():
 
 
 def test_trellis_cost_through_the_cli(over_budget):
-    from stacks.cli import main
+    from stacks.cli.app import main
 
     runner = CliRunner()
     result = runner.invoke(main, ["cost", str(over_budget), "--env", "prod", "--format", "json"])
@@ -144,7 +144,7 @@ def test_trellis_cost_through_the_cli(over_budget):
 
 
 def test_trellis_plan_tree_shows_worst_case_beside_gpu_pools():
-    from stacks.cli import main
+    from stacks.cli.app import main
 
     result = CliRunner().invoke(main, ["plan", str(BUNDLED_GCP), "--env", "dev"])
     assert result.exit_code == 0, result.output

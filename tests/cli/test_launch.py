@@ -1,4 +1,4 @@
-"""The ``trellis`` script (stacks.launch): the CLI imported with the collector paused."""
+"""The ``trellis`` script (stacks.cli.launch): the CLI imported with the collector paused."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.conftest import BUNDLED_GCP, ROOT
 PROBE = """
 import gc, json, sys
 sys.argv = ["trellis", *sys.argv[1:]]
-from stacks.launch import main
+from stacks.cli.launch import main
 try:
     main()
 except SystemExit as exc:
@@ -30,7 +30,7 @@ def launch(*args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, obje
 
 def test_the_console_script_is_the_launcher() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["scripts"]["trellis"] == "stacks.launch:main"
+    assert project["scripts"]["trellis"] == "stacks.cli.launch:main"
 
 
 def test_the_cli_runs_with_its_import_heap_frozen_and_the_collector_back_on() -> None:

@@ -6,10 +6,10 @@ import pulumi
 import pulumi_gcp as gcp
 import pytest
 
-from stacks.diff import diff_plans, forces_replacement
-from stacks.engine import run_program
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import run_program
+from stacks.report.diff import diff_plans, forces_replacement
 from tests.conftest import BUNDLED_GCP
 
 

@@ -11,10 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from policies.registry import iter_ids
-from stacks.cli import main
-from stacks.loader import load_text
-from stacks.waivers import parse_waivers
-from stacks.yamlsrc import parse
+from stacks.cli.app import main
+from stacks.org.load import load_text
+from stacks.org.yamlsrc import parse
+from stacks.report.waivers import parse_waivers
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -74,7 +74,7 @@ def test_error_example_is_what_the_validator_says(write_org):
     expected = text.strip().split(" ", 1)[1]  # drop the file:line:col prefix
     org = (ROOT / "stacks" / "org.yaml").read_text().replace(
         "train: {accelerator: h100-80gb", "train: {accelerator: h100")
-    from stacks.errors import OrgError
+    from stacks.org.errors import OrgError
     with pytest.raises(OrgError) as info:
         load_text(org, "org.yaml", base_dir=ROOT / "stacks")
     assert expected in [str(i).split(" ", 1)[1] for i in info.value.issues]

@@ -6,9 +6,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pytest
 
-from stacks.engine import PlanError, run_program
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import PlanError, run_program
 from tests.conftest import BUNDLED_GCP
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from stacks.engine import PlanError, plan, run_program
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import PlanError, plan, run_program
 from tests.conftest import BUNDLED_GCP, ROOT
 
 

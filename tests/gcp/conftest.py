@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from stacks.engine import Plan, plan, run_program
-from stacks.loader import LoadedOrg, load
-from stacks.resolve import resolve
-from stacks.spec import EnvSpec
+from stacks.org.load import LoadedOrg, load
+from stacks.org.resolve import resolve
+from stacks.org.spec import EnvSpec
+from stacks.plan.engine import Plan, plan, run_program
 from tests.conftest import BUNDLED_GCP
 
 

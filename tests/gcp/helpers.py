@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from stacks.engine import Plan, PlannedResource
+from stacks.plan.engine import Plan, PlannedResource
 from tests.plan_queries import named as named  # re-exported for the tests
 from tests.plan_queries import one as one
 

@@ -27,7 +27,7 @@ from components.gcp import (
 from components.gcp._iam import NODE_ROLES
 from components.gcp.gpu_pool import boot_disk_type
 from components.gcp.pipeline import template_object_name
-from stacks.engine import PlanError
+from stacks.plan.engine import PlanError
 from tests.conftest import ROOT
 from tests.gcp.helpers import (
     ACCOUNT,

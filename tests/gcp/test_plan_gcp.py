@@ -12,11 +12,11 @@ import pytest
 from components import naming
 from components.gcp._iam import NODE_ROLES
 from components.gcp.identity import MEMBER_ROLES
-from stacks.compose_gcp import ADMIN_ROLES, build_gcp, people, rbac_subjects
-from stacks.engine import Plan, PlannedResource, plan, run_program
-from stacks.loader import load
-from stacks.resolve import resolve
-from stacks.spec import EnvSpec, TeamSpec
+from stacks.compose.gcp import ADMIN_ROLES, build_gcp, people, rbac_subjects
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.org.spec import EnvSpec, TeamSpec
+from stacks.plan.engine import Plan, PlannedResource, plan, run_program
 from tests.gcp.helpers import (
     ACCOUNT,
     BUCKET,
@@ -502,7 +502,7 @@ def test_same_org_twice_gives_identical_plans(dev_env, dev_plan):
 
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
 def test_bundled_example_passes_the_policy_pack(env_name, dev_plan, prod_plan):
-    from stacks.check import run_check
+    from stacks.report.check import run_check
 
     report = run_check(dev_plan if env_name == "dev" else prod_plan)
     failing = [f"{f.policy} {f.logical_path}: {f.message}" for f in report.failing()]

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from stacks.engine import Plan, plan
 from stacks.handoff import Bundle, render
 from stacks.handoff.model import gather, gather_environment
-from stacks.loader import load
-from stacks.resolve import resolve
-from stacks.spec import EnvSpec
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.org.spec import EnvSpec
+from stacks.plan.engine import Plan, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 ORGS = {"gcp": ROOT / "stacks" / "org.yaml", "aws": ROOT / "examples" / "aws.yaml"}

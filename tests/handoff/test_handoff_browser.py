@@ -106,7 +106,7 @@ def test_whole_bundle_on_a_phone_and_in_print(example, browser, tmp_path, artifa
 
 
 def _org(example: Any) -> Any:
-    from stacks.loader import load
+    from stacks.org.load import load
 
     from .conftest import ORGS
 

@@ -1,7 +1,7 @@
 """What each page says, per team and environment, for the bundled GCP and AWS examples.
 
 Values are checked against independent sources: the plan's stack outputs, the resolved spec
-and :func:`stacks.cost.estimate`, not against the handoff model itself.
+and :func:`stacks.report.cost.estimate`, not against the handoff model itself.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from stacks.cost import estimate, usd
 from stacks.handoff.content import describe_cron
+from stacks.report.cost import estimate, usd
 
 
 def section(page: str, env: str) -> str:

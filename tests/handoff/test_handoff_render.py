@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from stacks.commands.handoff import handoff_command
-from stacks.errors import OrgError
+from stacks.cli.commands.handoff import handoff_command
 from stacks.handoff import GENERATED_MARK, build, render, write
 from stacks.handoff.markdown import escape
-from stacks.loader import load
+from stacks.org.errors import OrgError
+from stacks.org.load import load
 
 HOSTILE = """\
 version: 1
@@ -165,7 +165,7 @@ def test_the_documented_command(tmp_path, monkeypatch):
     assert lines == ["trellis handoff stacks/org.yaml --env dev --out handoff"]
     monkeypatch.chdir(root)
     out = tmp_path / "handoff"
-    from stacks.cli import main
+    from stacks.cli.app import main
 
     if "handoff" in getattr(main, "commands", {}):
         from click.testing import CliRunner

@@ -7,10 +7,10 @@ import pytest
 
 from components.aws.cluster import AUTOSCALER_SERVICE_ACCOUNT
 from components.k8s.cluster_autoscaler import SERVICE_ACCOUNT
-from stacks.diff import diff_plans
-from stacks.engine import plan
-from stacks.loader import load, load_text
-from stacks.resolve import resolve
+from stacks.org.load import load, load_text
+from stacks.org.resolve import resolve
+from stacks.plan.engine import plan
+from stacks.report.diff import diff_plans
 from tests.conftest import BUNDLED_GCP, ROOT
 
 AWS = ROOT / "examples" / "aws.yaml"

@@ -1,6 +1,6 @@
 """The critical path: the longest chain `pulumi up` has to create one resource after another.
 
-Pure cases pin the model of :func:`stacks.render.waits_for` (dependencies, providers, custom
+Pure cases pin the model of :func:`stacks.report.tree.waits_for` (dependencies, providers, custom
 parents; components and providers weigh nothing). Whole-plan cases pin the targets of issue 9
 on every bundled org: buckets, registries and identities do not wait for the cluster, GPU pools
 do not wait for each other, and the chain documented in docs/performance.md does not grow.
@@ -13,10 +13,10 @@ from functools import cache
 
 import pytest
 
-from stacks.engine import Plan, PlannedResource, plan
-from stacks.loader import load
-from stacks.render import critical_path, critical_path_line, summary, waits_for
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import Plan, PlannedResource, plan
+from stacks.report.tree import critical_path, critical_path_line, summary, waits_for
 from tests.conftest import ALL_ORGS
 
 STACK = "urn:pulumi:dev::trellis::"

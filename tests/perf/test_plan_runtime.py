@@ -24,11 +24,11 @@ from pulumi.runtime import resource as presource
 from pulumi.runtime import rpc
 from rich.console import Console
 
-from stacks import engine
-from stacks.engine import run_program
-from stacks.loader import load
-from stacks.render import render_plan_tree, tree_lines
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan import engine
+from stacks.plan.engine import run_program
+from stacks.report.tree import render_plan_tree, tree_lines
 from tests.conftest import BUNDLED_GCP
 
 SDK_CONTAINS_UNKNOWNS = rpc.contains_unknowns
@@ -169,7 +169,7 @@ def test_plain_tree_output_is_what_rich_prints(env):
 
 
 def test_a_callers_frozen_heap_stays_frozen(env):
-    """The trellis script freezes its import heap (stacks.launch); a plan must not hand it
+    """The trellis script freezes its import heap (stacks.cli.launch); a plan must not hand it
     back to the collector, and the plan's own objects join it instead of being rescanned."""
     gc.freeze()
     before = gc.get_freeze_count()

@@ -1,6 +1,6 @@
 """Builders for policy fixtures: small plans of raw provider resources, checked like the CLI does.
 
-Resources are plain dicts with the keys of :class:`stacks.engine.PlannedResource`, so the
+Resources are plain dicts with the keys of :class:`stacks.plan.engine.PlannedResource`, so the
 fixtures do not depend on the engine; :func:`check` sends them through the same path as
 ``trellis check`` (:mod:`policies.evaluate`), which ``test_evaluate_equivalence`` holds to the
 pack's Analyzer servicer (protobuf requests, as ``pulumi preview --policy-pack``). A uniquely
@@ -14,7 +14,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.check import CheckReport, Finding, run_check
+from stacks.report.check import CheckReport, Finding, run_check
 
 PROJECT = "trellis"
 STACK = "dev"

@@ -18,10 +18,10 @@ import pytest
 from policy_fixtures import FakePlan, S, check
 from test_rules import gcs, pool
 
-from stacks.check import render, run_check, to_junit, to_sarif
-from stacks.commands.check import check_command
-from stacks.errors import OrgError
-from stacks.waivers import Waiver
+from stacks.cli.commands.check import check_command
+from stacks.org.errors import OrgError
+from stacks.report.check import render, run_check, to_junit, to_sarif
+from stacks.report.waivers import Waiver
 
 SCHEMA = Path(__file__).resolve().parent.parent / "data" / "sarif-2.1.0.json"
 TODAY = dt.date.today()

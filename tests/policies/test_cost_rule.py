@@ -18,10 +18,10 @@ from components import catalog
 from policies.registry import get_rule
 from policies.view import Res
 from policies.view import Stack as ViewStack
-from stacks import cost
-from stacks.engine import plan as build_plan
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import plan as build_plan
+from stacks.report import cost
 
 RULE = "TRL-COST-001"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -285,6 +285,6 @@ def test_rule_agrees_with_trellis_cost_on_a_real_plan(write_org, cloud) -> None:
 
 
 def cost_check(spec):  # type: ignore[no-untyped-def]
-    from stacks.check import run_check
+    from stacks.report.check import run_check
 
     return run_check(build_plan(spec))

@@ -17,10 +17,10 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from test_examples_and_insecure import insecure_aws, insecure_gcp
 from test_rules import GCS, GOOD_GCS, all_cases, gcs, pool, s3_group
 
-from stacks.check import CheckReport, run_check
-from stacks.engine import plan, run_program
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import plan, run_program
+from stacks.report.check import CheckReport, run_check
 from tests.conftest import ALL_ORGS, BUNDLED_GCP, ROOT
 
 

@@ -10,11 +10,11 @@ import pulumi_gcp as gcp
 import pytest
 from click.testing import CliRunner
 
-from stacks.check import run_check
-from stacks.cli import main
-from stacks.engine import run_program
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.cli.app import main
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import run_program
+from stacks.report.check import run_check
 from tests.conftest import ALL_ORGS, BUNDLED_GCP, ROOT
 
 ENV_CASES = [(org, env) for org in ALL_ORGS for env in load(org).environments]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from policies.registry import iter_ids
-from stacks.errors import OrgError
-from stacks.waivers import MAX_DAYS, default_path, load
+from stacks.org.errors import OrgError
+from stacks.report.waivers import MAX_DAYS, default_path, load
 
 TODAY = dt.date(2026, 11, 26)
 RULES = set(iter_ids())

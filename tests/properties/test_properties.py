@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from components import naming
-from stacks.check import run_check
-from stacks.cli import main
-from stacks.engine import plan
-from stacks.errors import OrgError
-from stacks.loader import load, load_text
-from stacks.resolve import resolve
+from stacks.cli.app import main
+from stacks.org.errors import OrgError
+from stacks.org.load import load, load_text
+from stacks.org.resolve import resolve
+from stacks.plan.engine import plan
+from stacks.report.check import run_check
 from tests.conftest import ALL_ORGS
 from tests.properties.strategies import orgs
 

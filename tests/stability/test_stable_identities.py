@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacks.diff import diff_plans
-from stacks.engine import Plan, plan
-from stacks.loader import load, load_text
-from stacks.resolve import resolve
+from stacks.org.load import load, load_text
+from stacks.org.resolve import resolve
+from stacks.plan.engine import Plan, plan
+from stacks.report.diff import diff_plans
 from tests.conftest import ALL_ORGS, BUNDLED_GCP
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from components import catalog
 from components.catalog import HOURS_PER_MONTH
-from stacks import cost
-from stacks.cost import estimate, largest_fitting_max_nodes, plan_annotations
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.report import cost
+from stacks.report.cost import estimate, largest_fitting_max_nodes, plan_annotations
 from tests.conftest import ALL_ORGS, BUNDLED_GCP
 
 ONE_TEAM = """\
@@ -332,8 +332,8 @@ def test_plan_annotations_aws_node_group(write_org):
 
 
 def test_plan_annotations_on_a_real_plan():
-    pytest.importorskip("stacks.compose_gcp")
-    from stacks.engine import plan as build_plan
+    pytest.importorskip("stacks.compose.gcp")
+    from stacks.plan.engine import plan as build_plan
 
     spec = resolve(load(BUNDLED_GCP), "dev")
     notes = plan_annotations(build_plan(spec), spec)

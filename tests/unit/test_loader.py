@@ -7,8 +7,8 @@ import tracemalloc
 
 import pytest
 
-from stacks.errors import OrgError
-from stacks.loader import load
+from stacks.org.errors import OrgError
+from stacks.org.load import load
 from tests.conftest import MINIMAL_GCP
 
 

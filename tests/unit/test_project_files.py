@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from stacks.loader import load
+from stacks.org.load import load
 from tests.conftest import BUNDLED_GCP, ROOT
 
 

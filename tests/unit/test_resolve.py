@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.errors import OrgError
-from stacks.loader import load
-from stacks.resolve import resolve
+from stacks.org.errors import OrgError
+from stacks.org.load import load
+from stacks.org.resolve import resolve
 from tests.conftest import BUNDLED_GCP
 
 ORG = """\
@@ -127,6 +127,6 @@ def test_unversioned_model_bucket_is_refused(write_org):
 
 def test_model_bucket_pattern_matches_the_policy_default():
     from policies.settings import SETTINGS
-    from stacks.resolve import MODEL_BUCKET_PATTERNS
+    from stacks.org.resolve import MODEL_BUCKET_PATTERNS
 
     assert list(MODEL_BUCKET_PATTERNS) == SETTINGS["modelBucketPatterns"].schema["default"]

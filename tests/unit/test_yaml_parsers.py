@@ -1,6 +1,6 @@
 """org.yaml parses the same through libyaml (the fast path) and ruamel.yaml's pure parser.
 
-:mod:`stacks.yamlsrc` composes nodes from libyaml's events when PyYAML has its C extension and
+:mod:`stacks.org.yamlsrc` composes nodes from libyaml's events when PyYAML has its C extension and
 falls back to ruamel.yaml's pure-Python parser otherwise (or with ``TRELLIS_YAML=pure``). Values,
 key positions and error positions must not depend on which one ran: YAML 1.2 scalars
 (``yes`` is a string, ``010`` is ten), anchors, merges, duplicate keys, one document per file.
@@ -19,8 +19,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stacks import yamlsrc
-from stacks.errors import OrgError
+from stacks.org import yamlsrc
+from stacks.org.errors import OrgError
 from tests.conftest import ALL_ORGS
 
 pytestmark = pytest.mark.skipif(not yamlsrc.use_libyaml(), reason="PyYAML without libyaml")
@@ -202,7 +202,7 @@ def _no_nodes(text: str, file: str, *, libyaml: bool) -> Any:
 @pytest.mark.parametrize("org", ALL_ORGS, ids=lambda p: p.name)
 def test_org_files_are_built_from_events(org: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fast path is the one real org files take (no aliases, tags or merges)."""
-    from stacks import yamlnodes
+    from stacks.org import yamlnodes
 
     monkeypatch.delenv("TRELLIS_YAML", raising=False)
     monkeypatch.setattr(yamlnodes, "parse", _no_nodes)
@@ -211,7 +211,7 @@ def test_org_files_are_built_from_events(org: Path, monkeypatch: pytest.MonkeyPa
 
 def test_generated_orgs_are_built_from_events(monkeypatch: pytest.MonkeyPatch) -> None:
     from benchmarks import orgs
-    from stacks import yamlnodes
+    from stacks.org import yamlnodes
 
     monkeypatch.delenv("TRELLIS_YAML", raising=False)
     monkeypatch.setattr(yamlnodes, "parse", _no_nodes)

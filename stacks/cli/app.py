@@ -1,0 +1,293 @@
+"""The ``trellis`` command line (click).
+
+Options are defined once and reused; :class:`_Group` is the one place that turns exceptions
+into messages and exit codes: user errors exit 1 with a located message, usage errors exit 2,
+and nothing prints a Python traceback unless ``--debug`` asks for one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from stacks.cli.paused import imports_paused
+from stacks.org.errors import OrgError
+from stacks.org.load import DEFAULT_ORG
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OrgError as exc:
+            _fail(str(exc), exc.summary())
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            from stacks.plan.engine import PlanError
+
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            if isinstance(exc, PlanError):
+                _fail(str(exc), "the plan could not be built")
+            _fail(f"internal error: {type(exc).__name__}: {exc}",
+                  "this is a bug in Trellis; rerun with --debug and report it")
+
+
+def _fail(message: str, summary: str) -> None:
+    click.echo(message, err=True)
+    click.secho(f"error: {summary}", fg="red", err=True)
+    sys.exit(1)
+
+
+def org_argument(fn: F) -> F:
+    return click.argument("org", required=False, default=str(DEFAULT_ORG), metavar="[ORG]",
+                          type=click.Path(dir_okay=False, path_type=Path))(fn)
+
+
+def env_option(fn: F) -> F:
+    return click.option("--env", "-e", "env", metavar="ENV",
+                        help="Environment (= stack name). May be omitted when the org file "
+                             "has one environment.")(fn)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                            show_default=True, help="Output format.")(fn)
+    return deco
+
+
+def pick_env(loaded: Any, env: str | None) -> str:
+    """The environment to work on; usage error (exit 2) when ambiguous."""
+    envs = loaded.environments
+    if env is None:
+        if len(envs) == 1:
+            return str(envs[0])
+        raise click.UsageError(f"--env is required: {loaded.path} defines "
+                               f"{', '.join(envs)}")
+    return env
+
+
+def load_env(org: Path, env: str | None) -> Any:
+    """Load ``org`` and resolve the chosen environment into an EnvSpec."""
+    from stacks.org.load import load
+    from stacks.org.resolve import resolve
+
+    loaded = load(org)
+    return resolve(loaded, pick_env(loaded, env))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for unexpected errors.")
+@click.version_option(package_name="trellis-ml")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Trellis: one org.yaml -> a secure, cost-bounded ML platform on GCP or AWS.
+
+    \b
+    Examples:
+      trellis validate                       # check stacks/org.yaml
+      trellis plan --env dev                 # every resource dev would get, offline
+      trellis check --env prod               # plan + policy pack, for CI
+    """
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@org_argument
+def validate(org: Path) -> None:
+    """Parse and validate ORG; print every problem with its line.
+
+    \b
+    Example:
+      trellis validate stacks/org.yaml
+    """
+    from stacks.org.load import load
+
+    loaded = load(org)
+    n_teams = len(loaded.org.teams)
+    click.echo(f"{org}: valid ({loaded.org.cloud}, {len(loaded.environments)} environment"
+               f"{'s' if len(loaded.environments) != 1 else ''}, {n_teams} team"
+               f"{'s' if n_teams != 1 else ''})")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of org.yaml (for editors and CI).
+
+    \b
+    Example:
+      trellis schema > schema/org.v1.json
+      # then, first line of org.yaml:
+      # yaml-language-server: $schema=schema/org.v1.json
+    """
+    from stacks.org.model import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@org_argument
+@env_option
+@format_option("tree", "json")
+def plan(org: Path, env: str | None, fmt: str) -> None:
+    """Build the plan of one environment offline and print it.
+
+    No cloud credentials and no Pulumi CLI needed: the Pulumi program runs under Pulumi's mock
+    runtime and every resource registration is recorded.
+
+    \b
+    Examples:
+      trellis plan --env dev
+      trellis plan examples/aws.yaml --env prod --format json | jq '.resources | length'
+    """
+    with imports_paused():
+        from stacks.plan.engine import plan as build_plan
+        from stacks.report.tree import render_plan_tree
+
+    spec = load_env(org, env)
+    result = build_plan(spec)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=False))
+    else:
+        from stacks.report.cost import plan_annotations
+
+        render_plan_tree(result, spec, annotations=plan_annotations(result, spec))
+
+
+@main.command()
+@org_argument
+@env_option
+@format_option("text", "json", "sarif", "junit")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
+              default="low", show_default=True,
+              help="Lowest severity whose unwaived mandatory violations fail the run.")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Waivers file. Default: waivers.yaml beside ORG, if present.")
+def check(org: Path, env: str | None, fmt: str, fail_on: str, waivers_path: Path | None) -> None:
+    """Plan one environment offline and run the policy pack on it (for CI).
+
+    Exit 1 when an unwaived mandatory violation at or above --fail-on remains. The same pack
+    runs under `pulumi preview --policy-pack policies`.
+
+    \b
+    Examples:
+      trellis check --env prod
+      trellis check --env prod --format sarif > trellis.sarif
+    """
+    with imports_paused():
+        from stacks.cli.commands.check import check_command
+        from stacks.plan.engine import plan as build_plan
+        from stacks.report.waivers import default_path
+
+    spec = load_env(org, env)
+    with _progress(f"planning {spec.name} and running the policy pack"):
+        result = build_plan(spec)
+    budgets = {t.name: t.budget_usd for t in spec.teams.values() if t.budget_usd is not None}
+    sys.exit(check_command(result, fmt=fmt, fail_on=fail_on,
+                           waivers_path=waivers_path or default_path(org),
+                           out=sys.stdout, config={"budgets": budgets}))
+
+
+@main.command()
+@org_argument
+@env_option
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("handoff"), show_default=True, help="Directory for the bundle.")
+def handoff(org: Path, env: str | None, out: Path) -> None:
+    """Write the handoff bundle for the ML teams: README.md, teams/<team>.md, index.html.
+
+    Every environment by default, or one with --env. Generated from org.yaml and the offline
+    plan, so the guide's node selectors, tolerations, URIs and identities are the deployed ones.
+
+    \b
+    Examples:
+      trellis handoff --out handoff
+      trellis handoff examples/aws.yaml --env prod --out /tmp/aws-handoff
+    """
+    with imports_paused():
+        from stacks.cli.commands.handoff import handoff_command
+    from stacks.org.load import load
+
+    with _progress("planning and writing the handoff bundle"):
+        code = handoff_command(load(org), envs=[env] if env else None, out=out)
+    sys.exit(code)
+
+
+def _progress(message: str) -> Any:
+    """A spinner on stderr when it is a terminal; nothing otherwise (CI logs stay clean)."""
+    import contextlib
+
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    return err.status(message) if err.is_terminal else contextlib.nullcontext()
+
+
+@main.command()
+@org_argument
+@env_option
+@format_option("table", "json")
+def cost(org: Path, env: str | None, fmt: str) -> None:
+    """Monthly cost per team: idle and at max scale, against the budget.
+
+    GPU pools from the catalogue's list prices (date printed), spot as a documented estimate,
+    plus the environment's fixed platform costs. Always exits 0: the budget guardrail that can
+    fail a build is policy TRL-COST-001 in `trellis check`.
+
+    \b
+    Examples:
+      trellis cost --env prod
+      trellis cost examples/aws.yaml --env dev --format json
+    """
+    with imports_paused():
+        from stacks.cli.commands.cost import cost_command
+
+    sys.exit(cost_command(load_env(org, env), fmt=fmt, console=_console()))
+
+
+@main.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@env_option
+@format_option("text", "json")
+@click.option("--fail-on-data-loss", is_flag=True,
+              help="Exit 1 when a stateful resource would be deleted or replaced.")
+def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: bool) -> None:
+    """What changes between two org files, resource by resource.
+
+    Deleting or replacing a stateful resource (bucket, registry, cluster) is flagged as data
+    loss at the top.
+
+    \b
+    Example:
+      git show main:stacks/org.yaml > /tmp/old.yaml
+      trellis diff /tmp/old.yaml stacks/org.yaml --env prod --fail-on-data-loss
+    """
+    with imports_paused():
+        from stacks.cli.commands.diff import diff_command
+    from stacks.org.load import load
+
+    chosen = pick_env(load(new), env)
+    sys.exit(diff_command(old, new, env=chosen, fmt=fmt, fail_on_data_loss=fail_on_data_loss,
+                          console=_console()))
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 100)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,135 @@
+"""``trellis cost``: monthly cost of one environment per team and GPU pool, against budgets.
+
+The body of the command; :mod:`stacks.cli.app` owns the options and error handling. Always exits
+0 (DESIGN.md): an over-budget team is reported here and enforced by TRL-COST-001 in
+``trellis check``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from stacks.org.spec import EnvSpec
+from stacks.report.cost import SCOPE_NOTE, CostReport, TeamCost, estimate, fits_at_min, usd
+
+WIDTH = 100  # columns when not writing to a terminal
+
+
+def cost_command(env: EnvSpec, *, fmt: str = "table", console: Console | None = None) -> int:
+    """Print the cost report of ``env`` as ``table`` (for people) or ``json``; return 0."""
+    out = console or Console(width=None if sys.stdout.isatty() else WIDTH, highlight=False)
+    report = estimate(env)
+    if fmt == "json":
+        out.out(json.dumps(report.to_json(), indent=2), highlight=False)
+        return 0
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; expected table or json")
+    render_table(report, out)
+    return 0
+
+
+def _money(value: float) -> str:
+    """Whole dollars in the table (budgets are whole dollars); JSON keeps cents."""
+    return f"{value:,.0f}"
+
+
+def _status(team: TeamCost) -> Text:
+    """Budget verdict, in the team row's (otherwise empty) machine column."""
+    if team.headroom_usd is None:
+        return Text("no budget set", style="dim")
+    if team.over_budget:
+        return Text(f"OVER budget by {_money(-team.headroom_usd)}", style="bold red")
+    return Text(f"within budget, {_money(team.headroom_usd)} spare", style="green")
+
+
+def teams_table(report: CostReport) -> Table:
+    """One section per team: its totals against the budget, then its pools."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("Team / pool", no_wrap=True, max_width=18, overflow="ellipsis")
+    table.add_column("Machine (GPUs)", no_wrap=True)
+    table.add_column("$/node-h", justify="right", no_wrap=True)
+    table.add_column("Nodes", justify="right", no_wrap=True)
+    table.add_column("Idle $/mo", justify="right", no_wrap=True)
+    table.add_column("Max $/mo", justify="right", no_wrap=True)
+    table.add_column("Budget $/mo", justify="right", no_wrap=True)
+    for i, team in enumerate(report.teams):
+        style = "bold red" if team.over_budget else "bold"
+        budget = "—" if team.budget_usd is None else _money(team.budget_usd)
+        table.add_row(Text(team.team, style=style), _status(team), "", "",
+                      Text(_money(team.idle_monthly_usd), style=style),
+                      Text(_money(team.max_monthly_usd), style=style),
+                      Text(budget, style=style))
+        for j, pool in enumerate(team.pools):
+            price = f"{pool.node_hour_usd:,.4f}" + (" S" if pool.spot else "  ")
+            table.add_row(f"  {pool.pool}",
+                          f"{pool.machine_type} ({pool.gpus_per_node}×{pool.accelerator})",
+                          price, f"{pool.min_nodes}–{pool.max_nodes}",
+                          _money(pool.idle_monthly_usd), _money(pool.max_monthly_usd), "",
+                          end_section=j == len(team.pools) - 1 and i < len(report.teams) - 1)
+    return table
+
+
+def platform_table(report: CostReport) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("Platform (fixed, per environment)", no_wrap=True)
+    table.add_column("$/mo", justify="right", no_wrap=True)
+    table.add_column("Note", overflow="fold")
+    for item in report.platform:
+        table.add_row(item.item, f"{item.monthly_usd:,.2f}", item.note, style="dim")
+    table.add_row(Text("platform total", style="bold"),
+                  Text(f"{report.platform_monthly_usd:,.2f}", style="bold"), "")
+    return table
+
+
+def budget_lines(report: CostReport) -> list[Text]:
+    """One line per over-budget team: both numbers and what would fit."""
+    lines: list[Text] = []
+    for team in report.over_budget:
+        budget = team.budget_usd or 0.0
+        text = Text(f"{team.team} is over budget: worst case {usd(team.max_monthly_usd)}/mo > "
+                    f"budget {usd(budget)}/mo. ", style="red")
+        text.append(fit_hint(team))
+        lines.append(text)
+    return lines
+
+
+def fit_hint(team: TeamCost) -> str:
+    """``"Fits with train max_nodes ≤ 0 (other pools unchanged)"`` for an over-budget team."""
+    budget = team.budget_usd or 0.0
+    hints: list[str] = []
+    for pool in team.pools:
+        others = team.max_monthly_usd - pool.max_monthly_usd
+        if fits_at_min(budget, pool.node_month_usd, others, min_nodes=pool.min_nodes):
+            hints.append(f"{pool.pool} max_nodes ≤ {team.largest_fitting_max_nodes(pool.pool)}")
+    if not hints:
+        return "No single pool can be lowered enough; lower several pools or raise budget_usd."
+    return "Fits with " + " or ".join(hints) + " (other pools unchanged), or raise budget_usd."
+
+
+def render_table(report: CostReport, out: Console) -> None:
+    title = (f"Monthly cost of {report.environment} ({report.cloud}, {report.tier}), "
+             f"USD, {report.price_date} prices")
+    out.print(Text(title, style="bold"))
+    out.print(Text("Idle = min_nodes; Max = max_nodes running 730 h/month. "
+                   "S = spot price. " + SCOPE_NOTE[0].upper() + SCOPE_NOTE[1:] + ".",
+                   style="dim"))
+    out.print()
+    if report.teams:
+        out.print(teams_table(report))
+    else:
+        out.print("No teams in this environment.")
+    out.print()
+    out.print(platform_table(report))
+    out.print()
+    out.print(Text(f"Environment total: idle {report.total_idle_monthly_usd:,.2f}, "
+                   f"max {report.total_max_monthly_usd:,.2f} USD/month "
+                   "(platform + GPU pools)", style="bold"))
+    for line in budget_lines(report):
+        out.print(line)
+    out.print(Text("Prices: " + report.estimate_note() + ".", style="dim"))

@@ -1,1 +1,0 @@
-"""Bodies of the CLI commands: plain functions the click layer in stacks/cli.py calls."""

@@ -1,0 +1,1 @@
+"""Composition: a resolved environment spec mapped onto the components; the Pulumi program."""

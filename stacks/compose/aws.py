@@ -1,0 +1,265 @@
+"""One AWS environment of org.yaml, built from :mod:`components.aws`.
+
+Maps the resolved :class:`~stacks.org.spec.EnvSpec` onto components and returns the stack
+outputs (the same shape as on GCP). Logical names are the contract of docs/adr/0005: the
+environment's components have fixed names (``key``, ``network``, ``cluster``, ``registry``),
+a team's are ``<team>-<key>``; renames become aliases, and stateful resources keep their old
+physical names.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import product
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as kubernetes
+
+from components import catalog, cron, naming
+from components.aws import (
+    Bucket,
+    Budget,
+    Cluster,
+    ClusterAccess,
+    EnvironmentKey,
+    GpuNodeGroup,
+    Network,
+    Pipeline,
+    RegistrySettings,
+    TeamIdentity,
+    TeamRegistry,
+)
+from components.aws.cluster import DEFAULT_VERSION
+from components.k8s import ClusterAutoscaler, TeamNamespace, eks_kubeconfig
+from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
+
+PIPELINE_ROOT = "pipeline-root"
+K8S_PROVIDER_NAME = "kubernetes"
+DEFINITION_VERSION = "2020-12-01"
+
+
+def _aliases(team: TeamSpec, key: str,
+             previous: tuple[str, ...] = ()) -> list[pulumi.Input[pulumi.Alias]]:
+    """Aliases for every earlier (team, entry key) combination of ``<team>-<key>``."""
+    teams = (team.name, *team.previous_names)
+    keys = (key, *previous)
+    return [pulumi.Alias(name=f"{t}-{k}") for t, k in product(teams, keys)
+            if (t, k) != (team.name, key)]
+
+
+def _team_aliases(team: TeamSpec, suffix: str) -> list[pulumi.Input[pulumi.Alias]]:
+    return [pulumi.Alias(name=f"{old}-{suffix}") for old in team.previous_names]
+
+
+def _stateful_team(team: TeamSpec) -> str:
+    """The team name inside physical names of stateful resources (kept across team renames)."""
+    return team.previous_names[0] if team.previous_names else team.name
+
+
+def read_definition(spec: PipelineSpec) -> str:
+    """The local SageMaker pipeline definition, checked enough to fail at plan time."""
+    assert spec.template_path is not None
+    text = spec.template_path.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"pipeline '{spec.name}': {spec.template} is not JSON ({exc}); AWS "
+                         "takes a SageMaker pipeline definition JSON "
+                         "(pipeline.definition() in the SageMaker SDK)") from None
+    if not isinstance(doc, dict) or doc.get("Version") != DEFINITION_VERSION or "Steps" not in doc:
+        raise ValueError(f"pipeline '{spec.name}': {spec.template} is not a SageMaker pipeline "
+                         f"definition (needs \"Version\": \"{DEFINITION_VERSION}\" and "
+                         "\"Steps\")")
+    # Compact and key-sorted: the same file always gives the same input.
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def _access(env: EnvSpec) -> dict[str, ClusterAccess]:
+    access: dict[str, ClusterAccess] = {}
+    for arn in env.platform.admins:
+        access.setdefault(arn, ClusterAccess())["cluster_admin"] = True
+    for team in env.teams.values():
+        for arn in team.members:
+            grant = access.setdefault(arn, ClusterAccess())
+            grant["namespaces"] = sorted({*grant.get("namespaces", []), team.names.namespace})
+    return access
+
+
+def _provider(env: EnvSpec) -> aws.Provider:
+    assert env.account is not None
+    return aws.Provider("aws", region=env.region, allowed_account_ids=[env.account],
+                        default_tags=aws.ProviderDefaultTagsArgs(tags=dict(env.labels)))
+
+
+def _kubernetes_provider(env: EnvSpec, cluster: Cluster) -> kubernetes.Provider:
+    """In-cluster objects go through a provider built from the cluster's outputs.
+
+    Its kubeconfig waits for the admins' access policies (the deployer must be one of
+    ``platform.admins``: the cluster grants its creator nothing implicitly), and ``pulumi up``
+    must reach the API: from an admin CIDR, or from inside the VPC when the endpoint is private.
+    """
+    name = pulumi.Output.all(cluster.name, cluster.admin_principals).apply(lambda v: str(v[0]))
+    return kubernetes.Provider(K8S_PROVIDER_NAME, kubeconfig=eks_kubeconfig(
+        name, cluster.endpoint, cluster.certificate_authority, env.region))
+
+
+def build_aws(env: EnvSpec) -> dict[str, Any]:
+    """Create every resource of ``env`` on AWS; returns the stack outputs."""
+    provider = _provider(env)
+    top = pulumi.ResourceOptions(providers=[provider])
+    org, name, prod = env.org, env.name, env.production
+    tags = dict(env.labels)
+
+    key = EnvironmentKey("key", {"alias": naming.make("kms_alias", f"alias/{org}", name),
+                                 "description": f"Trellis {org} {name}: EKS secrets, S3, ECR",
+                                 "production": prod, "tags": tags}, top)
+    network = Network("network", {"name": env.platform.network_name,
+                                  "cidr": env.platform.network_cidr,
+                                  "availability_zone_count": 3, "nat_gateway_per_az": prod,
+                                  "cluster_name": env.platform.cluster_name, "tags": tags}, top)
+    system = catalog.SYSTEM_POOL["aws"]
+    sys_min, sys_max = catalog.system_pool_bounds("aws", production=prod)
+    system_node_name = naming.iam_role(org, name, "eks-system-node")
+    cluster = Cluster("cluster", {
+        "name": env.platform.cluster_name,
+        "subnet_ids": network.private_subnet_ids,
+        "kms_key_arn": key.arn,
+        "admin_cidrs": list(env.platform.admin_cidrs),
+        "access": _access(env),
+        "role_name": naming.iam_role(org, name, "eks-cluster"),
+        "autoscaler_role_name": naming.iam_role(org, name, "cluster-autoscaler"),
+        "system_node_group": {
+            "node_group_name": naming.make("eks_node_group", "system"),
+            "node_role_name": system_node_name, "launch_template_name": system_node_name,
+            "instance_type": system["machine_type"], "min_nodes": sys_min, "max_nodes": sys_max,
+            "disk_size_gb": system["disk_size_gb"]},
+        "production": prod, "tags": tags}, top)
+    registry = RegistrySettings("registry", {
+        "template_role_name": naming.iam_role(org, name, "ecr-templates"),
+        "repository_prefixes": [t.names.container_registry for t in env.teams.values()],
+        "kms_key_arn": key.arn, "tags": tags}, top)
+
+    k8s = _kubernetes_provider(env, cluster)
+    # EKS node groups scale from zero only with the cluster autoscaler in the cluster.
+    ClusterAutoscaler("cluster-autoscaler", {"cluster_name": cluster.name, "region": env.region,
+                                             "kubernetes_version": DEFAULT_VERSION},
+                      pulumi.ResourceOptions(provider=k8s))
+    teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s)
+             for team in env.teams.values()}
+    return {
+        "environment": {"name": name, "cloud": "aws", "tier": env.tier, "region": env.region,
+                        "account": env.account, "cluster_name": cluster.name,
+                        "cluster_endpoint": cluster.endpoint},
+        "teams": teams,
+    }
+
+
+def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: EnvironmentKey,
+                network: Network, cluster: Cluster, registry: RegistrySettings,
+                k8s: kubernetes.Provider) -> dict[str, Any]:
+    t, names, prod, tags = team.name, team.names, env.production, dict(team.labels)
+    keep = _stateful_team(team)
+
+    def opts(aliases: list[pulumi.Input[pulumi.Alias]]) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(top, pulumi.ResourceOptions(aliases=aliases))
+
+    buckets: dict[str, Bucket] = {}
+    for purpose, b in team.buckets.items():
+        physical = b.bucket_name
+        if b.previous_names or team.previous_names:  # a rename keeps the data where it is
+            physical = naming.bucket("aws", env.org, env.name, keep,
+                                     (b.previous_names or (purpose,))[0])
+        buckets[purpose] = Bucket(f"{t}-{purpose}", {
+            "bucket_name": physical, "kms_key_arn": key.arn, "versioning": b.versioning,
+            "delete_after_days": b.delete_after_days, "production": prod, "tags": tags},
+            opts(_aliases(team, purpose, b.previous_names)))
+    root = None
+    if names.pipeline_root_bucket:
+        root_name = (naming.bucket("aws", env.org, env.name, keep, PIPELINE_ROOT)
+                     if team.previous_names else names.pipeline_root_bucket)
+        root = Bucket(f"{t}-{PIPELINE_ROOT}", {
+            "bucket_name": root_name, "kms_key_arn": key.arn, "versioning": prod,
+            "production": prod, "tags": tags}, opts(_team_aliases(team, PIPELINE_ROOT)))
+
+    model_group = (naming.make("sagemaker_model_package_group", env.org, env.name, keep, "models")
+                   if team.previous_names else names.model_registry)
+    team_registry = TeamRegistry(f"{t}-registry", {
+        "prefix": names.container_registry, "template_role_arn": registry.template_role_arn,
+        "kms_key_arn": key.arn, "immutable_tags": prod, "model_package_group_name": model_group,
+        "description": team.description or f"{t} team", "production": prod, "tags": tags},
+        opts(_team_aliases(team, "registry")))
+
+    bucket_arns: dict[str, pulumi.Input[str]] = {p: b.arn for p, b in buckets.items()}
+    if root is not None:
+        bucket_arns[PIPELINE_ROOT] = root.arn
+    identity = TeamIdentity(f"{t}-identity", {
+        "team": t, "cluster_name": cluster.name, "namespace": names.namespace,
+        "service_account": names.service_account,
+        "workload_role_name": names.workload_identity,
+        "pipeline_role_name": names.pipeline_identity,
+        "scheduler_role_name": names.scheduler_identity if team.pipelines else None,
+        "bucket_arns": bucket_arns, "kms_key_arn": key.arn,
+        "repository_prefix": names.container_registry, "model_package_group_name": model_group,
+        "tags": tags}, opts(_team_aliases(team, "identity")))
+
+    # Namespace and service account of the Pod Identity association; members' edit rights come
+    # from their EKS access policy, so no RBAC subjects are needed here.
+    TeamNamespace(t, {"team": names.namespace, "gpu_quota": team.max_gpus,
+                      "labels": dict(team.labels)},
+                  opts=pulumi.ResourceOptions(provider=k8s, aliases=[
+                      pulumi.Alias(name=old) for old in team.previous_names]))
+
+    pools = {}
+    for pool_key, pool in team.pools.items():
+        group = GpuNodeGroup(f"{t}-{pool_key}", {
+            "cluster_name": cluster.name, "team": t, "pool": pool_key,
+            "node_group_name": pool.node_pool_name, "node_role_name": pool.node_identity_name,
+            "launch_template_name": pool.node_identity_name,
+            "subnet_ids": network.private_subnet_ids, "instance_type": pool.machine_type,
+            "accelerator": pool.accelerator, "gpus_per_node": pool.gpus_per_node,
+            "min_nodes": pool.min_nodes, "max_nodes": pool.max_nodes, "spot": pool.spot,
+            "disk_size_gb": pool.disk_size_gb, "tags": tags},
+            opts(_aliases(team, pool_key, pool.previous_names)))
+        pools[pool_key] = {**group.scheduling, "accelerator": pool.accelerator,
+                           "machine_type": pool.machine_type, "min_nodes": pool.min_nodes,
+                           "max_nodes": pool.max_nodes, "spot": pool.spot}
+
+    pipelines = {}
+    for pl_key, pl in team.pipelines.items():
+        assert identity.scheduler_role_name is not None
+        assert identity.scheduler_role_arn is not None
+        Pipeline(f"{t}-{pl_key}", {
+            "pipeline_name": pl.pipeline_name, "description": pl.description,
+            "definition": None if pl.template_is_uri else read_definition(pl),
+            "definition_s3_uri": pl.template if pl.template_is_uri else None,
+            "role_arn": identity.pipeline_role_arn,
+            "scheduler_role_name": identity.scheduler_role_name,
+            "scheduler_role_arn": identity.scheduler_role_arn,
+            "schedule": pl.schedule, "timezone": pl.timezone, "schedule_name": pl.job_name,
+            "parameters": pl.parameters, "tags": tags},
+            opts(_aliases(team, pl_key, pl.previous_names)))
+        pipelines[pl_key] = {"schedule": cron.to_aws(pl.schedule), "timezone": pl.timezone,
+                             "template_uri": pl.template if pl.template_is_uri else None,
+                             "job_name": pl.job_name, "pipeline_name": pl.pipeline_name}
+
+    if team.budget_usd is not None:
+        Budget(f"{t}-budget", {
+            "budget_name": naming.make("aws_budget", env.org, env.name, t),
+            "amount_usd": team.budget_usd, "tag_key": "team", "tag_value": t,
+            "contacts": list(team.contacts), "tags": tags}, opts(_team_aliases(team, "budget")))
+
+    return {
+        "namespace": names.namespace,
+        "service_account": names.service_account,
+        "workload_identity": identity.workload_role_arn,
+        "pipeline_identity": identity.pipeline_role_arn,
+        "buckets": {p: b.uri for p, b in buckets.items()},
+        "pipeline_root": root.uri if root is not None else None,
+        "container_registry": team_registry.repository_url,
+        "pipeline_registry": None,
+        "model_registry": team_registry.model_package_group_name,
+        "gpu_pools": pools,
+        "pipelines": pipelines,
+    }

@@ -1,0 +1,326 @@
+"""One GCP environment of org.yaml mapped onto the ``components.gcp`` components.
+
+Reads only the resolved :class:`~stacks.org.spec.EnvSpec` (defaults decided, physical names made)
+and returns the stack outputs, whose shape is the same on AWS. Logical names and aliases are
+explained in docs/adr/0004-gcp-logical-names.md; what each resource is for in docs/gcp.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as kubernetes
+
+from components import catalog, naming
+from components.gcp import (
+    PLATFORM_SERVICES,
+    Bucket,
+    Budget,
+    Cluster,
+    GpuNodePool,
+    Network,
+    Pipeline,
+    ProjectAccess,
+    Services,
+    TeamIdentity,
+    TeamRegistry,
+)
+from components.gcp._iam import members_of
+from components.gcp.cluster import GcpClusterArgs
+from components.gcp.identity import MEMBER_ROLES
+from components.gcp.services import BUDGET_SERVICE
+from components.k8s import RbacSubject, TeamNamespace, gke_kubeconfig
+from stacks.org.spec import BucketSpec, EnvSpec, PipelineSpec, PoolSpec, TeamSpec
+
+PROVIDER_NAME = "gcp"
+K8S_PROVIDER_NAME = "kubernetes"
+WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
+SYSTEM_POOL_NAME = "system"
+ADMIN_ROLES = ("roles/container.admin", "roles/aiplatform.user")
+"""Platform admins: every cluster and Kubernetes object of the project, and Vertex AI."""
+
+
+def _aliases(team: TeamSpec, key: str | None, previous: tuple[str, ...] = ()) -> list[Any]:
+    """Aliases for the component named ``<team>`` (key None) or ``<team>-<key>``.
+
+    Every combination of the team's and the entry's earlier names, so renaming a team, an
+    entry or both keeps every component (and, by Pulumi's child-alias rule, every child named
+    ``<component>-...``) in place.
+    """
+    teams = (team.name, *team.previous_names)
+    current = team.name if key is None else f"{team.name}-{key}"
+    names = (list(teams) if key is None
+             else [f"{t}-{k}" for t in teams for k in (key, *previous)])
+    return [pulumi.Alias(name=n) for n in dict.fromkeys(names) if n != current]
+
+
+def kept_key(key: str, previous: tuple[str, ...]) -> str:
+    """The key physical names are made from: the original one (``previous_names[0]``) when the
+    entry was renamed, so the cloud resource keeps its name and is not replaced."""
+    return previous[0] if previous else key
+
+
+def rbac_subjects(members: tuple[str, ...]) -> list[RbacSubject]:
+    """Team members as Kubernetes RBAC subjects, as GKE authenticates them.
+
+    ``user:`` and ``serviceAccount:`` principals are users named by their email; ``group:``
+    principals are groups, which GKE only resolves with Google Groups for RBAC configured on
+    the cluster. ``domain:`` and ``principal://`` members have no Kubernetes identity.
+    """
+    out: list[RbacSubject] = []
+    for member in members:
+        kind, _, name = member.partition(":")
+        if kind in ("user", "serviceAccount"):
+            out.append(RbacSubject(kind="User", name=name))
+        elif kind == "group":
+            out.append(RbacSubject(kind="Group", name=name))
+    return out
+
+
+def bucket_name(env: EnvSpec, team: TeamSpec, bucket: BucketSpec) -> str:
+    """The spec's name, or for a renamed bucket the name it was created with (data stays)."""
+    if not bucket.previous_names:
+        return bucket.bucket_name
+    return naming.bucket(env.cloud, env.org, env.name, team.name, bucket.previous_names[0])
+
+
+def pool_names(team: TeamSpec, pool: PoolSpec) -> tuple[str, str]:
+    """(node pool name, node SA id), kept from the original key for a renamed pool."""
+    if not pool.previous_names:
+        return pool.node_pool_name, pool.node_identity_name
+    key = kept_key(pool.name, pool.previous_names)
+    return (naming.make("gke_node_pool", team.name, key),
+            naming.gcp_service_account(team.name, key, "gpu"))
+
+
+def job_name(team: TeamSpec, pipeline: PipelineSpec) -> str:
+    """Scheduler job name, kept from the original key for a renamed pipeline."""
+    if not pipeline.previous_names:
+        return pipeline.job_name
+    return naming.make("scheduler_job", team.name, kept_key(pipeline.name,
+                                                             pipeline.previous_names))
+
+
+class _Env:
+    """The environment-wide pieces every team component is wired to."""
+
+    def __init__(self, env: EnvSpec) -> None:
+        if not env.project:
+            raise ValueError(f"environment '{env.name}' has no GCP project")
+        self.env, self.project_id = env, env.project
+        self.provider = gcp.Provider(
+            PROVIDER_NAME, project=env.project, region=env.region,
+            default_labels=dict(env.labels),
+            # Budgets (and some other APIs) need a quota project with user credentials.
+            user_project_override=True, billing_project=env.project)
+        services = list(PLATFORM_SERVICES)
+        if env.platform.billing_account:
+            services.append(BUDGET_SERVICE)
+        self.services = Services("services", {"project": env.project, "services": services},
+                                 opts=self.opts())
+        self.project = self.services.project
+        self.network = Network("network", {
+            "project": self.project, "region": env.region,
+            "network_name": env.platform.network_name, "cidr": env.platform.network_cidr,
+            "flow_logs": env.production}, opts=self.opts())
+        system = catalog.SYSTEM_POOL["gcp"]
+        min_nodes, max_nodes = catalog.system_pool_bounds("gcp", production=env.production)
+        cluster_args: GcpClusterArgs = {
+            "project": self.project, "project_id": env.project, "region": env.region,
+            "cluster_name": env.platform.cluster_name,
+            "network": self.network.network_id, "subnetwork": self.network.subnetwork_id,
+            "pods_range_name": self.network.pods_range_name,
+            "services_range_name": self.network.services_range_name,
+            "admin_cidrs": list(env.platform.admin_cidrs),
+            "release_channel": "STABLE" if env.production else "REGULAR",
+            "deletion_protection": env.production,
+            "labels": dict(env.labels),
+            "system_pool": {
+                "name": naming.make("gke_node_pool", SYSTEM_POOL_NAME),
+                "machine_type": system["machine_type"], "min_nodes": min_nodes,
+                "max_nodes": max_nodes, "disk_size_gb": system["disk_size_gb"],
+                "disk_type": system["disk_type"],
+                "identity_name": naming.gcp_service_account(env.platform.cluster_name, "gke"),
+            }}
+        if env.platform.gke_security_group:
+            cluster_args["rbac_security_group"] = env.platform.gke_security_group
+        self.cluster = Cluster("cluster", cluster_args, opts=self.opts())
+
+        # In-cluster objects (team namespaces) go through a provider built from the cluster's
+        # outputs, never a local kubeconfig. `pulumi up` must reach the control plane: from an
+        # admin CIDR, or from inside the VPC when the endpoint is private.
+        self.k8s_provider = kubernetes.Provider(
+            K8S_PROVIDER_NAME, kubeconfig=gke_kubeconfig(
+                self.cluster.name, self.cluster.endpoint, self.cluster.ca_certificate))
+
+    def opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.provider, aliases=aliases or None)
+
+    def k8s_opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.k8s_provider, aliases=aliases or None)
+
+
+def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
+    env, names = ctx.env, team.names
+    has_pipelines = bool(team.pipelines) and names.pipeline_root_bucket is not None
+    identity = TeamIdentity(team.name, {
+        "project": ctx.project, "team": team.name, "workload_pool": ctx.cluster.workload_pool,
+        "namespace": names.namespace, "kubernetes_service_account": names.service_account,
+        "workload_identity_name": names.workload_identity,
+        "pipeline_identity_name": names.pipeline_identity if has_pipelines else None,
+        "scheduler_identity_name": names.scheduler_identity if has_pipelines else None,
+        "members": list(team.members)}, opts=ctx.opts(_aliases(team, None)))
+
+    TeamNamespace(team.name, {
+        "team": names.namespace, "gpu_quota": team.max_gpus, "labels": team.labels,
+        "service_account_annotations": {WORKLOAD_IDENTITY_ANNOTATION: identity.workload_email},
+        "edit_subjects": rbac_subjects(team.members)}, opts=ctx.k8s_opts(_aliases(team, None)))
+
+    members = members_of(team.members)
+    team_writers: dict[str, pulumi.Input[str]] = {**members, "workload": identity.workload_member}
+    readers: dict[str, pulumi.Input[str]] = {}
+    if identity.pipeline_member is not None:
+        readers["pipelines"] = identity.pipeline_member
+    if ctx.services.vertex_agent_member is not None and has_pipelines:
+        readers["vertex-ai-agent"] = ctx.services.vertex_agent_member
+    registry = TeamRegistry(team.name, {
+        "project": ctx.project, "location": env.region,
+        "repository_id": names.container_registry,
+        "pipeline_repository_id": names.pipeline_registry if has_pipelines else None,
+        "immutable_tags": env.production, "writers": team_writers, "readers": readers,
+        "protected": env.production, "labels": team.labels}, opts=ctx.opts(_aliases(team, None)))
+
+    # The pipeline SA is a team identity too: pipelines read datasets and write models.
+    bucket_admins = dict(team_writers)
+    if identity.pipeline_member is not None:
+        bucket_admins["pipelines"] = identity.pipeline_member
+    buckets = {key: Bucket(f"{team.name}-{key}", {
+        "project": ctx.project, "bucket_name": bucket_name(env, team, spec),
+        "location": env.region, "versioning": spec.versioning,
+        "delete_after_days": spec.delete_after_days, "object_admins": bucket_admins,
+        "protected": env.production, "labels": team.labels},
+        opts=ctx.opts(_aliases(team, key, spec.previous_names)))
+        for key, spec in team.buckets.items()}
+
+    pools = {key: _pool(ctx, team, spec, registry) for key, spec in team.pools.items()}
+
+    root: Bucket | None = None
+    pipelines: dict[str, Any] = {}
+    if has_pipelines and names.pipeline_root_bucket:
+        viewers = ({"vertex-ai-agent": ctx.services.vertex_agent_member}
+                   if ctx.services.vertex_agent_member is not None else {})
+        root = Bucket(f"{team.name}-pipeline-root", {
+            "project": ctx.project, "bucket_name": names.pipeline_root_bucket,
+            # Production keeps overwritten run artefacts (tier default, like team buckets).
+            "location": env.region, "versioning": env.production,
+            "object_admins": bucket_admins,
+            "object_viewers": viewers, "protected": env.production, "labels": team.labels},
+            opts=ctx.opts(_aliases(team, "pipeline-root")))
+        pipelines = {key: _pipeline(ctx, team, spec, identity, root)
+                     for key, spec in team.pipelines.items()}
+
+    if env.platform.billing_account and team.budget_usd:
+        Budget(team.name, {
+            "billing_account": env.platform.billing_account, "project": ctx.project,
+            "display_name": naming.make("budget", env.org, env.name, team.name),
+            "amount_usd": float(team.budget_usd), "labels": {"team": team.name},
+            "contacts": list(team.contacts), "channel_labels": team.labels},
+            opts=ctx.opts(_aliases(team, None)))
+
+    return {
+        "namespace": names.namespace,
+        "service_account": names.service_account,
+        "workload_identity": identity.workload_email,
+        "pipeline_identity": identity.pipeline_email,
+        "buckets": {key: b.url for key, b in buckets.items()},
+        "pipeline_root": root.url if root is not None else None,
+        "container_registry": registry.container_registry,
+        "pipeline_registry": registry.pipeline_registry,
+        "model_registry": (f"vertex-ai://projects/{ctx.project_id}/locations/{env.region}"
+                           "/models"),
+        "gpu_pools": {key: _pool_output(team.pools[key], pool) for key, pool in pools.items()},
+        "pipelines": pipelines,
+    }
+
+
+def _pool(ctx: _Env, team: TeamSpec, spec: PoolSpec, registry: TeamRegistry) -> GpuNodePool:
+    pool_name, identity_name = pool_names(team, spec)
+    shape = spec.shape
+    if shape.gcp_accelerator_type is None:
+        raise ValueError(f"pool {team.name}/{spec.name}: {shape.machine_type} is not a GCP shape")
+    return GpuNodePool(f"{team.name}-{spec.name}", {
+        "project": ctx.project, "location": ctx.env.region, "cluster": ctx.cluster.name,
+        "team": team.name, "pool": spec.name, "node_pool_name": pool_name,
+        "node_identity_name": identity_name, "machine_type": shape.machine_type,
+        "accelerator_type": shape.gcp_accelerator_type, "gpus_per_node": spec.gpus_per_node,
+        "min_nodes": spec.min_nodes, "max_nodes": spec.max_nodes, "spot": spec.spot,
+        "disk_size_gb": spec.disk_size_gb, "local_ssd_gb": shape.bundled_local_ssd_gb,
+        "registry_repository": registry.repository_id,
+        "labels": team.labels}, opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
+
+
+def _pool_output(spec: PoolSpec, pool: GpuNodePool) -> dict[str, Any]:
+    contract: Mapping[str, Any] = pool.scheduling
+    return {
+        "node_selector": contract["node_selector"],
+        "tolerations": contract["tolerations"],
+        "resource_name": contract["resource_name"],
+        "gpus_per_node": contract["gpus_per_node"],
+        "accelerator": spec.accelerator,
+        "machine_type": spec.machine_type,
+        "min_nodes": spec.min_nodes,
+        "max_nodes": spec.max_nodes,
+        "spot": spec.spot,
+    }
+
+
+def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdentity,
+              root: Bucket) -> dict[str, Any]:
+    if identity.pipeline_email is None or identity.scheduler_email is None:
+        raise ValueError(f"team {team.name} has pipelines but no pipeline identities")
+    pipeline = Pipeline(f"{team.name}-{spec.name}", {
+        "project": ctx.project, "project_id": ctx.project_id, "region": ctx.env.region,
+        "pipeline": spec.name, "job_name": job_name(team, spec),
+        "display_name": spec.pipeline_name, "schedule": spec.schedule,
+        "time_zone": spec.timezone, "pipeline_root": root.bucket_name,
+        "pipeline_service_account": identity.pipeline_email,
+        "scheduler_service_account": identity.scheduler_email,
+        "template_path": str(spec.template_path) if spec.template_path else None,
+        "template_uri": spec.template if spec.template_is_uri else None,
+        "parameters": spec.parameters, "description": spec.description,
+        "labels": {**team.labels, "pipeline": spec.name}},
+        opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
+    return {"schedule": spec.schedule, "timezone": spec.timezone,
+            "template_uri": pipeline.template_uri, "job_name": pipeline.job_name,
+            "pipeline_root": pipeline.output_directory}
+
+
+def people(env: EnvSpec) -> dict[str, list[str]]:
+    """Project roles per human principal: admins and the members of every team, merged."""
+    grants: dict[str, set[str]] = {}
+    for admin in env.platform.admins:
+        grants.setdefault(admin, set()).update(ADMIN_ROLES)
+    for team in env.teams.values():
+        for member in team.members:
+            grants.setdefault(member, set()).update(MEMBER_ROLES)
+    return {p: sorted(roles) for p, roles in sorted(grants.items())}
+
+
+def build_gcp(env: EnvSpec) -> dict[str, Any]:
+    """Create every resource of one GCP environment; return the stack outputs."""
+    ctx = _Env(env)
+    grants = people(env)
+    if grants:
+        ProjectAccess("access", {"project": ctx.project, "grants": grants}, opts=ctx.opts())
+    teams = {name: _team(ctx, team) for name, team in env.teams.items()}
+    return {
+        "environment": {
+            "name": env.name, "cloud": env.cloud, "tier": env.tier, "region": env.region,
+            "project": env.project, "cluster_name": ctx.cluster.name,
+            "cluster_endpoint": ctx.cluster.endpoint,
+        },
+        "teams": teams,
+    }

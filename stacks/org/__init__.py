@@ -1,0 +1,2 @@
+"""The org layer: org.yaml's model, loading with positions, validation, per-environment
+resolution."""

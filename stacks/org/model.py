@@ -1,0 +1,209 @@
+"""The typed model of org.yaml, version 1 (field names are a contract: add, never rename).
+
+pydantic checks shapes and types here; rules that need the cloud catalogue, other fields or
+the file system live in :mod:`stacks.validate`, which reports everything with a position.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tier = Literal["sandbox", "production"]
+Cloud = Literal["gcp", "aws"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _names(desc: str) -> Any:
+    return Field(default=(), description=desc)
+
+
+PREVIOUS_NAMES = (
+    "Earlier keys of this entry. Renaming a key and listing the old one here keeps the existing "
+    "cloud resources (Pulumi aliases, unchanged physical names) instead of replacing them."
+)
+
+
+class GpuPool(_Strict):
+    """A GPU node pool: nodes of one machine shape, scaled between min_nodes and max_nodes."""
+
+    accelerator: str = Field(description="Cloud-neutral accelerator name: t4, l4, a10g, l40s, "
+                             "a100-40gb, a100-80gb, h100-80gb, h200. The catalogue maps it to "
+                             "the cloud's machine shape.")
+    gpus_per_node: int | None = Field(default=None, ge=1, description="GPUs on each node. "
+                                      "Default: the smallest count the cloud offers.")
+    min_nodes: int = Field(default=0, ge=0, description="Nodes kept running. Default: 0, idle "
+                           "GPUs cost nothing.")
+    max_nodes: int = Field(default=1, ge=1, description="Upper bound of the autoscaler. "
+                           "Default: 1.")
+    spot: bool | None = Field(default=None, description="Spot/preemptible capacity. Default: "
+                              "true in sandbox, false in production.")
+    disk_size_gb: int = Field(default=200, ge=50, le=65536, description="Boot disk per node "
+                              "in GB (ML images are large). Default: 200.")
+    previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
+
+
+class GpuPoolOverride(_Strict):
+    """Per-environment changes to a GPU pool; unset fields keep the team's value."""
+
+    accelerator: str | None = Field(default=None, description="See gpu_pools.accelerator.")
+    gpus_per_node: int | None = Field(default=None, ge=1,
+                                      description="See gpu_pools.gpus_per_node.")
+    min_nodes: int | None = Field(default=None, ge=0, description="See gpu_pools.min_nodes.")
+    max_nodes: int | None = Field(default=None, ge=1, description="See gpu_pools.max_nodes.")
+    spot: bool | None = Field(default=None, description="See gpu_pools.spot.")
+    disk_size_gb: int | None = Field(default=None, ge=50, le=65536,
+                                     description="See gpu_pools.disk_size_gb.")
+
+
+class Bucket(_Strict):
+    """An object storage bucket owned by the team; the key is its purpose (datasets, models)."""
+
+    versioning: bool | None = Field(default=None, description="Keep old object versions. "
+                                    "Default: on in production, off in sandbox.")
+    delete_after_days: int | None = Field(default=None, ge=1, description="Delete objects "
+                                          "this many days after creation. Default: keep.")
+    previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
+
+
+class BucketOverride(_Strict):
+    """Per-environment changes to a bucket."""
+
+    versioning: bool | None = Field(default=None, description="See buckets.versioning.")
+    delete_after_days: int | None = Field(default=None, ge=1,
+                                          description="See buckets.delete_after_days.")
+
+
+class Pipeline(_Strict):
+    """A scheduled managed pipeline (Vertex AI Pipelines on GCP, SageMaker Pipelines on AWS)."""
+
+    template: str = Field(description="Pipeline definition: a path relative to org.yaml (a "
+                          "compiled KFP YAML on GCP, a SageMaker pipeline definition JSON on "
+                          "AWS) or a gs:// / s3:// URI.")
+    schedule: str = Field(description="5-field cron expression, e.g. '0 3 * * *'.")
+    timezone: str = Field(default="UTC", description="IANA time zone of the schedule. "
+                          "Default: UTC.")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Pipeline parameter "
+                                       "values passed on every run.")
+    description: str = Field(default="", description="What the pipeline does (shown in the "
+                             "handoff guide).")
+    previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
+
+
+class PipelineOverride(_Strict):
+    """Per-environment changes to a pipeline."""
+
+    template: str | None = Field(default=None, description="See pipelines.template.")
+    schedule: str | None = Field(default=None, description="See pipelines.schedule.")
+    timezone: str | None = Field(default=None, description="See pipelines.timezone.")
+    parameters: dict[str, Any] | None = Field(default=None, description="Merged over the "
+                                              "pipeline's parameters.")
+
+
+class TeamOverride(_Strict):
+    """Partial team settings for one environment, deep-merged over the team's own."""
+
+    description: str | None = Field(default=None, description="See teams.description.")
+    members: tuple[str, ...] | None = Field(default=None, description="Replaces the members "
+                                            "in this environment.")
+    cost_center: str | None = Field(default=None, description="See teams.cost_center.")
+    budget_usd: float | None = Field(default=None, description="See teams.budget_usd.")
+    gpu_pools: dict[str, GpuPoolOverride] = Field(default_factory=dict,
+                                                  description="Changes per pool, by pool key.")
+    buckets: dict[str, BucketOverride] = Field(default_factory=dict,
+                                               description="Changes per bucket, by purpose.")
+    pipelines: dict[str, PipelineOverride] = Field(default_factory=dict,
+                                                   description="Changes per pipeline, by name.")
+
+
+class Team(_Strict):
+    """One ML team and what it needs, in its own words."""
+
+    description: str = Field(default="", description="What the team does.")
+    members: tuple[str, ...] = Field(default=(), description="Who is in the team. GCP: IAM "
+                                     "principals (user:, group:, serviceAccount:, domain:). "
+                                     "AWS: IAM role ARNs.")
+    contacts: tuple[str, ...] = Field(default=(), description="Who to ask about this team's "
+                                      "platform. Default: the org contacts.")
+    cost_center: str | None = Field(default=None, description="Cost center label on every "
+                                    "resource of the team.")
+    environments: tuple[str, ...] | None = Field(default=None, description="Environments the "
+                                                 "team is deployed to. Default: all.")
+    budget_usd: float | None = Field(default=None, description="Monthly budget in USD, per "
+                                     "environment. Default: no budget.")
+    gpu_pools: dict[str, GpuPool] = Field(default_factory=dict, description="GPU node pools "
+                                          "by name.")
+    buckets: dict[str, Bucket] = Field(default_factory=dict, description="Buckets by purpose.")
+    pipelines: dict[str, Pipeline] = Field(default_factory=dict, description="Scheduled "
+                                           "pipelines by name.")
+    overrides: dict[str, TeamOverride] = Field(default_factory=dict, description="Partial "
+                                               "settings per environment.")
+    previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
+
+
+class Environment(_Strict):
+    """One deployment of the platform; its key is the Pulumi stack name."""
+
+    project: str | None = Field(default=None, description="GCP project id (gcp only).")
+    account: str | None = Field(default=None, description="AWS account id, 12 digits, quoted "
+                                "(aws only).")
+    tier: Tier = Field(default="sandbox", description="production: protected, retained, "
+                       "versioned, on-demand GPUs. sandbox: cheap, spot, scales to zero.")
+    region: str | None = Field(default=None, description="Region of this environment. "
+                               "Default: the org region.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra labels/tags for "
+                                   "this environment, merged over the org labels.")
+
+
+class Platform(_Strict):
+    """Shared platform settings, all defaulted."""
+
+    network_cidr: str = Field(default="10.0.0.0/16", description="Address range of the "
+                              "platform network (IPv4, /8 to /20).")
+    admin_cidrs: tuple[str, ...] = Field(default=(), description="Who may reach the cluster "
+                                         "API. Empty: private endpoint only.")
+    billing_account: str | None = Field(default=None, description="GCP billing account "
+                                        "(XXXXXX-XXXXXX-XXXXXX); enables budgets (gcp only).")
+    admins: tuple[str, ...] = Field(default=(), description="Platform administrators with "
+                                    "cluster-wide access (GCP principals / AWS role ARNs). "
+                                    "Required on aws: the role that runs `pulumi up`.")
+    gke_security_group: str | None = Field(default=None, description="gcp only: the "
+                                           "gke-security-groups@<your domain> Google Group, so "
+                                           "`group:` members get Kubernetes access (Google "
+                                           "Groups for RBAC). Default: off; `group:` members "
+                                           "are still bound, but GKE cannot resolve them.")
+
+
+class Org(_Strict):
+    """An organisation's ML platform: org.yaml, version 1."""
+
+    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    org: str = Field(description="Short organisation name, [a-z][a-z0-9]{1,11}; prefix of "
+                     "every physical name.")
+    cloud: Cloud = Field(description="gcp or aws.")
+    region: str = Field(description="Default region of every environment.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels/tags on every "
+                                   "resource that takes them.")
+    contacts: tuple[str, ...] = Field(default=(), description="Platform contacts: budget "
+                                      "alerts, 'who to ask' in the handoff.")
+    platform: Platform = Field(default_factory=Platform, description="Shared platform "
+                               "settings.")
+    environments: dict[str, Environment] = Field(description="Environments by name; the key is "
+                                                 "the Pulumi stack name.")
+    teams: dict[str, Team] = Field(default_factory=dict, description="ML teams by slug.")
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of org.yaml for editors (yaml-language-server) and CI."""
+    from stacks.org import rules  # the same patterns the validator enforces
+
+    schema = Org.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://trellis.dev/schema/org.v1.json"
+    schema["title"] = "Trellis org.yaml (version 1)"
+    rules.annotate_schema(schema)
+    return schema

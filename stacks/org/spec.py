@@ -1,0 +1,134 @@
+"""The effective specification of one environment: what the components are asked to build.
+
+:func:`stacks.org.resolve.resolve` turns the org model plus an environment name into an
+:class:`EnvSpec`: team filters applied, overrides merged, tier defaults decided, catalogue
+shapes looked up and every physical name made. Everything downstream (composition, cost,
+handoff) reads these frozen dataclasses, never the raw model, so a default is decided once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.catalog import MachineShape
+
+Labels = dict[str, str]
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    name: str  # the pool key: logical name of the component
+    accelerator: str
+    gpus_per_node: int
+    shape: MachineShape
+    min_nodes: int
+    max_nodes: int
+    spot: bool
+    disk_size_gb: int
+    node_pool_name: str  # GKE node pool / EKS node group physical name
+    node_identity_name: str  # GCP node service account id / AWS node role name
+    previous_names: tuple[str, ...] = ()
+
+    @property
+    def machine_type(self) -> str:
+        return self.shape.machine_type
+
+    @property
+    def max_gpus(self) -> int:
+        return self.max_nodes * self.gpus_per_node
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    purpose: str  # the bucket key
+    bucket_name: str  # physical, globally unique
+    versioning: bool
+    delete_after_days: int | None
+    previous_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    template: str  # as written: relative path or gs:// / s3:// URI
+    template_path: Path | None  # absolute local path when the template is a file
+    schedule: str  # 5-field cron
+    timezone: str
+    parameters: dict[str, Any]
+    description: str
+    job_name: str  # Cloud Scheduler job / EventBridge schedule physical name
+    pipeline_name: str  # SageMaker pipeline name (aws) / display name (gcp)
+    previous_names: tuple[str, ...] = ()
+
+    @property
+    def template_is_uri(self) -> bool:
+        return self.template_path is None
+
+
+@dataclass(frozen=True)
+class TeamNames:
+    """Physical names of the team-level identities and registries."""
+
+    workload_identity: str  # GCP SA id / AWS role name
+    pipeline_identity: str  # GCP SA id / AWS role name
+    scheduler_identity: str  # GCP SA id / AWS role name
+    container_registry: str  # AR repository id / ECR repository prefix
+    pipeline_registry: str  # AR KFP repository id / (aws) unused but named
+    model_registry: str  # (aws) SageMaker model package group; (gcp) Vertex model registry label
+    pipeline_root_bucket: str | None  # bucket for pipeline runs, when the team has pipelines
+    namespace: str  # Kubernetes namespace = team slug
+    service_account: str  # Kubernetes service account = team slug
+
+
+@dataclass(frozen=True)
+class TeamSpec:
+    name: str
+    description: str
+    members: tuple[str, ...]
+    contacts: tuple[str, ...]
+    cost_center: str | None
+    budget_usd: float | None
+    labels: Labels  # org + env labels + team/env/cost-center
+    pools: dict[str, PoolSpec]
+    buckets: dict[str, BucketSpec]
+    pipelines: dict[str, PipelineSpec]
+    names: TeamNames
+    previous_names: tuple[str, ...] = ()
+
+    @property
+    def max_gpus(self) -> int:
+        return sum(p.max_gpus for p in self.pools.values())
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    network_cidr: str
+    admin_cidrs: tuple[str, ...]
+    billing_account: str | None
+    admins: tuple[str, ...]
+    cluster_name: str
+    network_name: str
+    gke_security_group: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    org: str
+    cloud: str  # "gcp" | "aws"
+    name: str  # environment key = Pulumi stack name
+    tier: str  # "sandbox" | "production"
+    region: str
+    project: str | None  # gcp
+    account: str | None  # aws
+    labels: Labels  # org labels + env labels + managed-by/org/env
+    contacts: tuple[str, ...]
+    platform: PlatformSpec
+    teams: dict[str, TeamSpec]
+    org_file: Path
+    all_environments: tuple[str, ...] = field(default=())
+
+    @property
+    def production(self) -> bool:
+        return self.tier == "production"

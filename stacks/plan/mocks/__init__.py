@@ -1,0 +1,1 @@
+"""Mock answers of the offline plan: what each cloud would return for a registration."""

@@ -1,0 +1,1 @@
+"""Reports on a plan: policy check, cost, diff, the plan tree."""

@@ -1,0 +1,318 @@
+"""What one environment costs per month: GPU pools idle and at full scale, against each budget.
+
+Pure functions over an :class:`~stacks.org.spec.EnvSpec` and the catalogue (no Pulumi run, no
+network), so ``trellis cost`` is instant and the numbers are the same the budget guardrail
+(``policies/cost.py``, TRL-COST-001) and ``trellis plan`` annotations use.
+
+Definitions (see docs/cost.md):
+
+* A pool's *node-month* is its node-hour price x :data:`~components.catalog.HOURS_PER_MONTH`
+  (730 h). Spot pools use the catalogue's estimated discount per cloud and machine family.
+* *Idle* is ``min_nodes`` node-months; *worst case* (``max``) is ``max_nodes`` node-months: every
+  node the autoscaler may create, running all month.
+* A team's totals cover its **GPU pools only**. Storage, egress, registries and the shared
+  platform (cluster fee, NAT, system pool) are not attributed to teams; the platform is one
+  separate line of the environment.
+* Prices are list prices of the catalogue's reference region at
+  :data:`~components.catalog.PRICE_DATE`. Values stay unrounded in the dataclasses; rounding to
+  cents happens only in :meth:`CostReport.to_json` and in the rendered table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components import catalog
+from components.catalog import HOURS_PER_MONTH, PRICE_DATE, PlatformCost
+from stacks.org.spec import EnvSpec, PoolSpec, TeamSpec
+
+CURRENCY = "USD"
+SCOPE_NOTE = ("team totals cover GPU node pools only; storage, egress, registries and the shared "
+              "platform are not included")
+# Floors of (budget / price) must not lose a node to float error (20000 / 2500.0000000001).
+_EPSILON = 1e-9
+
+GPU_POOL_TYPES = ("gcp:container/nodePool:NodePool", "aws:eks/nodeGroup:NodeGroup")
+"""Physical resource types of a GPU pool; :func:`plan_annotations` matches them by name."""
+_COMPONENT_SUFFIXES = (":GpuNodePool", ":GpuNodeGroup")
+
+
+@dataclass(frozen=True)
+class PoolCost:
+    """Monthly cost of one GPU pool."""
+
+    pool: str
+    accelerator: str
+    gpus_per_node: int
+    machine_type: str
+    family: str
+    spot: bool
+    spot_discount: float | None  # fraction off on-demand when spot, else None
+    node_hour_usd: float  # on-demand list price, or the estimated spot price
+    min_nodes: int
+    max_nodes: int
+    node_pool_name: str  # physical GKE node pool / EKS node group name
+
+    @property
+    def node_month_usd(self) -> float:
+        return self.node_hour_usd * HOURS_PER_MONTH
+
+    @property
+    def idle_monthly_usd(self) -> float:
+        return self.min_nodes * self.node_month_usd
+
+    @property
+    def max_monthly_usd(self) -> float:
+        return self.max_nodes * self.node_month_usd
+
+
+@dataclass(frozen=True)
+class TeamCost:
+    """Monthly GPU cost of one team in one environment, and its budget."""
+
+    team: str
+    budget_usd: float | None
+    pools: tuple[PoolCost, ...]
+
+    @property
+    def idle_monthly_usd(self) -> float:
+        return sum(p.idle_monthly_usd for p in self.pools)
+
+    @property
+    def max_monthly_usd(self) -> float:
+        return sum(p.max_monthly_usd for p in self.pools)
+
+    @property
+    def over_budget(self) -> bool:
+        """True when the worst case exceeds the budget (never when there is no budget)."""
+        return self.budget_usd is not None and not _fits(self.max_monthly_usd, self.budget_usd)
+
+    @property
+    def headroom_usd(self) -> float | None:
+        """Budget minus worst case (negative when over budget); None without a budget."""
+        return None if self.budget_usd is None else self.budget_usd - self.max_monthly_usd
+
+    def largest_fitting_max_nodes(self, pool: str) -> int | None:
+        """:func:`largest_fitting_max_nodes` for one of this team's pools."""
+        if self.budget_usd is None:
+            return None
+        this = next(p for p in self.pools if p.pool == pool)
+        others = sum(p.max_monthly_usd for p in self.pools if p.pool != pool)
+        return largest_fitting_max_nodes(self.budget_usd, this.node_month_usd, others,
+                                         min_nodes=this.min_nodes)
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Monthly cost of one environment: every team's GPU pools plus the fixed platform."""
+
+    environment: str
+    cloud: str
+    tier: str
+    region: str
+    price_region: str  # the catalogue's reference region the prices quote
+    price_date: str
+    teams: tuple[TeamCost, ...]
+    platform: tuple[PlatformCost, ...]
+
+    @property
+    def platform_monthly_usd(self) -> float:
+        return sum(c.monthly_usd for c in self.platform)
+
+    @property
+    def total_idle_monthly_usd(self) -> float:
+        return self.platform_monthly_usd + sum(t.idle_monthly_usd for t in self.teams)
+
+    @property
+    def total_max_monthly_usd(self) -> float:
+        return self.platform_monthly_usd + sum(t.max_monthly_usd for t in self.teams)
+
+    @property
+    def over_budget(self) -> tuple[TeamCost, ...]:
+        return tuple(t for t in self.teams if t.over_budget)
+
+    def spot_discounts(self) -> dict[str, float]:
+        """Family -> estimated discount, for every family a spot pool of this report uses."""
+        return {p.family: p.spot_discount for t in self.teams for p in t.pools
+                if p.spot_discount is not None}
+
+    def estimate_note(self) -> str:
+        """One sentence on where the prices come from and what is estimated."""
+        parts = [f"list prices of {self.price_region} ({self.cloud}) as of {self.price_date}"]
+        if self.region != self.price_region:
+            parts.append(f"{self.region} may differ")
+        spot = self.spot_discounts()
+        if spot:
+            (first, d0), *rest = sorted(spot.items())
+            offs = ", ".join([f"{d0:.0%} off on-demand for family {first}",
+                              *(f"{d:.0%} for {f}" for f, d in rest)])
+            parts.append(f"spot prices are estimates: {offs}")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``trellis cost --format json`` contract (docs/cost.md), plus extra keys."""
+        return {
+            "environment": self.environment,
+            "cloud": self.cloud,
+            "tier": self.tier,
+            "region": self.region,
+            "currency": CURRENCY,
+            "price_date": self.price_date,
+            "price_region": self.price_region,
+            "hours_per_month": HOURS_PER_MONTH,
+            "scope": SCOPE_NOTE,
+            "estimate_note": self.estimate_note(),
+            "spot_discounts": {f: d for f, d in sorted(self.spot_discounts().items())},
+            "teams": [_team_json(t) for t in self.teams],
+            "platform": [{"item": c.item, "monthly_usd": _cents(c.monthly_usd), "note": c.note}
+                         for c in self.platform],
+            "platform_monthly_usd": _cents(self.platform_monthly_usd),
+            "total_idle_monthly_usd": _cents(self.total_idle_monthly_usd),
+            "total_max_monthly_usd": _cents(self.total_max_monthly_usd),
+            "over_budget": [t.team for t in self.over_budget],
+        }
+
+
+def _cents(value: float) -> float:
+    return round(value, 2) + 0.0  # + 0.0: no "-0.0" in the output
+
+
+def _fits(cost: float, budget: float) -> bool:
+    return cost <= budget + _EPSILON * max(1.0, abs(budget))
+
+
+def _team_json(t: TeamCost) -> dict[str, Any]:
+    return {
+        "team": t.team,
+        "budget_usd": t.budget_usd,
+        "idle_monthly_usd": _cents(t.idle_monthly_usd),
+        "max_monthly_usd": _cents(t.max_monthly_usd),
+        "over_budget": t.over_budget,
+        "headroom_usd": None if t.headroom_usd is None else _cents(t.headroom_usd),
+        "pools": [{
+            "pool": p.pool,
+            "accelerator": p.accelerator,
+            "gpus_per_node": p.gpus_per_node,
+            "machine_type": p.machine_type,
+            "family": p.family,
+            "spot": p.spot,
+            "spot_discount": p.spot_discount,
+            "node_hour_usd": round(p.node_hour_usd, 4),
+            "node_month_usd": _cents(p.node_month_usd),
+            "min_nodes": p.min_nodes,
+            "max_nodes": p.max_nodes,
+            "idle_monthly_usd": _cents(p.idle_monthly_usd),
+            "max_monthly_usd": _cents(p.max_monthly_usd),
+            "largest_fitting_max_nodes": t.largest_fitting_max_nodes(p.pool),
+        } for p in t.pools],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Pure arithmetic
+# --------------------------------------------------------------------------------------------
+
+def largest_fitting_max_nodes(budget_usd: float, node_month_usd: float,
+                              other_pools_max_usd: float = 0.0, *, min_nodes: int = 0) -> int:
+    """The largest ``max_nodes`` of one pool with which its team's worst case fits the budget.
+
+    "Fits" means: this pool at ``n`` nodes plus every *other* pool of the team at its own
+    current ``max_nodes``, all running 730 h, costs no more than ``budget_usd``. So the answer
+    is ``floor((budget - other pools' worst case) / node-month price)``: the other pools are
+    held where they are, and the answer is per pool, not a joint plan. It is never below
+    ``min_nodes`` (``max_nodes`` cannot go lower); when even ``min_nodes`` does not fit, lowering
+    this pool alone is not enough and the caller should say so (check with
+    :func:`fits_at_min`).
+    """
+    if node_month_usd <= 0:
+        raise ValueError(f"node_month_usd must be positive; got {node_month_usd}")
+    available = budget_usd - other_pools_max_usd
+    n = math.floor(available / node_month_usd + _EPSILON)
+    return max(n, min_nodes)
+
+
+def fits_at_min(budget_usd: float, node_month_usd: float, other_pools_max_usd: float = 0.0, *,
+                min_nodes: int = 0) -> bool:
+    """True when the pool at ``min_nodes`` plus the other pools' worst case fits the budget."""
+    return _fits(other_pools_max_usd + min_nodes * node_month_usd, budget_usd)
+
+
+def pool_cost(cloud: str, pool: PoolSpec) -> PoolCost:
+    """Cost of one resolved pool."""
+    shape = pool.shape
+    discount = catalog.spot_discount(cloud, shape.family) if pool.spot else None
+    return PoolCost(
+        pool=pool.name, accelerator=pool.accelerator, gpus_per_node=pool.gpus_per_node,
+        machine_type=shape.machine_type, family=shape.family, spot=pool.spot,
+        spot_discount=discount, node_hour_usd=catalog.node_hour_usd(shape, spot=pool.spot),
+        min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, node_pool_name=pool.node_pool_name)
+
+
+def team_cost(cloud: str, team: TeamSpec) -> TeamCost:
+    return TeamCost(team=team.name, budget_usd=team.budget_usd,
+                    pools=tuple(pool_cost(cloud, p) for p in team.pools.values()))
+
+
+def estimate(env: EnvSpec) -> CostReport:
+    """The monthly cost report of one resolved environment (overrides already merged)."""
+    return CostReport(
+        environment=env.name, cloud=env.cloud, tier=env.tier, region=env.region,
+        price_region=catalog.REFERENCE_REGION[env.cloud], price_date=PRICE_DATE,
+        teams=tuple(team_cost(env.cloud, t) for t in env.teams.values()),
+        platform=catalog.platform_costs(env.cloud, production=env.production))
+
+
+def usd(value: float, *, cents: bool = False) -> str:
+    """``12345.6`` -> ``$12,346`` (or ``$12,345.60`` with ``cents``)."""
+    return f"${value:,.2f}" if cents else f"${value:,.0f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Plan annotations
+# --------------------------------------------------------------------------------------------
+
+def _physical_name(res: Any) -> str | None:
+    inputs: Mapping[str, Any] = res.inputs or {}
+    if res.type == GPU_POOL_TYPES[0]:
+        return inputs.get("name")
+    return inputs.get("nodeGroupName")
+
+
+def plan_annotations(plan: Any, env: EnvSpec) -> dict[str, str]:
+    """URN -> ``"≤ $12,345/mo"`` for every GPU pool of ``plan``, for ``render_plan_tree``.
+
+    Pools are found through their physical node pool / node group, matched by its name input
+    (``PoolSpec.node_pool_name``), which is stable whatever the component tree looks like. The
+    note goes on the pool's component (``trellis:*:GpuNodePool`` / ``GpuNodeGroup``) when that
+    is the parent, else on the node pool resource itself. The system pool is not matched.
+    """
+    report = estimate(env)
+    by_name: dict[str, tuple[TeamCost, PoolCost]] = {
+        p.node_pool_name: (t, p) for t in report.teams for p in t.pools}
+    by_urn = {r.urn: r for r in plan.resources}
+    notes: dict[str, str] = {}
+    for res in plan.resources:
+        if res.type not in GPU_POOL_TYPES:
+            continue
+        hit = by_name.get(_physical_name(res) or "")
+        if hit is None:
+            continue
+        team, pool = hit
+        parent = by_urn.get(res.parent or "")
+        target = parent.urn if parent is not None and parent.type.endswith(
+            _COMPONENT_SUFFIXES) else res.urn
+        notes[target] = pool_note(team, pool)
+    return notes
+
+
+def pool_note(team: TeamCost, pool: PoolCost) -> str:
+    """The short note beside a GPU pool: worst case, spot marker, budget hint."""
+    text = f"≤ {usd(pool.max_monthly_usd)}/mo"
+    if pool.spot:
+        text += " (spot est.)"
+    if team.over_budget:
+        text += ", team over budget"
+    return text
