@@ -1,26 +1,26 @@
 """GPU catalogue: which machine shapes carry which accelerator, where, and at what list price.
 
 org.yaml names accelerators in cloud-neutral words (``h100-80gb``, ``l4``); this module maps
-each (cloud, accelerator, GPUs per node) to exactly one machine shape, the regions that offer
-it and its on-demand list price, and holds the fixed per-environment platform costs. It is pure
-data plus lookups (stdlib only, no Pulumi, no pydantic) because ``trellis validate`` and
-``trellis cost`` import it on their fast path, offline.
+each (cloud, accelerator, GPUs per node) to exactly one machine shape, the regions and zones
+that offer it and its on-demand list price, and holds the fixed per-environment platform
+costs. It is lookups over data (stdlib only, no Pulumi, no pydantic) because ``trellis
+validate`` and ``trellis cost`` use it on their fast path, offline.
 
-Sources (looked up 2026-11-26; refresh everything together and bump ``PRICE_DATE``):
+The data lives in CSV files under ``components/data/`` (shipped as package data; sources, dates
+and how to refresh them: ``components/data/README.md`` and ``docs/catalog.md``):
 
-* GCP shapes, vCPUs, memory and regions: ``gcloud compute machine-types list`` /
-  ``accelerator-types list`` exports dated 2026-08-17 (Cyclenerd/google-cloud-pricing-cost-
-  calculator ``tools/*.csv``), checked against cloud.google.com/compute/docs/gpus and
-  /accelerator-optimized-machines.
-* GCP prices: Cloud Billing Catalog SKUs summed per machine type, export dated 2026-07-30
-  (same project, ``pricing.yml``), i.e. the list price on cloud.google.com/compute/
-  vm-instance-pricing, us-central1 on-demand Linux. Marked "approx." where the export had no
-  SKU and the figure is an estimate.
-* AWS prices: AWS Pricing API snapshot of 2026-07-20 for us-east-1 on-demand Linux, as vendored
-  by aws/karpenter-provider-aws (``pkg/providers/pricing/zz_generated.pricing_aws.go``).
-* AWS shapes: aws.amazon.com/ec2/instance-types (accelerated computing). AWS regions: family-
-  level sets from ``describe-instance-type-offerings`` snapshots and launch announcements;
-  approx., a given size can still be missing from some AZs.
+* ``shapes.csv``: one row per machine shape, with the source and date of its figures.
+* ``gcp_gpu_zones.csv``, ``aws_gpu_zones.csv``: a dated SkyPilot catalogue snapshot of which
+  zones offer which GPU machine type, with the snapshot's prices. A shape's ``regions`` are
+  derived from these rows: the snapshot is dated and sourced, the hand-written sets it replaced
+  were not.
+* ``spot_discounts.csv`` (derived from the zone snapshot where it prices a family on the
+  catalogue's own on-demand basis, estimates otherwise), ``regions.csv``,
+  ``eks_excluded_zones.csv`` and ``sources.csv`` (what every source id stands for).
+
+Nothing is read at import. The first lookup of a cloud reads and checks that cloud's files once
+(about 5 ms; ``tests/unit/test_catalog.py`` keeps it under a bound) and keeps them for the
+process; ``regions()`` reads only the small region list.
 
 Decisions others code against:
 
@@ -32,27 +32,51 @@ Decisions others code against:
   GPU (n1-standard-16 / -32).
 * GCP ``a3-highgpu-{1,2,4}g`` can only be created as Spot or flex-start VMs, so their shapes
   say ``on_demand_available=False``; the listed price is still the on-demand reference.
+* Zones: GCP answers zone names (``us-central1-a``); AWS answers availability-zone **IDs**
+  (``use1-az2``), which name the same physical zone in every account, while zone names
+  (``us-east-1a``) are shuffled per account. See :func:`zones`.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 PRICE_DATE = "2026-07"
-"""Month the list prices were published (see the module docstring for the sources)."""
+"""Month the reference list prices were published (per-row dates: ``shapes.csv``)."""
 
 CLOUDS = ("gcp", "aws")
 HOURS_PER_MONTH = 730
 REFERENCE_REGION = {"gcp": "us-central1", "aws": "us-east-1"}
 """Region whose on-demand Linux list price ``on_demand_hour_usd`` quotes."""
 
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+"""Directory of the catalogue's data files (package data of ``components``)."""
+
+ZONE_FILES = {"gcp": "gcp_gpu_zones.csv", "aws": "aws_gpu_zones.csv"}
+DATA_FILES = (
+    "shapes.csv", "regions.csv", "spot_discounts.csv", "eks_excluded_zones.csv", "sources.csv",
+    *ZONE_FILES.values(),
+)
+"""Every data file the catalogue reads, relative to :data:`DATA_DIR`."""
+
+ACCELERATORS: tuple[str, ...] = (
+    "t4", "l4", "a10g", "l40s", "a100-40gb", "a100-80gb", "h100-80gb", "h200",
+)
+"""Every cloud-neutral accelerator name known on any cloud, roughly by capability.
+
+The vocabulary of org.yaml (a contract: names are added, never renamed); ``shapes.csv`` may only
+use these names, which its loader checks."""
+
 
 class CatalogError(KeyError):
-    """An accelerator, GPU count, region or cloud the catalogue does not know.
+    """An accelerator, GPU count, region, machine type or cloud the catalogue does not know.
 
     A ``KeyError`` so callers can ``except KeyError``; ``str()`` gives the plain message
     (``KeyError`` would wrap it in quotes), written to be shown to the user as is.
@@ -60,6 +84,13 @@ class CatalogError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class CatalogDataError(RuntimeError):
+    """A catalogue data file is malformed: ``file:line: what is wrong; how to fix it``.
+
+    Raised on first use, never for user input: it means ``components/data`` was edited badly.
+    """
 
 
 @dataclass(frozen=True)
@@ -75,12 +106,16 @@ class MachineShape:
     memory_gb: int  # GiB, as the cloud lists it
     gpu_memory_gb: int  # per GPU
     on_demand_hour_usd: float  # per node-hour, list price in REFERENCE_REGION, GPUs included
-    regions: frozenset[str]  # regions where this shape is offered
+    regions: frozenset[str]  # regions with a zone offering it (zone snapshot; no Local Zones)
     gcp_accelerator_type: str | None  # guest accelerator / GKE node label value; None on aws
     spot_allowed: bool = True
     on_demand_available: bool = True  # False: only Spot or flex-start (DWS) capacity
     bundled_local_ssd_gb: int = 0  # GCP Local SSD included in (and billed with) the type
     note: str = ""
+    zone_accelerator: str = ""  # the zone snapshot's GPU name: "H100", "A100-80GB", "T4"
+    price_source: str = ""  # source ids (sources.csv), "+"-joined when the price is a sum
+    price_date: str = ""  # ISO date of the price figure
+    spec_source: str = ""  # source id of vCPUs, memory and GPUs
 
     @property
     def gpu_attached(self) -> bool:
@@ -97,241 +132,333 @@ class MachineShape:
         return self.on_demand_hour_usd * HOURS_PER_MONTH
 
 
-def _regions(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+@dataclass(frozen=True)
+class ZoneOffer:
+    """One zone offering a machine type, with the zone snapshot's hourly prices.
+
+    Prices are the snapshot's (``sources.csv``: ``skypilot-<cloud>-vms``), not the catalogue's
+    reference list price; on GCP they add the GPU rows to the VM row. ``None`` where the
+    snapshot has no figure (a4-highgpu-8g, p5e.48xlarge, N1 VMs, some spot prices).
+    """
+
+    zone: str  # gcp: "us-central1-a"; aws: zone ID "use1-az2"
+    region: str
+    on_demand_hour_usd: float | None
+    spot_hour_usd: float | None
+
+
+@dataclass(frozen=True)
+class SpotDiscount:
+    """Where the spot discount of one machine family comes from (``spot_discounts.csv``)."""
+
+    cloud: str
+    family: str
+    discount: float  # fraction off the on-demand price
+    method: str  # "snapshot-median" | "estimate"
+    samples: int  # zone rows behind a snapshot median; 0 for an estimate
+    machine_types: tuple[str, ...]  # types whose rows were used
+    source: str
+    date: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of catalogue data (``sources.csv``)."""
+
+    id: str
+    title: str
+    reference: str
+    date: str
 
 
 # --------------------------------------------------------------------------------------------
-# Regions
+# Loading
 # --------------------------------------------------------------------------------------------
 
-# `gcloud compute regions list`, 2026-08-17 (all public regions, status UP).
-_GCP_REGIONS = _regions("""
-    africa-south1 asia-east1 asia-east2 asia-northeast1 asia-northeast2 asia-northeast3
-    asia-south1 asia-south2 asia-southeast1 asia-southeast2 asia-southeast3
-    australia-southeast1 australia-southeast2 europe-central2 europe-north1 europe-north2
-    europe-southwest1 europe-west1 europe-west10 europe-west12 europe-west2 europe-west3
-    europe-west4 europe-west6 europe-west8 europe-west9 me-central1 me-central2 me-west1
-    northamerica-northeast1 northamerica-northeast2 northamerica-south1 southamerica-east1
-    southamerica-west1 us-central1 us-east1 us-east4 us-east5 us-south1 us-west1 us-west2
-    us-west3 us-west4
-""")
-
-# Commercial ("aws" partition) regions, as in the AWS provider's Region enum (pulumi-aws 7.51);
-# China, GovCloud, ISO and the European Sovereign Cloud are separate partitions.
-_AWS_REGIONS = _regions("""
-    af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1
-    ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5
-    ap-southeast-6 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1
-    eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1
-    mx-central-1 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2
-""")
-
-_ALL_REGIONS = {"gcp": _GCP_REGIONS, "aws": _AWS_REGIONS}
-
-# GCP per-machine-type regions: `gcloud compute machine-types list` 2026-08-17, intersected for
-# N1 with the regions of `nvidia-tesla-t4` (`gcloud compute accelerator-types list`).
-_GCP_T4 = _regions("""
-    asia-east1 asia-east2 asia-northeast1 asia-northeast3 asia-south1 asia-southeast1
-    asia-southeast2 australia-southeast1 europe-central2 europe-west1 europe-west2 europe-west3
-    europe-west4 me-west1 northamerica-northeast1 southamerica-east1 us-central1 us-east1
-    us-east4 us-west1 us-west2 us-west3 us-west4
-""")
-_GCP_G2 = _regions("""
-    asia-east1 asia-northeast1 asia-northeast3 asia-south1 asia-southeast1 europe-west1
-    europe-west2 europe-west3 europe-west4 europe-west6 me-central2 northamerica-northeast1
-    northamerica-northeast2 us-central1 us-east1 us-east4 us-west1 us-west4
-""")
-_GCP_A2_HIGH = _regions("""
-    asia-northeast1 asia-northeast3 asia-southeast1 europe-west4 me-west1 us-central1 us-east1
-    us-west1 us-west3 us-west4
-""")
-_GCP_A2_MEGA = _regions("asia-southeast1 europe-west4 us-central1")
-_GCP_A2_ULTRA = _regions("asia-southeast1 europe-west4 us-central1 us-east4 us-east5")
-_GCP_A3_HIGH = _regions("""
-    asia-east1 asia-northeast1 asia-northeast3 asia-south1 asia-south2 asia-southeast1
-    australia-southeast1 australia-southeast2 europe-north1 europe-west1 europe-west3
-    europe-west4 europe-west9 us-central1 us-east4 us-east5 us-west1 us-west4
-""")
-_GCP_A3_MEGA = _regions("""
-    asia-east1 asia-northeast1 asia-southeast1 australia-southeast1 europe-north1 europe-west1
-    europe-west3 europe-west4 us-central1 us-east4 us-east5 us-west1 us-west4
-""")
-_GCP_A3_ULTRA = _regions("""
-    asia-south1 asia-south2 europe-west1 europe-west4 us-central1 us-east4 us-east5 us-south1
-    us-west1
-""")
-
-# AWS family-level regions (approx., see module docstring).
-_AWS_G4DN = _regions("""
-    ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-southeast-1 ap-southeast-2
-    ca-central-1 eu-central-1 eu-north-1 eu-south-1 eu-west-1 eu-west-2 eu-west-3 me-south-1
-    us-east-1 us-east-2 us-west-1 us-west-2
-""")
-_AWS_G5 = _regions("""
-    ap-northeast-1 ap-northeast-2 ap-south-1 ap-southeast-2 ap-southeast-3 ca-central-1
-    eu-central-1 eu-north-1 eu-west-1 eu-west-2 me-central-1 us-east-1 us-east-2 us-west-2
-""")
-# g5.2xlarge is offered more widely than the big sizes (describe-instance-type-offerings, 2025).
-_AWS_G5_2XL = _AWS_G5 | _regions("ap-northeast-3 ap-southeast-1 eu-west-3 sa-east-1 us-west-1")
-_AWS_G6 = _regions("""
-    ap-northeast-1 ap-northeast-2 ap-south-1 ca-central-1 eu-central-1 eu-south-2 eu-west-2
-    us-east-1 us-east-2 us-west-2
-""")
-_AWS_G6E = _regions("""
-    ap-northeast-1 eu-central-1 eu-north-1 eu-south-2 us-east-1 us-east-2 us-west-2
-""")
-_AWS_P4D = _regions("""
-    ap-northeast-1 ap-northeast-2 eu-central-1 eu-west-1 us-east-1 us-east-2 us-west-2
-""")
-_AWS_P4DE = _regions("us-east-1 us-west-2")
-_AWS_P5 = _regions("""
-    ap-northeast-1 ap-south-1 ap-southeast-2 ap-southeast-3 eu-north-1 eu-west-2 sa-east-1
-    us-east-1 us-east-2 us-west-2
-""")
-_AWS_P5_4XL = _regions("""
-    ap-northeast-1 ap-south-1 ap-southeast-3 eu-west-2 sa-east-1 us-east-1 us-east-2 us-west-2
-""")
-_AWS_P5EN = _regions("ap-northeast-1 us-east-1 us-east-2 us-west-2")
+_ZONE_COLUMNS = ("instance_type", "accelerator_name", "accelerator_count", "region", "zone",
+                 "price_usd_hour", "spot_price_usd_hour")
+_SHAPE_COLUMNS = ("cloud", "accelerator", "gpus_per_node", "machine_type", "role", "vcpus",
+                  "memory_gb", "gpu_memory_gb", "on_demand_hour_usd", "gcp_accelerator_type",
+                  "zone_accelerator", "on_demand_available", "spot_allowed",
+                  "bundled_local_ssd_gb", "price_source", "price_date", "spec_source", "note")
+_SPOT_COLUMNS = ("cloud", "family", "discount", "method", "samples", "machine_types", "source",
+                 "date", "note")
+# An AWS zone ID: use1-az2; Local Zones and Wavelength Zones carry a location part
+# (usw2-lax1-az1, use1-atl2-az1) and must be opted in per account.
+_AWS_ZONE_ID = re.compile(r"[a-z]+[0-9]+(-[a-z]+[0-9]+)?-az[0-9]+")
 
 
-# --------------------------------------------------------------------------------------------
-# Shapes
-# --------------------------------------------------------------------------------------------
-
-# GCP T4 GPU: $0.35 per GPU-hour in us-central1 (GPU pricing page; approx., the SKU was not in
-# the 2026-07 export). N1 vCPU+memory from the export: n1-standard-8 $0.379998/h.
-_T4_GPU_HOUR = 0.35
-_N1_HOUR = {"n1-standard-8": 0.379998, "n1-standard-16": 0.759996, "n1-standard-32": 1.519992}
-_A3_ONLY_SPOT = "a3-highgpu-1g/2g/4g are Spot or flex-start only (no on-demand capacity)"
-
-
-def _gcp(
-    accelerator: str, gpus: int, machine_type: str, vcpus: int, memory_gb: int,
-    gpu_memory_gb: int, hour_usd: float, regions: frozenset[str], gcp_type: str, *,
-    bundled_local_ssd_gb: int = 0, on_demand_available: bool = True, note: str = "",
-) -> MachineShape:
-    return MachineShape(
-        cloud="gcp", accelerator=accelerator, gpus_per_node=gpus, machine_type=machine_type,
-        family=machine_type.split("-", 1)[0], vcpus=vcpus, memory_gb=memory_gb,
-        gpu_memory_gb=gpu_memory_gb, on_demand_hour_usd=round(hour_usd, 6), regions=regions,
-        gcp_accelerator_type=gcp_type, on_demand_available=on_demand_available,
-        bundled_local_ssd_gb=bundled_local_ssd_gb, note=note,
-    )
+def _read(data_dir: str, name: str, columns: tuple[str, ...]) -> list[list[str]]:
+    """The data rows of a file (``rows[i]`` is line ``i + 2``), header and width checked."""
+    path = os.path.join(data_dir, name)
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            rows = list(reader)
+    except OSError as exc:
+        raise CatalogDataError(f"{path}: cannot read the catalogue data file ({exc}); "
+                               "reinstall trellis-ml or restore the file from git") from None
+    if header is None or tuple(header) != columns:
+        raise CatalogDataError(f"{path}:1: header is {header}; expected {list(columns)}")
+    width = len(columns)
+    if any(len(fields) != width for fields in rows):
+        line, fields = next((i, f) for i, f in enumerate(rows, 2) if len(f) != width)
+        raise CatalogDataError(f"{path}:{line}: {len(fields)} fields, expected {width} "
+                               f"({', '.join(columns)})")
+    return rows
 
 
-def _aws(
-    accelerator: str, gpus: int, instance_type: str, vcpus: int, memory_gb: int,
-    gpu_memory_gb: int, hour_usd: float, regions: frozenset[str], *, note: str = "",
-) -> MachineShape:
-    return MachineShape(
-        cloud="aws", accelerator=accelerator, gpus_per_node=gpus, machine_type=instance_type,
-        family=instance_type.split(".", 1)[0], vcpus=vcpus, memory_gb=memory_gb,
-        gpu_memory_gb=gpu_memory_gb, on_demand_hour_usd=hour_usd, regions=regions,
-        gcp_accelerator_type=None, note=note,
-    )
+def _rows(data_dir: str, name: str, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each data row of a small file."""
+    return enumerate(_read(data_dir, name, columns), start=2)
 
 
-# Prices: GCP us-central1, AWS us-east-1, on-demand Linux list price per node-hour, as
-# documented (sources in the module docstring), PRICE_DATE 2026-07.
-_SHAPES: tuple[MachineShape, ...] = (
-    # ---- GCP ---------------------------------------------------------------------------
-    # N1 + T4 (16 GB): 1, 2 or 4 GPUs per VM; 8 vCPUs per GPU.
-    _gcp("t4", 1, "n1-standard-8", 8, 30, 16,
-         _N1_HOUR["n1-standard-8"] + 1 * _T4_GPU_HOUR, _GCP_T4, "nvidia-tesla-t4"),
-    _gcp("t4", 2, "n1-standard-16", 16, 60, 16,
-         _N1_HOUR["n1-standard-16"] + 2 * _T4_GPU_HOUR, _GCP_T4, "nvidia-tesla-t4"),
-    _gcp("t4", 4, "n1-standard-32", 32, 120, 16,
-         _N1_HOUR["n1-standard-32"] + 4 * _T4_GPU_HOUR, _GCP_T4, "nvidia-tesla-t4"),
-    # G2 + L4 (24 GB).
-    _gcp("l4", 1, "g2-standard-8", 8, 32, 24, 0.853624, _GCP_G2, "nvidia-l4"),
-    _gcp("l4", 2, "g2-standard-24", 24, 96, 24, 2.000833, _GCP_G2, "nvidia-l4"),
-    _gcp("l4", 4, "g2-standard-48", 48, 192, 24, 4.001665, _GCP_G2, "nvidia-l4"),
-    _gcp("l4", 8, "g2-standard-96", 96, 384, 24, 8.003330, _GCP_G2, "nvidia-l4"),
-    # A2 Standard + A100 40 GB.
-    _gcp("a100-40gb", 1, "a2-highgpu-1g", 12, 85, 40, 3.673385, _GCP_A2_HIGH,
-         "nvidia-tesla-a100"),
-    _gcp("a100-40gb", 2, "a2-highgpu-2g", 24, 170, 40, 7.346770, _GCP_A2_HIGH,
-         "nvidia-tesla-a100"),
-    _gcp("a100-40gb", 4, "a2-highgpu-4g", 48, 340, 40, 14.693540, _GCP_A2_HIGH,
-         "nvidia-tesla-a100"),
-    _gcp("a100-40gb", 8, "a2-highgpu-8g", 96, 680, 40, 29.387080, _GCP_A2_HIGH,
-         "nvidia-tesla-a100"),
-    _gcp("a100-40gb", 16, "a2-megagpu-16g", 96, 1360, 40, 55.739504, _GCP_A2_MEGA,
-         "nvidia-tesla-a100"),
-    # A2 Ultra + A100 80 GB; price includes 375 GB Local SSD per GPU.
-    _gcp("a100-80gb", 1, "a2-ultragpu-1g", 12, 170, 80, 5.068798, _GCP_A2_ULTRA,
-         "nvidia-a100-80gb", bundled_local_ssd_gb=375),
-    _gcp("a100-80gb", 2, "a2-ultragpu-2g", 24, 340, 80, 10.137596, _GCP_A2_ULTRA,
-         "nvidia-a100-80gb", bundled_local_ssd_gb=750),
-    _gcp("a100-80gb", 4, "a2-ultragpu-4g", 48, 680, 80, 20.275192, _GCP_A2_ULTRA,
-         "nvidia-a100-80gb", bundled_local_ssd_gb=1500),
-    _gcp("a100-80gb", 8, "a2-ultragpu-8g", 96, 1360, 80, 40.550383, _GCP_A2_ULTRA,
-         "nvidia-a100-80gb", bundled_local_ssd_gb=3000),
-    # A3 High + H100 80 GB; price includes 750 GB Local SSD per GPU.
-    _gcp("h100-80gb", 1, "a3-highgpu-1g", 26, 234, 80, 11.061250, _GCP_A3_HIGH,
-         "nvidia-h100-80gb", bundled_local_ssd_gb=750, on_demand_available=False,
-         note=_A3_ONLY_SPOT),
-    _gcp("h100-80gb", 2, "a3-highgpu-2g", 52, 468, 80, 22.122500, _GCP_A3_HIGH,
-         "nvidia-h100-80gb", bundled_local_ssd_gb=1500, on_demand_available=False,
-         note=_A3_ONLY_SPOT),
-    _gcp("h100-80gb", 4, "a3-highgpu-4g", 104, 936, 80, 44.245000, _GCP_A3_HIGH,
-         "nvidia-h100-80gb", bundled_local_ssd_gb=3000, on_demand_available=False,
-         note=_A3_ONLY_SPOT),
-    _gcp("h100-80gb", 8, "a3-highgpu-8g", 208, 1872, 80, 88.490000, _GCP_A3_HIGH,
-         "nvidia-h100-80gb", bundled_local_ssd_gb=6000),
-    # A3 Ultra + H200 141 GB; 12 TB Local SSD. Price approx.: no SKU in the 2026-07 export;
-    # third-party summaries quote ~$115/h in us-central1.
-    _gcp("h200", 8, "a3-ultragpu-8g", 224, 2952, 141, 115.0, _GCP_A3_ULTRA,
-         "nvidia-h200-141gb", bundled_local_ssd_gb=12000, note="price approx."),
-    # ---- AWS ---------------------------------------------------------------------------
-    # G4dn + T4 (16 GB).
-    _aws("t4", 1, "g4dn.2xlarge", 8, 32, 16, 0.752, _AWS_G4DN),
-    _aws("t4", 4, "g4dn.12xlarge", 48, 192, 16, 3.912, _AWS_G4DN),
-    _aws("t4", 8, "g4dn.metal", 96, 384, 16, 7.824, _AWS_G4DN, note="bare metal"),
-    # G5 + A10G (24 GB).
-    _aws("a10g", 1, "g5.2xlarge", 8, 32, 24, 1.212, _AWS_G5_2XL),
-    _aws("a10g", 4, "g5.12xlarge", 48, 192, 24, 5.672, _AWS_G5),
-    _aws("a10g", 8, "g5.48xlarge", 192, 768, 24, 16.288, _AWS_G5),
-    # G6 + L4 (24 GB).
-    _aws("l4", 1, "g6.2xlarge", 8, 32, 24, 0.9776, _AWS_G6),
-    _aws("l4", 4, "g6.12xlarge", 48, 192, 24, 4.6016, _AWS_G6),
-    _aws("l4", 8, "g6.48xlarge", 192, 768, 24, 13.3504, _AWS_G6),
-    # G6e + L40S (48 GB).
-    _aws("l40s", 1, "g6e.2xlarge", 8, 64, 48, 2.24208, _AWS_G6E),
-    _aws("l40s", 4, "g6e.12xlarge", 48, 384, 48, 10.49264, _AWS_G6E),
-    _aws("l40s", 8, "g6e.48xlarge", 192, 1536, 48, 30.13118, _AWS_G6E),
-    # P4d / P4de + A100 40 / 80 GB.
-    _aws("a100-40gb", 8, "p4d.24xlarge", 96, 1152, 40, 21.957642, _AWS_P4D),
-    _aws("a100-80gb", 8, "p4de.24xlarge", 96, 1152, 80, 27.44705, _AWS_P4DE),
-    # P5 + H100 80 GB (p5.4xlarge: single GPU, since 2025).
-    _aws("h100-80gb", 1, "p5.4xlarge", 16, 256, 80, 6.88, _AWS_P5_4XL),
-    _aws("h100-80gb", 8, "p5.48xlarge", 192, 2048, 80, 55.04, _AWS_P5),
-    # P5en + H200 141 GB. p5e.48xlarge (same GPUs) has no on-demand price in us-east-1 (sold
-    # through Capacity Blocks), so it is not catalogued.
-    _aws("h200", 8, "p5en.48xlarge", 192, 2048, 141, 63.296, _AWS_P5EN),
-)
+def _bad(data_dir: str, name: str, line: int, message: str) -> CatalogDataError:
+    return CatalogDataError(f"{os.path.join(data_dir, name)}:{line}: {message}")
 
-ALTERNATIVE_SHAPES: tuple[MachineShape, ...] = (
-    # A3 Mega: H100 with 8 NICs (GPUDirect-TCPXO) for multi-node training. Price approx.: the
-    # 2026-07 export has no us-central1 SKU; this is the us-east4 list price.
-    _gcp("h100-80gb", 8, "a3-megagpu-8g", 208, 1872, 80, 92.937588, _GCP_A3_MEGA,
-         "nvidia-h100-mega-80gb", bundled_local_ssd_gb=6000,
-         note="alternative to a3-highgpu-8g; price approx. (us-east4 list)"),
-)
-"""Shapes with the same accelerator and GPU count as a default shape; never chosen by
-:func:`shape`, offered for callers that let the user name a machine type."""
 
-ACCELERATORS: tuple[str, ...] = (
-    "t4", "l4", "a10g", "l40s", "a100-40gb", "a100-80gb", "h100-80gb", "h200",
-)
-"""Every cloud-neutral accelerator name known on any cloud, roughly by capability."""
+def _price(text: str) -> float | None:
+    """A snapshot price; empty or 0.0 (the snapshot's "unknown") is None."""
+    if not text:
+        return None
+    value = float(text)
+    return value if value > 0 else None
 
-_BY_KEY: dict[tuple[str, str, int], MachineShape] = {
-    (s.cloud, s.accelerator, s.gpus_per_node): s for s in _SHAPES
-}
-if len(_BY_KEY) != len(_SHAPES):  # pragma: no cover - guards edits to the table above
-    raise RuntimeError("catalog: two default shapes share (cloud, accelerator, gpus_per_node)")
+
+class _ZoneRow(NamedTuple):  # a tuple: ~2,500 of them are built on first use
+    zone: str
+    region: str
+    accelerator: str
+    gpus: int
+    price: str  # as in the file; _price() reads it
+    spot: str
+
+
+_ByRegion = dict[str, list[_ZoneRow]]
+
+
+class CatalogTables:
+    """One cloud's catalogue as loaded (and checked) from a data directory.
+
+    The module-level lookups use the tables of :data:`DATA_DIR`, loaded once per process;
+    ``components/data/refresh.py`` and tests load other directories with :func:`load_tables`.
+    """
+
+    def __init__(self, cloud: str, data_dir: str, all_regions: frozenset[str]) -> None:
+        self.cloud = cloud
+        self.data_dir = data_dir
+        self.by_type: dict[str, _ByRegion] = {}  # machine rows: type -> region -> rows
+        self.by_accelerator: dict[tuple[str, int], _ByRegion] = {}  # GCP GPU-only rows
+        self._read_zones(all_regions)
+        self.shapes, self.alternatives = self._read_shapes()
+        self.by_key = {(s.accelerator, s.gpus_per_node): s for s in self.shapes}
+        self.by_machine = {s.machine_type: s for s in self.shapes + self.alternatives}
+
+    def _read_zones(self, all_regions: frozenset[str]) -> None:
+        # The hot part of a first lookup (~2,500 rows): prices stay text until offers().
+        name = ZONE_FILES[self.cloud]
+        rows = _read(self.data_dir, name, _ZONE_COLUMNS)
+        by_type, by_accelerator = self.by_type, self.by_accelerator
+        try:
+            for itype, accel, count, region, zone, price, spot in rows:
+                gpus = int(count)
+                table = (by_type.setdefault(itype, {}) if itype else
+                         by_accelerator.setdefault((accel, gpus), {}))
+                table.setdefault(region, []).append(
+                    _ZoneRow(zone, region, accel, gpus, price, spot))
+        except ValueError:
+            line = next(i for i, f in enumerate(rows, 2) if not f[2].isdigit())
+            raise _bad(self.data_dir, name, line, f"accelerator_count {rows[line - 2][2]!r} "
+                       "is not a whole number") from None
+        used = {r.region for t in (*by_type.values(), *by_accelerator.values())
+                for rs in t.values() for r in rs}
+        for region in sorted(used - all_regions):
+            line = next(i for i, f in enumerate(rows, 2) if f[3] == region)
+            raise _bad(self.data_dir, name, line,
+                       f"region {region!r} is not in regions.csv for {self.cloud}; add it there "
+                       "(with its source) or drop the row")
+
+    def _read_shapes(self) -> tuple[tuple[MachineShape, ...], tuple[MachineShape, ...]]:
+        name = "shapes.csv"
+        defaults: list[MachineShape] = []
+        alternatives: list[MachineShape] = []
+        keys: set[tuple[str, int]] = set()
+        for line, f in _rows(self.data_dir, name, _SHAPE_COLUMNS):
+            if f[0] != self.cloud:
+                continue
+            (_, accel, gpus, mtype, role, vcpus, mem, gpu_mem, hour, gcp_type, zone_accel,
+             on_demand, spot_ok, ssd, price_source, price_date, spec_source, note) = f
+            if accel not in ACCELERATORS:
+                raise _bad(self.data_dir, name, line,
+                           f"accelerator {accel!r} is not in catalog.ACCELERATORS; add the "
+                           "name there first (it becomes an org.yaml value)")
+            if role not in ("default", "alternative") or not {on_demand, spot_ok} <= {"yes",
+                                                                                        "no"}:
+                raise _bad(self.data_dir, name, line,
+                           "role must be default|alternative and the flags yes|no")
+            try:
+                count, price = int(gpus), float(hour)
+                numbers = (int(vcpus), int(mem), int(gpu_mem), int(ssd))
+            except ValueError as exc:
+                raise _bad(self.data_dir, name, line, f"not a number ({exc})") from None
+            if count < 1 or price <= 0:
+                raise _bad(self.data_dir, name, line, "gpus_per_node and price must be > 0")
+            family = mtype.split("-" if self.cloud == "gcp" else ".", 1)[0]
+            attached = self.cloud == "gcp" and family == "n1"
+            by_region = (self.by_accelerator.get((zone_accel, count), {}) if attached
+                         else self.by_type.get(mtype, {}))
+            # Regions with a regular zone: Local Zones need an account opt-in (zones()).
+            placeable = frozenset(region for region, rows in by_region.items()
+                                  if not all(is_local_zone(r.zone) for r in rows))
+            if not placeable:
+                raise _bad(self.data_dir, name, line,
+                           f"{mtype} has no rows in {ZONE_FILES[self.cloud]}: a shape no zone "
+                           "offers cannot be placed; refresh the zone tables or drop the shape")
+            shape = MachineShape(
+                cloud=self.cloud, accelerator=accel, gpus_per_node=count, machine_type=mtype,
+                family=family, vcpus=numbers[0], memory_gb=numbers[1],
+                gpu_memory_gb=numbers[2], on_demand_hour_usd=price,
+                regions=placeable, gcp_accelerator_type=gcp_type or None,
+                spot_allowed=spot_ok == "yes", on_demand_available=on_demand == "yes",
+                bundled_local_ssd_gb=numbers[3], note=note, zone_accelerator=zone_accel,
+                price_source=price_source, price_date=price_date, spec_source=spec_source,
+            )
+            if role == "default":
+                if (accel, count) in keys:
+                    raise _bad(self.data_dir, name, line,
+                               f"a second default shape for {self.cloud}/{accel} x{count}; "
+                               "mark one role=alternative")
+                keys.add((accel, count))
+                defaults.append(shape)
+            else:
+                alternatives.append(shape)
+        return tuple(defaults), tuple(alternatives)
+
+    def zone_rows(self, machine_type: str) -> _ByRegion:
+        """Rows (by region) of the zones that offer ``machine_type``; CatalogError if unknown.
+
+        A catalogued GPU-attached shape (N1 + T4) answers its GPU rows: the N1 type itself
+        runs in nearly every zone, the GPUs decide where the node can run.
+        """
+        shape = self.by_machine.get(machine_type)
+        if shape is not None and shape.gpu_attached:
+            return self.by_accelerator.get((shape.zone_accelerator, shape.gpus_per_node), {})
+        found = self.by_type.get(machine_type)
+        if found is None:
+            known = tuple(sorted(self.by_type.keys() | self.by_machine.keys()))
+            raise CatalogError(
+                f"{self.cloud} machine type {machine_type!r} is not in the GPU catalogue"
+                f"{_suggest(machine_type, known)}; known types: {', '.join(known)}"
+            )
+        return found
+
+    def offers(self, machine_type: str, region: str) -> tuple[ZoneOffer, ...]:
+        """Zones of ``region`` offering ``machine_type`` with the snapshot's prices."""
+        rows = self.zone_rows(machine_type).get(region, [])
+        shape = self.by_machine.get(machine_type)
+        found: list[ZoneOffer] = []
+        for row in rows:
+            price, spot = _price(row.price), _price(row.spot)
+            if self.cloud == "gcp":
+                if shape is not None and shape.gpu_attached:
+                    price = spot = None  # the snapshot prices the T4s, not the N1 VM
+                else:  # GCP machine rows price the VM; the GPUs are their own rows
+                    gpus = self._gpu_row(row)
+                    price = _add(price, _price(gpus.price) if gpus else None)
+                    spot = _add(spot, _price(gpus.spot) if gpus else None)
+            found.append(ZoneOffer(row.zone, row.region, price, spot))
+        return tuple(sorted(found, key=lambda o: o.zone))
+
+    def _gpu_row(self, vm: _ZoneRow) -> _ZoneRow | None:
+        for row in self.by_accelerator.get((vm.accelerator, vm.gpus), {}).get(vm.region, []):
+            if row.zone == vm.zone:
+                return row
+        return None
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a + b, 6)
+
+
+def load_tables(cloud: str, data_dir: str = DATA_DIR) -> CatalogTables:
+    """Load and check one cloud's tables from ``data_dir`` (uncached; lookups use a cache)."""
+    _check_cloud(cloud)
+    return CatalogTables(cloud, data_dir, _read_regions(data_dir)[cloud])
+
+
+def _read_regions(data_dir: str) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {cloud: set() for cloud in CLOUDS}
+    for line, (cloud, region, _source) in _rows(data_dir, "regions.csv",
+                                                ("cloud", "region", "source")):
+        if cloud not in found:
+            raise _bad(data_dir, "regions.csv", line, f"unknown cloud {cloud!r}")
+        found[cloud].add(region)
+    return {cloud: frozenset(regions) for cloud, regions in found.items()}
+
+
+@cache
+def _tables(cloud: str) -> CatalogTables:
+    return load_tables(cloud)
+
+
+@cache
+def _all_regions() -> dict[str, frozenset[str]]:
+    return _read_regions(DATA_DIR)
+
+
+@cache
+def _spot_table(cloud: str) -> dict[str, SpotDiscount]:
+    return {s.family: s for s in read_spot_discounts(DATA_DIR) if s.cloud == cloud}
+
+
+def read_spot_discounts(data_dir: str = DATA_DIR) -> tuple[SpotDiscount, ...]:
+    """Every row of ``spot_discounts.csv`` in ``data_dir``."""
+    name = "spot_discounts.csv"
+    found: list[SpotDiscount] = []
+    for line, (cloud, family, discount, method, samples, types, source, date, note) in _rows(
+            data_dir, name, _SPOT_COLUMNS):
+        try:
+            value, count = float(discount), int(samples)
+        except ValueError as exc:
+            raise _bad(data_dir, name, line, f"not a number ({exc})") from None
+        if not 0 < value < 1 or method not in ("snapshot-median", "estimate"):
+            raise _bad(data_dir, name, line,
+                       "discount must be a fraction in (0, 1) and method "
+                       "snapshot-median|estimate")
+        found.append(SpotDiscount(cloud, family, value, method, count, tuple(types.split()),
+                                  source, date, note))
+    return tuple(found)
+
+
+@cache
+def sources() -> dict[str, Source]:
+    """Every source id of the data files, with what it stands for (``sources.csv``)."""
+    return {f[0]: Source(*f) for _, f in _rows(DATA_DIR, "sources.csv",
+                                                 ("id", "title", "reference", "date"))}
+
+
+@cache
+def _eks_excluded() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for _, (region, zone_id, _source) in _rows(DATA_DIR, "eks_excluded_zones.csv",
+                                               ("region", "zone_id", "source")):
+        found.setdefault(region, set()).add(zone_id)
+    return {region: frozenset(ids) for region, ids in found.items()}
+
+
+if TYPE_CHECKING:
+    ALTERNATIVE_SHAPES: tuple[MachineShape, ...]
+else:
+    def __getattr__(name: str) -> object:
+        # ALTERNATIVE_SHAPES is data: read on first use, like the rest of the catalogue.
+        if name == "ALTERNATIVE_SHAPES":
+            return _tables("gcp").alternatives + _tables("aws").alternatives
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# ALTERNATIVE_SHAPES: shapes with the same accelerator and GPU count as a default shape; never
+# chosen by :func:`shape`, offered for callers that let the user name a machine type.
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,7 +477,7 @@ def _or_list(items: Sequence[object]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _suggest(word: str, choices: tuple[str, ...]) -> str:
+def _suggest(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -358,16 +485,16 @@ def _suggest(word: str, choices: tuple[str, ...]) -> str:
 def all_shapes(cloud: str | None = None) -> tuple[MachineShape, ...]:
     """Every default shape, optionally of one cloud."""
     if cloud is None:
-        return _SHAPES
+        return _tables("gcp").shapes + _tables("aws").shapes
     _check_cloud(cloud)
-    return tuple(s for s in _SHAPES if s.cloud == cloud)
+    return _tables(cloud).shapes
 
 
 @cache  # the tables are constant; validation asks per pool
 def accelerators(cloud: str) -> tuple[str, ...]:
     """Accelerators offered on ``cloud``, sorted by name."""
     _check_cloud(cloud)
-    return tuple(sorted({s.accelerator for s in _SHAPES if s.cloud == cloud}))
+    return tuple(sorted({s.accelerator for s in _tables(cloud).shapes}))
 
 
 def _check_accelerator(cloud: str, accelerator: str) -> None:
@@ -390,16 +517,14 @@ def _check_accelerator(cloud: str, accelerator: str) -> None:
 def shapes(cloud: str, accelerator: str) -> tuple[MachineShape, ...]:
     """Default shapes of ``accelerator`` on ``cloud``, by GPUs per node (empty if none)."""
     _check_cloud(cloud)
-    found = [s for s in _SHAPES if s.cloud == cloud and s.accelerator == accelerator]
+    found = [s for s in _tables(cloud).shapes if s.accelerator == accelerator]
     return tuple(sorted(found, key=lambda s: s.gpus_per_node))
 
 
 def alternatives(cloud: str, accelerator: str) -> tuple[MachineShape, ...]:
-    """Non-default shapes of ``accelerator`` on ``cloud`` (see :data:`ALTERNATIVE_SHAPES`)."""
+    """Non-default shapes of ``accelerator`` on ``cloud`` (see ``ALTERNATIVE_SHAPES``)."""
     _check_cloud(cloud)
-    return tuple(
-        s for s in ALTERNATIVE_SHAPES if s.cloud == cloud and s.accelerator == accelerator
-    )
+    return tuple(s for s in _tables(cloud).alternatives if s.accelerator == accelerator)
 
 
 @cache  # the tables are constant; validation asks per pool
@@ -416,7 +541,9 @@ def default_gpus_per_node(cloud: str, accelerator: str) -> int:
 
 def find_shape(cloud: str, accelerator: str, gpus_per_node: int) -> MachineShape | None:
     """The shape for this combination, or None (also for an unknown cloud or accelerator)."""
-    return _BY_KEY.get((cloud, accelerator, gpus_per_node))
+    if cloud not in CLOUDS:
+        return None
+    return _tables(cloud).by_key.get((accelerator, gpus_per_node))
 
 
 def shape(cloud: str, accelerator: str, gpus_per_node: int) -> MachineShape:
@@ -445,16 +572,15 @@ def shape(cloud: str, accelerator: str, gpus_per_node: int) -> MachineShape:
 
 def find_machine_type(cloud: str, machine_type: str) -> MachineShape | None:
     """The shape (default or alternative) with this machine type, or None."""
-    for s in _SHAPES + ALTERNATIVE_SHAPES:
-        if s.cloud == cloud and s.machine_type == machine_type:
-            return s
-    return None
+    if cloud not in CLOUDS:
+        return None
+    return _tables(cloud).by_machine.get(machine_type)
 
 
 def regions(cloud: str) -> frozenset[str]:
-    """Every public region of ``cloud`` where Trellis can run, GPU or not."""
+    """Every public region of ``cloud`` where Trellis can run, GPU or not (``regions.csv``)."""
     _check_cloud(cloud)
-    return _ALL_REGIONS[cloud]
+    return _all_regions()[cloud]
 
 
 def accelerator_regions(cloud: str, accelerator: str) -> frozenset[str]:
@@ -466,33 +592,109 @@ def accelerator_regions(cloud: str, accelerator: str) -> frozenset[str]:
 
 
 # --------------------------------------------------------------------------------------------
+# Zones
+# --------------------------------------------------------------------------------------------
+
+@cache  # the tables are constant; every pool of every environment asks
+def zones(cloud: str, machine_type: str, region: str, *,
+          include_local_zones: bool = False) -> tuple[str, ...]:
+    """Zones of ``region`` that offer ``machine_type`` (its GPUs included), sorted.
+
+    * GCP: zone names (``("us-central1-a", "us-central1-c")``), what a GKE node pool's
+      ``node_locations`` takes. For a catalogued N1 shape (``n1-standard-8`` = T4 x1) the zones
+      are those offering its T4 count.
+    * AWS: availability-zone IDs (``("use1-az1", "use1-az2", ...)``), the same physical zone in
+      every account; a subnet takes one as ``availability_zone_id``. Local Zones
+      (``usw2-lax1-az1``) need an account opt-in and are left out unless
+      ``include_local_zones``. Node groups may use any of these; only the *cluster's* subnets
+      must avoid :func:`eks_excluded_zone_ids`.
+
+    Empty when no zone of ``region`` offers the type (also for a region the cloud does not
+    have: check :func:`regions` for that). Data: the zone snapshot (:func:`zone_snapshot`); a
+    listing is not a capacity guarantee.
+
+    Raises:
+        CatalogError: unknown cloud, or a machine type in neither the shapes nor the zone
+        snapshot (with the closest known type).
+    """
+    _check_cloud(cloud)
+    rows = _tables(cloud).zone_rows(machine_type).get(region, [])
+    return tuple(sorted(r.zone for r in rows if include_local_zones or not is_local_zone(r.zone)))
+
+
+def offers(cloud: str, machine_type: str, region: str) -> tuple[ZoneOffer, ...]:
+    """Like :func:`zones`, with the snapshot's on-demand and spot price in each zone.
+
+    Local Zones included (see :func:`is_local_zone`). The catalogue's own price for costing
+    stays :attr:`MachineShape.on_demand_hour_usd`; these are per-zone snapshot figures.
+    """
+    _check_cloud(cloud)
+    return _tables(cloud).offers(machine_type, region)
+
+
+def gpu_zones(cloud: str, region: str, *, include_local_zones: bool = False) -> tuple[str, ...]:
+    """Zones of ``region`` offering at least one catalogued shape (default or alternative).
+
+    Not every zone of the region: the snapshot lists only zones with GPU types. Useful to
+    choose network zones that cover every GPU pool.
+    """
+    _check_cloud(cloud)
+    tables = _tables(cloud)
+    found: set[str] = set()
+    for s in tables.shapes + tables.alternatives:
+        found.update(zones(cloud, s.machine_type, region,
+                           include_local_zones=include_local_zones))
+    return tuple(sorted(found))
+
+
+def is_local_zone(zone: str) -> bool:
+    """True for an AWS Local Zone or Wavelength Zone ID (``usw2-lax1-az1``); never on GCP."""
+    found = _AWS_ZONE_ID.fullmatch(zone)
+    return found is not None and found.group(1) is not None
+
+
+def eks_excluded_zone_ids(region: str | None = None) -> frozenset[str]:
+    """AZ IDs where EKS refuses *cluster* (control-plane) subnets: ``use1-az3``, ...
+
+    Of ``region``, or of every region when None. From the EKS User Guide, "Subnet requirements
+    for clusters" (``sources.csv``: ``eks-network-reqs``). Node groups are not bound by it:
+    their subnets need not be the cluster's subnets.
+    """
+    table = _eks_excluded()
+    if region is None:
+        return frozenset().union(*table.values())
+    return table.get(region, frozenset())
+
+
+def zone_snapshot(cloud: str) -> Source:
+    """Where the zone table of ``cloud`` comes from: repository, path, commit, read date."""
+    _check_cloud(cloud)
+    return sources()[f"skypilot-{cloud}-vms"]
+
+
+# --------------------------------------------------------------------------------------------
 # Prices
 # --------------------------------------------------------------------------------------------
 
-# Fraction OFF the on-demand price for Spot capacity. Estimates: spot prices move (GCP up to
-# once a day, AWS continuously), so `trellis cost` shows them as estimates.
-# GCP: ratio of Spot to on-demand SKUs in us-central1, 2026-07 export (g2 0.44, a2-highgpu 0.48,
-# a2-ultragpu 0.46, a3-highgpu 0.43; n1 vCPU/memory 0.65 with the T4 spot GPU approx. -> 0.62).
-# AWS: approx., from observed us-east-1/us-east-2 spot prices (g4dn ~0.65, g5 ~0.60); the
-# newer g6/g6e/p families are estimates, and P-family Spot capacity is often unavailable.
-_SPOT_DISCOUNT: dict[str, dict[str, float]] = {
-    "gcp": {"n1": 0.62, "g2": 0.44, "a2": 0.46, "a3": 0.43},
-    "aws": {
-        "g4dn": 0.65, "g5": 0.60, "g6": 0.60, "g6e": 0.55,
-        "p4d": 0.60, "p4de": 0.60, "p5": 0.50, "p5en": 0.50,
-    },
-}
-
-
 def spot_discount(cloud: str, family: str) -> float:
-    """Estimated fraction off the on-demand price for Spot VMs/instances of ``family``."""
+    """Fraction off the on-demand price for Spot VMs/instances of ``family`` (an estimate).
+
+    From ``spot_discounts.csv``: the median over the zone snapshot's rows where the snapshot
+    prices the family on the catalogue's own on-demand basis, an estimate otherwise (see
+    :func:`spot_discount_info`).
+    """
+    return spot_discount_info(cloud, family).discount
+
+
+def spot_discount_info(cloud: str, family: str) -> SpotDiscount:
+    """The spot discount of ``family`` with how it was obtained."""
     _check_cloud(cloud)
+    table = _spot_table(cloud)
     try:
-        return _SPOT_DISCOUNT[cloud][family]
+        return table[family]
     except KeyError:
-        known = tuple(sorted(_SPOT_DISCOUNT[cloud]))
         raise CatalogError(
-            f"no spot estimate for {cloud} family {family!r}; known: {', '.join(known)}"
+            f"no spot estimate for {cloud} family {family!r}; known: {', '.join(sorted(table))}"
         ) from None
 
 

@@ -68,7 +68,7 @@ def test_table_shows_pools_budgets_platform_and_price_date(over_budget):
     assert "Team totals cover GPU node pools only" in flat
     pct = f"{catalog.spot_discount('gcp', 'a3'):.0%}"
     assert "spot prices are estimates" in flat and f"{pct} for a3" in flat
-    assert "recsys is over budget: worst case $38,217/mo > budget $20,000/mo" in flat
+    assert "recsys is over budget: worst case $37,818/mo > budget $20,000/mo" in flat
     assert "Fits with train max_nodes ≤ 0 (other pools unchanged)" in flat
 
 

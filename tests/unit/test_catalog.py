@@ -1,9 +1,14 @@
-"""Unit tests of components.catalog: lookups, consistency of the data, prices, import cost."""
+"""Unit tests of components.catalog: lookups, zones, consistency of the data, prices, load cost.
+
+The data files themselves (sources, provenance, package data) are checked in
+``test_catalog_data.py``; the refresh tool in ``test_catalog_refresh.py``.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import timeit
 from pathlib import Path
 
 import pytest
@@ -208,6 +213,149 @@ def test_regions() -> None:
     assert catalog.accelerator_regions("gcp", "a10g") == frozenset()
 
 
+# ---- zones and derived regions ----------------------------------------------------------
+# Hand-checked rows. Each expectation cites rows of the shipped zone tables, which are copies of
+# skypilot-org/skypilot-catalog catalogs/v8/{gcp,aws}/vms.csv (commits in sources.csv); the GCP
+# a2-ultragpu and AWS g6.2xlarge rows were also read in the source file itself.
+
+@pytest.mark.parametrize(
+    ("cloud", "machine_type", "region", "expected"),
+    [
+        # gcp_gpu_zones.csv: a2-ultragpu-1g,A100-80GB,1,us-central1,us-central1-a|-c,1.09962,...
+        # and us-east4-c only (issue 17: "A100 80GB exists only in us-central1-a/c, us-east4-c").
+        ("gcp", "a2-ultragpu-1g", "us-central1", ("us-central1-a", "us-central1-c")),
+        ("gcp", "a2-ultragpu-8g", "us-east4", ("us-east4-c",)),
+        # a3-ultragpu-8g (H200): one zone per region, us-central1-b.
+        ("gcp", "a3-ultragpu-8g", "us-central1", ("us-central1-b",)),
+        # a3-highgpu-1g,H100,1,europe-west8,europe-west8-c: the 1-GPU size is there, the 8-GPU
+        # size is not (no a3-highgpu-8g row in europe-west8).
+        ("gcp", "a3-highgpu-1g", "europe-west8", ("europe-west8-c",)),
+        ("gcp", "a3-highgpu-8g", "europe-west8", ()),
+        # n1-standard-8 + 1 T4: the T4 rows ",T4,1,us-central1,us-central1-{a,b,c,f},0.35,0.175".
+        ("gcp", "n1-standard-8", "us-central1",
+         ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f")),
+        # aws_gpu_zones.csv: g6.2xlarge,L4,1,us-east-1,use1-az{1,2,4,6},0.9776,...
+        ("aws", "g6.2xlarge", "us-east-1", ("use1-az1", "use1-az2", "use1-az4", "use1-az6")),
+        # p5.48xlarge,H100,8,us-east-1,use1-az1..az6 and use1-atl2-az1 (Atlanta Local Zone, left
+        # out): offered in use1-az3 too, where EKS refuses cluster subnets (node groups may go).
+        ("aws", "p5.48xlarge", "us-east-1",
+         ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6")),
+        ("aws", "g6.2xlarge", "sa-east-1", ()),
+    ],
+)
+def test_zones_against_hand_checked_rows(cloud: str, machine_type: str, region: str,
+                                         expected: tuple[str, ...]) -> None:
+    found = catalog.zones(cloud, machine_type, region)
+    assert found == expected, f"{cloud} {machine_type} in {region}: zones {found}"
+
+
+def test_aws_zones_leave_out_local_zones_unless_asked() -> None:
+    # g4dn.2xlarge,T4,1,us-west-2,usw2-lax1-az1|-az2 (Los Angeles Local Zone, opt-in).
+    default = catalog.zones("aws", "g4dn.2xlarge", "us-west-2")
+    every = catalog.zones("aws", "g4dn.2xlarge", "us-west-2", include_local_zones=True)
+    assert not any(catalog.is_local_zone(z) for z in default), default
+    assert set(every) - set(default) == {"usw2-lax1-az1", "usw2-lax1-az2"}
+    assert catalog.is_local_zone("use1-atl2-az1") and not catalog.is_local_zone("use1-az2")
+    assert not catalog.is_local_zone("us-central1-a")
+
+
+def test_eks_excluded_zone_ids_per_region() -> None:
+    assert catalog.eks_excluded_zone_ids("us-east-1") == {"use1-az3"}
+    assert catalog.eks_excluded_zone_ids("us-west-1") == {"usw1-az2"}
+    assert catalog.eks_excluded_zone_ids("ca-central-1") == {"cac1-az3"}
+    assert catalog.eks_excluded_zone_ids("eu-west-1") == frozenset()
+    assert catalog.eks_excluded_zone_ids() == {"use1-az3", "usw1-az2", "cac1-az3"}
+
+
+def test_unknown_machine_type_is_an_error_with_a_suggestion() -> None:
+    with pytest.raises(CatalogError, match=r"'a2-ultragpu-1' is not in the GPU catalogue "
+                                           r"\(did you mean 'a2-ultragpu-1g'\?\)"):
+        catalog.zones("gcp", "a2-ultragpu-1", "us-central1")
+    with pytest.raises(CatalogError, match="unknown cloud 'azure'"):
+        catalog.zones("azure", "x", "y")
+    # Types of the snapshot that are not default shapes still answer (g2-standard-4, a4).
+    assert catalog.zones("gcp", "g2-standard-4", "us-central1")
+    assert catalog.zones("gcp", "a4-highgpu-8g", "us-central1") == ("us-central1-b",)
+
+
+@pytest.mark.parametrize("s", EVERY_SHAPE, ids=_ids)
+def test_every_shape_has_zones_in_each_of_its_regions(s: MachineShape) -> None:
+    for region in sorted(s.regions):
+        found = catalog.zones(s.cloud, s.machine_type, region)
+        assert found, f"{_ids(s)}: region {region} is listed but no zone offers it"
+        prefix = region + "-" if s.cloud == "gcp" else ""
+        assert all(z.startswith(prefix) for z in found), f"{_ids(s)}: {found} not in {region}"
+    outside = sorted(catalog.regions(s.cloud) - s.regions)[:5]
+    for region in outside:
+        assert catalog.zones(s.cloud, s.machine_type, region) == (), f"{_ids(s)} in {region}"
+
+
+def test_regions_are_derived_from_the_zone_snapshot() -> None:
+    # Regions = the regions of the zone rows; see the CHANGELOG for what moved against the
+    # hand-written sets (e.g. A3 High left asia-northeast3, g5.2xlarge left us-west-1).
+    assert catalog.shape("gcp", "a100-80gb", 1).regions == {
+        "asia-southeast1", "europe-west4", "us-central1", "us-east4", "us-east5"}
+    h100 = catalog.shape("gcp", "h100-80gb", 1)
+    assert "europe-west8" in h100.regions and "asia-northeast3" not in h100.regions
+    assert "europe-west8" not in catalog.shape("gcp", "h100-80gb", 8).regions
+    assert "us-west-1" not in catalog.shape("aws", "a10g", 1).regions
+    assert "ap-northeast-2" in catalog.shape("aws", "h200", 8).regions
+    assert catalog.shape("gcp", "t4", 1).regions == catalog.shape("gcp", "t4", 4).regions
+
+
+def test_bundled_org_regions_keep_their_shapes() -> None:
+    # The bundled and example orgs plan exactly as before the data move: their regions still
+    # offer every shape they use.
+    used = {
+        "gcp": {("us-central1", "h100-80gb", 8), ("us-central1", "l4", 1),
+                ("us-central1", "a100-80gb", 1), ("us-central1", "t4", 1),
+                ("us-east4", "h100-80gb", 8), ("us-east4", "l4", 1),
+                ("us-east4", "a100-80gb", 1), ("us-east4", "t4", 1),
+                ("europe-west4", "a100-80gb", 1), ("europe-west4", "l4", 1),
+                ("europe-west4", "l4", 4), ("europe-west4", "l4", 2),
+                ("europe-west4", "h100-80gb", 8), ("europe-west4", "t4", 1)},
+        "aws": {(r, a, g) for r in ("us-east-1", "us-west-2") for a, g in (
+            ("h100-80gb", 8), ("l4", 1), ("a10g", 4), ("l40s", 1), ("h100-80gb", 1),
+            ("t4", 1))},
+    }
+    for cloud, triples in used.items():
+        for region, accelerator, gpus in sorted(triples):
+            s = catalog.shape(cloud, accelerator, gpus)
+            assert region in s.regions, f"{_ids(s)} no longer offered in {region}"
+
+
+def test_gpu_zones_cover_every_shape_of_the_region() -> None:
+    found = catalog.gpu_zones("gcp", "us-central1")
+    assert set(found) == {"us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"}
+    aws = catalog.gpu_zones("aws", "us-east-1")
+    assert "use1-az3" in aws and not any(catalog.is_local_zone(z) for z in aws)
+
+
+def test_offers_add_the_gcp_gpu_rows_to_the_vm_row() -> None:
+    # a2-highgpu-1g in us-central1-a: 0.73948 (VM row) + 2.93391 (",A100,1" row) = 3.67339,
+    # the catalogue's list price of 3.673385 from another source.
+    offer = next(o for o in catalog.offers("gcp", "a2-highgpu-1g", "us-central1")
+                 if o.zone == "us-central1-a")
+    assert offer.on_demand_hour_usd == pytest.approx(3.67339)
+    assert offer.on_demand_hour_usd == pytest.approx(
+        catalog.shape("gcp", "a100-40gb", 1).on_demand_hour_usd, rel=1e-5)
+    assert offer.spot_hour_usd == pytest.approx(0.36975 + 1.4341)
+    # Unknown in the snapshot: a4-highgpu-8g (0.0) and the N1 VM under the T4s.
+    assert all(o.on_demand_hour_usd is None
+               for o in catalog.offers("gcp", "a4-highgpu-8g", "us-central1"))
+    assert all(o.on_demand_hour_usd is None
+               for o in catalog.offers("gcp", "n1-standard-8", "us-central1"))
+    aws = catalog.offers("aws", "g6.2xlarge", "us-east-1")
+    assert [o.zone for o in aws] == list(catalog.zones("aws", "g6.2xlarge", "us-east-1"))
+    assert {o.on_demand_hour_usd for o in aws} == {0.9776}
+
+
+def test_zone_snapshot_names_its_commit() -> None:
+    gcp = catalog.zone_snapshot("gcp")
+    assert "catalogs/v8/gcp/vms.csv @ 006059e0f18acb1341e22a27751e9f80df6ba92f" in gcp.reference
+    assert catalog.zone_snapshot("aws").date == "2026-12-03"
+
+
 # ---- prices -------------------------------------------------------------------------------
 
 def test_price_date_format() -> None:
@@ -237,6 +385,22 @@ def test_known_list_prices() -> None:
     assert catalog.shape("aws", "h100-80gb", 8).on_demand_hour_usd == pytest.approx(55.04)
     s = catalog.shape("aws", "t4", 1)
     assert s.monthly_usd == pytest.approx(0.752 * HOURS_PER_MONTH)
+
+
+def test_spot_discounts_come_from_the_snapshot_where_it_applies() -> None:
+    g2 = catalog.spot_discount_info("gcp", "g2")
+    assert g2.method == "snapshot-median" and g2.samples > 100, g2
+    assert g2.source == "skypilot-gcp-vms"
+    # a3: the snapshot's on-demand A3 prices are not the catalogue's basis, so the discount
+    # stays an estimate, and the row says why.
+    a3 = catalog.spot_discount_info("gcp", "a3")
+    assert a3.method == "estimate" and "a3-highgpu-8g" in a3.note, a3
+    for cloud in CLOUDS:
+        families = {s.family for s in catalog.all_shapes(cloud)}
+        for family in families:
+            info = catalog.spot_discount_info(cloud, family)
+            assert info.method in ("snapshot-median", "estimate"), info
+            assert info.source in catalog.sources(), f"{cloud}/{family}: unknown source"
 
 
 def test_unknown_spot_family() -> None:
@@ -287,16 +451,30 @@ def test_gcp_nat_is_capped() -> None:
     assert catalog.gcp_nat_hour_usd(100) == pytest.approx(0.044)
 
 
-# ---- import cost --------------------------------------------------------------------------
+# ---- load cost ------------------------------------------------------------------------------
 
-def test_import_pulls_in_no_pulumi_or_pydantic() -> None:
+def test_import_pulls_in_no_pulumi_or_pydantic_and_reads_no_data() -> None:
     code = (
-        "import sys, components.catalog\n"
+        "import sys, components.catalog as c\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('pulumi', 'pulumi_gcp', 'pulumi_aws', 'pulumi_kubernetes', 'pydantic', 'yaml'))\n"
         "print(','.join(bad))\n"
+        "print(c._tables.cache_info().currsize, c._all_regions.cache_info().currsize)\n"
+        "c.regions('gcp')\n"
+        "print(c._tables.cache_info().currsize)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "", f"catalog import loaded: {result.stdout.strip()}"
+    modules, loaded_at_import, loaded_by_regions = result.stdout.splitlines()
+    assert modules == "", f"catalog import loaded: {modules}"
+    assert loaded_at_import == "0 0", "importing components.catalog read data files"
+    assert loaded_by_regions == "0", "regions() read the shape and zone tables"
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_first_lookup_of_a_cloud_is_fast(cloud: str) -> None:
+    # trellis validate pays this once per process (about 3 ms per cloud on a quiet machine);
+    # the bound leaves room for a loaded CI runner, and catches a loader gone quadratic.
+    best = min(timeit.repeat(lambda: catalog.load_tables(cloud), number=3, repeat=5)) / 3
+    assert best < 0.025, f"loading the {cloud} catalogue took {best * 1000:.1f} ms"
