@@ -42,7 +42,9 @@ def test_longest_valid_keys_still_make_a_bucket():
 
 
 @pytest.mark.parametrize("expr", ["0 3 * * *", "*/15 * * * *", "0 0 1 JAN *", "30 2 * * MON-FRI",
-                                  "0 6,18 * * 0", "0 0 * * 7"])
+                                  "0 6,18 * * 0", "0 0 * * 7", "0 3 * * MON-SUN", "0 3 * * 1-7",
+                                  "0 3 * * 0-7", "0 3 * * fri-sun", "5/20 * * * *",
+                                  "0 0 1-7 * MON", "0 0 29 2 *"])
 def test_valid_cron(expr):
     assert cron.problems(expr) == []
 
@@ -54,6 +56,21 @@ def test_valid_cron(expr):
     ("*/0 * * * *", "never fires"),
     ("5-1 * * * *", "runs backwards"), ("a b c d e", "not a number or name"),
     ("1..2 * * * *", "not a cron value"),
+    ("0 0 L * *", "day of month 'L' is not a number or name (1-31)"),
+    ("0 0 * * 1#2", "day of week '1#2' is not a cron value"),
+    ("0 0 ? * MON", "day of month '?' is not a cron value"),
+    ("0 0 * * FUNDAY", "0-7 or SUN-SAT"),
+    ("0 0 * JAN-FOO *", "month 'FOO' is not a number or name (1-12 or JAN-DEC)"),
+    ("5-5 * * * *", "minute range 5-5 holds one value; write 5"),
+    ("0 0 * * SUN-SUN", "holds one value"),
+    ("0 0 * * SAT-MON", "runs backwards (write it as two parts, e.g. SAT-7,0-MON)"),
+    ("0 0 * * MON-0", "Sunday at the end of a range is 7 or SUN"),
+    ("0 22-2 * * *", "hour range 22-2 runs backwards (write it as two parts, e.g. 22-23,0-2)"),
+    ("0 0 * * 7/2", "starts at 7 (Sunday); write 0/2"),
+    ("1,* * * * *", "'*' already means every value"),
+    ("0 0 30 2 *", "day of month 30 never comes in FEB: the schedule would never run"),
+    ("0 0 31 4,6 *", "never comes in APR, JUN"),
+    ("0\u00a03 * * * *", "minute '0\\xa03' is not a cron value"),
 ])
 def test_invalid_cron(expr, fragment):
     assert any(fragment in p for p in cron.problems(expr)), cron.problems(expr)
@@ -73,3 +90,32 @@ def test_cron_to_aws(expr, aws):
 def test_aws_cannot_restrict_both_day_fields():
     with pytest.raises(ValueError, match="both day-of-month and day-of-week"):
         cron.to_aws("0 3 1 * MON")
+    with pytest.raises(ValueError, match="both day-of-month and day-of-week"):
+        cron.to_aws("0 3 1-31 * MON")  # standard cron: every day (either field); say it plainly
+
+
+def test_to_aws_refuses_an_invalid_expression_with_the_problems():
+    with pytest.raises(ValueError, match="minute 60 is outside 0-59"):
+        cron.to_aws("60 3 * * *")
+
+
+@pytest.mark.parametrize(("expr", "words"), [
+    ("0 3 * * *", "At 03:00"),
+    ("30 6 * * 1", "At 06:30, only on Monday"),
+    ("0 9 * * MON-FRI", "At 09:00, Monday through Friday"),
+    ("15 2 1 * *", "At 02:15, on day 1 of the month"),
+    ("0 0 1 1 *", "At 00:00, on day 1 of the month, only in January"),
+    ("*/15 * * * *", "Every 15 minutes"),
+    ("5 */6 * * *", "At 5 minutes past the hour, every 6 hours"),
+    ("0 22 * * *", "At 22:00"),  # 24-hour clock whatever the machine's locale
+    ("0 3 * * 0-7", "At 03:00"),  # every day, not "Sunday through Sunday"
+    ("0 3 * * MON-SUN", "At 03:00"),
+    ("0 3 1-7 * 1", "At 03:00, between day 1 and 7 of the month, or on Monday"),
+])
+def test_describe(expr, words):
+    assert cron.describe(expr) == words
+    assert cron.describe(expr, "Asia/Seoul") == f"{words} (Asia/Seoul)"
+
+
+def test_describe_keeps_an_invalid_expression_as_written():
+    assert cron.describe("0 3 * *", "UTC") == "cron 0 3 * * (UTC)"
