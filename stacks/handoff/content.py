@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from components import cron
 from stacks.handoff import recipes
 from stacks.handoff.doc import (
     Block,
@@ -60,67 +61,6 @@ def capacity(pool: Pool) -> str:
     gpu_word = "GPU" if pool.gpus_per_node == 1 else "GPUs"
     return (f"{nodes(pool)} {node_word} × {pool.gpus_per_node} {gpu_word}, "
             f"{'spot' if pool.spot else 'on-demand'}")
-
-
-_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_DAY_NAMES = {d[:3].upper(): i for i, d in enumerate(_DAYS[:7])}
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]
-
-
-def _days(field: str) -> str | None:
-    out = []
-    for part in field.split(","):
-        if "-" in part and "/" not in part:
-            a, b = part.split("-", 1)
-            lo, hi = _day(a), _day(b)
-            if lo is None or hi is None:
-                return None
-            out.append(f"{_DAYS[lo]} to {_DAYS[hi]}")
-        else:
-            d = _day(part)
-            if d is None:
-                return None
-            out.append(_DAYS[d])
-    return ", ".join(out)
-
-
-def _day(text: str) -> int | None:
-    if text.isdigit() and 0 <= int(text) <= 7:
-        return int(text)
-    return _DAY_NAMES.get(text.upper())
-
-
-def describe_cron(expr: str) -> str:
-    """Plain words for the common shapes of a 5-field cron expression; else the expression."""
-    parts = expr.split()
-    if len(parts) != 5:
-        return expr
-    minute, hour, dom, month, dow = parts
-    if minute.isdigit() and hour.isdigit():
-        at = f"{int(hour):02d}:{int(minute):02d}"
-        if dom == "*" and month == "*":
-            if dow == "*":
-                return f"every day at {at}"
-            days = _days(dow)
-            if days:
-                return f"every {days} at {at}"
-        if dom.isdigit() and month == "*" and dow == "*":
-            return f"on day {int(dom)} of every month at {at}"
-        if dom.isdigit() and month.isdigit() and dow == "*" and 1 <= int(month) <= 12:
-            return f"every year on {_MONTHS[int(month) - 1]} {int(dom)} at {at}"
-    if minute.isdigit() and hour == "*" and dom == month == dow == "*":
-        return f"every hour at minute {int(minute)}"
-    if minute.startswith("*/") and minute[2:].isdigit() and hour == dom == month == dow == "*":
-        return f"every {int(minute[2:])} minutes"
-    if minute.isdigit() and hour.startswith("*/") and hour[2:].isdigit() and \
-            dom == month == dow == "*":
-        return f"every {int(hour[2:])} hours at minute {int(minute)}"
-    return f"cron {expr}"
-
-
-def schedule_text(schedule: str, timezone: str) -> str:
-    return f"{describe_cron(schedule)} ({timezone})"
 
 
 def _join(items: Iterable[str]) -> str:
@@ -466,7 +406,7 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     out.append(Para(spans(f"Scheduled runs on {runner}, as ", Code(str(te.pipeline_identity)),
                           ". Times are in the pipeline's time zone.")))
     out.append(Table(("Pipeline", "Runs", "Template", "Scheduler job"), tuple(
-        (spans(Strong(p.name)), spans(schedule_text(p.schedule, p.timezone)),
+        (spans(Strong(p.name)), spans(cron.describe(p.schedule, p.timezone)),
          spans(Code(p.template_uri or p.template)), spans(Code(p.job_name)))
         for p in te.pipelines.values())))
     for p in te.pipelines.values():

@@ -8,7 +8,8 @@ escaped with Mermaid's entity codes so user text can never break the syntax.
 
 from __future__ import annotations
 
-from stacks.handoff.content import CLOUD_NAMES, describe_cron
+from components import cron
+from stacks.handoff.content import CLOUD_NAMES
 from stacks.handoff.model import Bundle
 
 _ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "&": "#amp;",
@@ -75,7 +76,7 @@ def flowchart(bundle: Bundle) -> str:
             edges.append(f"  {team} --> {reg}")
             if t.pipelines:
                 pl = node("box", lines_label(
-                    ["Pipelines"] + [f"{p.name}: {describe_cron(p.schedule)} ({p.timezone})"
+                    ["Pipelines"] + [f"{p.name}: {cron.describe(p.schedule, p.timezone)}"
                                      for p in t.pipelines.values()]), "pipeline")
                 edges.append(f"  {team} --> {pl}")
         out.append("  end")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from html import escape
 
-from stacks.handoff.content import CLOUD_NAMES, describe_cron
+from components import cron
+from stacks.handoff.content import CLOUD_NAMES
 from stacks.handoff.model import Bundle, TeamEnv
 
 WIDTH = 560
@@ -52,7 +53,7 @@ def team_rows(t: TeamEnv) -> list[tuple[str, str]]:
                     f"nodes{', spot' if p.spot else ''}") for p in t.pools.values()]
     rows += [("bucket", b.uri) for b in t.buckets.values()]
     rows += [("images", t.container_registry), ("models", t.model_registry)]
-    rows += [("pipeline", f"{p.name}: {describe_cron(p.schedule)} ({p.timezone})")
+    rows += [("pipeline", f"{p.name}: {cron.describe(p.schedule, p.timezone)}")
              for p in t.pipelines.values()]
     return rows
 

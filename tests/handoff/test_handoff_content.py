@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from stacks.handoff.content import describe_cron
+from components import cron
 from stacks.report.cost import estimate, usd
 
 
@@ -67,7 +65,8 @@ def test_schedules_in_the_team_time_zone(example):
         for team in spec.teams.values():
             text = section(example.files[f"teams/{team.name}.md"], env)
             for p in team.pipelines.values():
-                assert f"{describe_cron(p.schedule)} ({p.timezone})" in text
+                words = cron.describe(p.schedule, p.timezone)
+                assert f"| {words} |" in text, f"{team.name}/{env}: {p.name} runs {words}?"
 
 
 def test_teams_only_where_deployed(example):
@@ -85,7 +84,7 @@ def test_gcp_recsys(gcp):
     assert "docker push us-east4-docker.pkg.dev/acme-ml-prod/recsys-images/trainer:$TAG" in prod
     assert "gcloud auth configure-docker us-central1-docker.pkg.dev" in dev
     assert "Tags are immutable here" in prod and "Tags are immutable here" not in dev
-    assert "every day at 03:00 (Asia/Seoul)" in dev
+    assert "| At 03:00 (Asia/Seoul) |" in dev
     assert "gcloud container clusters get-credentials acme-dev" in dev
     assert ("job.submit(service_account=\"recsys-pipelines@acme-ml-dev.iam.gserviceaccount.com\")"
             in dev)
@@ -125,8 +124,8 @@ def test_aws_recsys(aws):
     assert ("docker push 222222222222.dkr.ecr.us-west-2.amazonaws.com/prod/recsys/trainer:$TAG"
             in prod)
     assert "s3://acme-dev-recsys-artifacts" in dev  # the renamed bucket keeps its name
-    assert "every day at 03:00 (Asia/Seoul)" in dev and "every day at 03:00 (UTC)" in prod
-    assert "every Monday at 06:30 (UTC)" in dev
+    assert "| At 03:00 (Asia/Seoul) |" in dev and "| At 03:00 (UTC) |" in prod
+    assert "| At 06:30, only on Monday (UTC) |" in dev
     # parameters in key order (the resolver sorts them so plans do not depend on YAML order)
     assert "--pipeline-parameters Name=Epochs,Value=10 Name=ExecutionRoleArn," in dev
     assert "Name=LearningRate,Value=0.001" in dev
@@ -146,16 +145,16 @@ def test_aws_vision_prod_override(aws):
     assert "No scheduled pipelines here" in prod
 
 
-@pytest.mark.parametrize("expr, words", [
-    ("0 3 * * *", "every day at 03:00"),
-    ("30 6 * * 1", "every Monday at 06:30"),
-    ("0 9 * * MON-FRI", "every Monday to Friday at 09:00"),
-    ("15 2 1 * *", "on day 1 of every month at 02:15"),
-    ("0 0 1 1 *", "every year on January 1 at 00:00"),
-    ("*/15 * * * *", "every 15 minutes"),
-    ("5 */6 * * *", "every 6 hours at minute 5"),
-    ("7 * * * *", "every hour at minute 7"),
-    ("0 3 1-7 * 1", "cron 0 3 1-7 * 1"),
-])
-def test_describe_cron(expr, words):
-    assert describe_cron(expr) == words
+def test_schedules_are_the_same_words_everywhere(example):
+    """Team page, README diagram and the HTML diagram say one schedule in the same words."""
+    import html
+
+    from stacks.handoff.mermaid import label
+
+    readme, page = example.files["README.md"], html.unescape(example.files["index.html"])
+    for env, spec in example.specs.items():
+        for team in spec.teams.values():
+            for p in team.pipelines.values():
+                words = f"{p.name}: {cron.describe(p.schedule, p.timezone)}"
+                assert label(words) in readme, f"README diagram: {team.name}/{env} {words}"
+                assert words in page, f"index.html diagram: {team.name}/{env} {words}"
