@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from stacks.handoff.model import Environment, Pipeline, Pool, TeamEnv
 
 SMOKE_IMAGE = "nvcr.io/nvidia/cuda:12.6.3-base-ubuntu24.04"
@@ -28,85 +30,18 @@ class Recipe:
 
 
 # --------------------------------------------------------------------------------------------
-# A small, strict YAML emitter (block style, every string quoted when YAML could misread it)
+# Formats
 # --------------------------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
-_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+def to_yaml(value: Any) -> str:
+    """Block-style YAML by PyYAML's safe dumper, keys in the order given, lines never folded.
 
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        # YAML 1.1 (PyYAML) reads "1e+16" as a string: floats need a dot before the exponent.
-        return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
-    if value is None:
-        return "null"
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
-        return text
-    return _quoted(text)
-
-
-def _quoted(text: str) -> str:
-    """A YAML double-quoted scalar: printable characters as they are, the rest escaped."""
-    out = ['"']
-    for ch in text:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0x20 <= o <= 0x7E or (0xA0 <= o <= 0xD7FF and o not in (0x2028, 0x2029)) or \
-                (0xE000 <= o <= 0xFFFD and o != 0xFEFF) or o >= 0x10000:
-            out.append(ch)
-        elif o <= 0xFF:
-            out.append(f"\\x{o:02x}")
-        else:
-            out.append(f"\\u{o:04x}")
-    out.append('"')
-    return "".join(out)
-
-
-def to_yaml(value: Any, indent: int = 0) -> str:
-    """Block-style YAML of plain dicts/lists/scalars; the output round-trips through safe_load."""
-    pad = " " * indent
-    lines: list[str] = []
-    if isinstance(value, (dict, list)) and not value:
-        lines.append(pad + _empty(value))
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            key = _scalar(k)
-            if isinstance(v, (dict, list)) and v:
-                lines.append(f"{pad}{key}:")
-                lines.append(to_yaml(v, indent + (2 if isinstance(v, dict) else 0)))
-            else:
-                lines.append(f"{pad}{key}: {_inline(v)}")
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and item:
-                body = to_yaml(item, indent + 2).splitlines()
-                lines.append(f"{pad}- {body[0].lstrip()}")
-                lines.extend(body[1:])
-            elif isinstance(item, list) and item:
-                lines.append(f"{pad}-")
-                lines.append(to_yaml(item, indent + 2))
-            else:
-                lines.append(f"{pad}- {_inline(item)}")
-    else:
-        lines.append(pad + _scalar(value))
-    return "\n".join(lines)
-
-
-def _empty(value: dict[Any, Any] | list[Any]) -> str:
-    return "{}" if isinstance(value, dict) else "[]"
-
-
-def _inline(value: Any) -> str:
-    """A scalar or an empty collection, on the line of its key or dash."""
-    return _empty(value) if isinstance(value, (dict, list)) else _scalar(value)
+    Strings YAML 1.1 would read as something else (``yes``, ``on``, ``1e3``, ``null``) come out
+    quoted, so kubectl reads back exactly ``value``. Non-ASCII characters are escaped: with
+    ``allow_unicode`` PyYAML writes U+0085 raw and reads it back as a line break.
+    """
+    return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=False,
+                          width=1 << 16)
 
 
 def _sh(value: str) -> str:
@@ -225,7 +160,7 @@ def job_yaml(team: TeamEnv, pool: Pool) -> str:
             f"#   image: {image_ref(team)}:<tag>\n"
             "# and keep serviceAccountName, nodeSelector and tolerations as they are.\n"
             f"# One pod can request up to {pool.gpus_per_node} {pool.resource_name}.\n")
-    return head + to_yaml(job_manifest(team, pool)) + "\n"
+    return head + to_yaml(job_manifest(team, pool))
 
 
 def job_recipe(team: TeamEnv, pool: Pool) -> Recipe:

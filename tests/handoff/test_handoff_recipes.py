@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from stacks.handoff import recipes
 from stacks.handoff.model import NODE_POOL_TYPES, HandoffError, gather_environment
 
+from . import k8s_shape
+
 FENCE = re.compile(r"^```(\w+)\n(.*?)\n```$", re.S | re.M)
 K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule",
               "NO_EXECUTE": "NoExecute"}
@@ -82,6 +84,32 @@ def test_every_job_lands_on_a_planned_gpu_pool(example):
     assert seen == expected, "one Job recipe per pool and environment"
 
 
+def test_every_manifest_is_the_dict_it_came_from_and_a_valid_job(example):
+    """The YAML on the page loads back to exactly the manifest, and every key is a field of a
+    batch/v1 Job (pulumi_kubernetes' JobArgs, generated from the Kubernetes OpenAPI schema)."""
+    for env, bundle_env in ((e.name, e) for e in example.bundle.environments):
+        for team, te in bundle_env.teams.items():
+            section = env_sections(example.files[f"teams/{team}.md"])[env]
+            on_page = [doc for code in blocks(section, "yaml") for doc in yaml.safe_load_all(code)]
+            made = [recipes.job_manifest(te, pool) for pool in te.pools.values()]
+            assert on_page == made, f"teams/{team}.md ({env}): YAML differs from the manifests"
+            for job in made:
+                where = f"teams/{team}.md ({env}) Job {job['metadata']['name']}"
+                assert k8s_shape.problems(job) == [], where
+
+
+def test_the_shape_check_catches_a_misspelt_key(gcp):
+    te = gcp.bundle.environments[0].teams["recsys"]
+    job = recipes.job_manifest(te, te.pools["train"])
+    pod = job["spec"]["template"]["spec"]
+    pod["nodeSelecter"] = pod.pop("nodeSelector")
+    pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = True
+    found = k8s_shape.problems(job)
+    assert any("Job.spec.template.spec.nodeSelecter: not a field of PodSpec" in p
+               for p in found), found
+    assert any("limits.nvidia.com/gpu: True is not a str" in p for p in found), found
+
+
 def test_html_recipes_are_the_markdown_recipes(example):
     page = example.files["index.html"]
     in_html = [html.unescape(m) for m in
@@ -132,7 +160,7 @@ def test_shell_recipes_parse(example):
                 json.loads(body)
 
 
-# Hypothesis: the YAML emitter round-trips anything a recipe could hold.
+# Hypothesis: to_yaml (safe_dump with our options) round-trips anything a recipe could hold.
 scalars = (st.text(max_size=12) | st.integers(-10**12, 10**12) | st.booleans() | st.none()
            | st.floats(allow_nan=False, allow_infinity=False))
 documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
@@ -142,5 +170,5 @@ documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 
 @settings(max_examples=100, deadline=None)
 @given(documents)
-def test_yaml_emitter_round_trips(value):
+def test_to_yaml_round_trips(value):
     assert yaml.safe_load(recipes.to_yaml(value)) == value
