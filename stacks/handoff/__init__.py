@@ -1,9 +1,10 @@
 """The handoff bundle: what each team got in each environment, and exactly how to use it.
 
 ``trellis handoff`` writes ``README.md`` (the organisation at a glance), ``teams/<team>.md``
-(one page per team, for ML practitioners) and ``index.html`` (the same content as one
-self-contained page with the architecture diagram as inline SVG). Everything is generated from
-org.yaml and the offline plan (:mod:`stacks.handoff.model`), so the guide is as true as the plan.
+(one page per team, for ML practitioners) and ``index.html`` (those very pages rendered from
+their Markdown as one self-contained page, with the architecture diagram as inline SVG).
+Everything is generated from org.yaml and the offline plan (:mod:`stacks.handoff.model`), so the
+guide is as true as the plan.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def render(bundle: Bundle) -> dict[str, str]:
     paths = {p.key: p.path for p in pages}
     chart = mermaid.flowchart(bundle)
     files = {p.path: markdown.render_page(p, paths, chart) for p in pages}
-    files["index.html"] = html.render_site(pages[0].title, pages, svg.diagram(bundle))
+    files["index.html"] = html.render_site(pages, files, svg.diagram(bundle))
     return files
 
 

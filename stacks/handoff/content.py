@@ -93,7 +93,7 @@ def overview(bundle: Bundle) -> Page:
     cloud = CLOUD_NAMES.get(bundle.cloud, bundle.cloud)
     envs = bundle.environments
     blocks: list[Block] = [
-        Heading(1, spans(f"{bundle.org}: ML platform handoff"), "top"),
+        Heading(1, spans(f"{bundle.org}: ML platform handoff")),
         generated_note(bundle),
         Para(spans(
             f"{bundle.org} runs {len(bundle.teams)} ML team"
@@ -102,19 +102,19 @@ def overview(bundle: Bundle) -> Page:
             "to zero and cost nothing idle), buckets, container registry, model registry and "
             "scheduled pipelines. Access is keyless: pods and pipelines use workload "
             "identities, never key files. Start with your team's page.")),
-        Heading(2, spans("Teams"), "teams"),
+        Heading(2, spans("Teams")),
         Table(("Team", "What they do", "Environments", "Page"), tuple(
             (spans(Strong(t.name)), spans(t.description or NONE),
              spans(", ".join(t.environments)), spans(Link(team_path(t.name),
                                                           f"page:{team_key(t.name)}")))
             for t in bundle.teams)),
-        Heading(2, spans("Environments"), "environments"),
+        Heading(2, spans("Environments")),
         Table(("Environment", "Tier", "Cloud", "Project / account", "Region", "Cluster",
                "Teams"), tuple(
             (spans(Strong(e.name)), spans(e.tier), spans(cloud), spans(Code(e.location_id)),
              spans(e.region), spans(Code(e.cluster_name)), spans(_join(e.teams)))
             for e in envs)),
-        Heading(2, spans("What changes between environments"), "changes"),
+        Heading(2, spans("What changes between environments")),
         Para(spans("GPU caps are per pool: nodes the autoscaler may start × GPUs per node. "
                    "Worst case is every pool at its maximum all month, against the team's "
                    "monthly budget.")),
@@ -124,16 +124,16 @@ def overview(bundle: Bundle) -> Page:
     if notes:
         blocks.append(Para(spans("Prices: " + "; ".join(notes) + ".")))
     blocks += [
-        Heading(2, spans("Architecture"), "architecture"),
+        Heading(2, spans("Architecture")),
         Diagram(f"{bundle.org}: environments, teams and what each team has"),
-        Heading(2, spans("Getting started"), "getting-started"),
+        Heading(2, spans("Getting started")),
         Para(spans("Connect kubectl to an environment's cluster (once per machine), then follow "
                    "your team's page.")),
     ]
     for e in envs:
         r = recipes.cluster_credentials(e)
         blocks.append(CodeBlock(r.lang, r.code, title=f"{e.name}: {r.title}"))
-    blocks += [Heading(2, spans("Platform contacts"), "contacts"), contacts_block(bundle)]
+    blocks += [Heading(2, spans("Platform contacts")), contacts_block(bundle)]
     return Page(OVERVIEW, "README.md", f"{bundle.org}: ML platform handoff", tuple(blocks))
 
 
@@ -238,15 +238,15 @@ def team_page(bundle: Bundle, team: str) -> Page:
     info = next(t for t in bundle.teams if t.name == team)
     title = f"{team}: {info.description}" if info.description else team
     blocks: list[Block] = [
-        Heading(1, spans(title), "top"),
+        Heading(1, spans(title)),
         generated_note(bundle),
         Para(spans(
             f"Everything the {team} team has on the {bundle.org} ML platform, and exactly how "
             "to use it. Every command below is filled in for you and works as written. "
             "Back to the ", Link("overview", f"page:{OVERVIEW}"), ".")),
-        Heading(2, spans("At a glance"), "glance"),
+        Heading(2, spans("At a glance")),
         glance_table(envs),
-        Heading(2, spans("Who to ask"), "ask"),
+        Heading(2, spans("Who to ask")),
         Bullets(tuple(
             spans(Strong(label), ": ", *_code_list(who))
             for label, who in ((f"{team} team", envs[0].contacts),
@@ -286,14 +286,14 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     where = (spans("project ", Code(str(te.project))) if te.cloud == "gcp"
              else spans("account ", Code(str(te.account))))
     out: list[Block] = [
-        Heading(2, spans(f"{env} ({te.tier}, {te.region})"), f"env-{env}"),
+        Heading(2, spans(f"{env} ({te.tier}, {te.region})")),
         Para(spans(f"{cloud} ", *where, f", region {te.region}, cluster ",
                    Code(te.cluster_name), ". Your pods run in namespace ", Code(te.namespace),
                    " as service account ", Code(te.service_account), ", which acts as ",
                    Code(te.workload_identity), " (no keys).")),
     ]
     r = recipes.kubeconfig(te)
-    out += [Heading(3, spans("Connect"), f"env-{env}-connect"),
+    out += [Heading(3, spans("Connect")),
             CodeBlock(r.lang, r.code, intro=ticked(r.intro))]
     out += pools_section(te)
     out += buckets_section(te)
@@ -304,8 +304,7 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
 
 
 def pools_section(te: TeamEnv) -> list[Block]:
-    env = te.env
-    out: list[Block] = [Heading(3, spans("GPU pools"), f"env-{env}-pools")]
+    out: list[Block] = [Heading(3, spans("GPU pools"))]
     if not te.pools:
         out.append(Para(spans("No GPU pools in this environment.")))
         return out
@@ -334,7 +333,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
     if any(p.spot for p in te.pools.values()):
         out.append(Para(spans("Spot nodes cost much less but can be reclaimed at short notice: "
                               "checkpoint long training runs to a bucket.")))
-    out.append(Heading(4, spans("Run a Job on a GPU pool"), f"env-{env}-jobs"))
+    out.append(Heading(4, spans("Run a Job on a GPU pool")))
     out.append(Para(spans(
         "A pod lands on a pool only with the pool's node selector and tolerations, and gets "
         "GPUs only by requesting ", Code(next(iter(te.pools.values())).resource_name),
@@ -352,8 +351,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
 
 
 def buckets_section(te: TeamEnv) -> list[Block]:
-    env = te.env
-    out: list[Block] = [Heading(3, spans("Buckets"), f"env-{env}-buckets")]
+    out: list[Block] = [Heading(3, spans("Buckets"))]
     rows = [(spans(Strong(b.purpose)), spans(Code(b.uri)),
              spans("on" if b.versioning else "off"),
              spans(f"{b.delete_after_days} days" if b.delete_after_days else "never"),
@@ -373,7 +371,6 @@ def buckets_section(te: TeamEnv) -> list[Block]:
 
 
 def registry_section(te: TeamEnv) -> list[Block]:
-    env = te.env
     push = recipes.docker_push(te)
     models = recipes.model_registry(te)
     kind = "Artifact Registry" if te.cloud == "gcp" else "Amazon ECR"
@@ -382,20 +379,19 @@ def registry_section(te: TeamEnv) -> list[Block]:
     ] if models else [Para(spans("Model files are registered from a bucket, and this team has "
                                  "none here; ask the platform team for one."))]
     return [
-        Heading(3, spans("Container registry"), f"env-{env}-images"),
+        Heading(3, spans("Container registry")),
         Para(spans(f"{kind}: push to ", Code(f"{recipes.image_ref(te)}:<tag>"),
                    " (any image name under ", Code(te.container_registry + "/"),
                    "). Your GPU nodes pull from it without credentials.")),
         CodeBlock(push.lang, push.code, title=push.title, intro=ticked(push.intro)),
-        Heading(3, spans("Model registry"), f"env-{env}-models"),
+        Heading(3, spans("Model registry")),
         Para(spans("Registry: ", Code(te.model_registry), ".")),
         *model_blocks,
     ]
 
 
 def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
-    env = te.env
-    out: list[Block] = [Heading(3, spans("Pipelines"), f"env-{env}-pipelines")]
+    out: list[Block] = [Heading(3, spans("Pipelines"))]
     if not te.pipelines:
         out.append(Para(spans(
             "No scheduled pipelines here. To add one, the platform team adds it under ",
@@ -410,7 +406,7 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
          spans(Code(p.template_uri or p.template)), spans(Code(p.job_name)))
         for p in te.pipelines.values())))
     for p in te.pipelines.values():
-        out.append(Heading(4, spans(p.name), f"env-{env}-pipeline-{p.name}"))
+        out.append(Heading(4, spans(p.name)))
         if p.description:
             out.append(Para(spans(p.description)))
         for r in (recipes.pipeline_python(te, p), recipes.pipeline_cli(te, p),
@@ -421,7 +417,7 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
 
 def access_section(te: TeamEnv) -> list[Block]:
     m = te.access
-    out: list[Block] = [Heading(3, spans("Who can do what"), f"env-{te.env}-access")]
+    out: list[Block] = [Heading(3, spans("Who can do what"))]
     members = spans("Members: ", *_code_list(te.members), ". Pods: service account ",
                     Code(f"{te.namespace}/{te.service_account}"), " as ",
                     Code(te.workload_identity), ".")

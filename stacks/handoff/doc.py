@@ -1,8 +1,9 @@
-"""A tiny document model: the handoff pages as blocks, rendered to Markdown and to HTML.
+"""A tiny document model: the handoff pages as blocks, written once and rendered to Markdown.
 
-Pages are written once (:mod:`stacks.handoff.content`) as these blocks; :mod:`.markdown` and
-:mod:`.html` only render them, so README.md, teams/*.md and index.html cannot say different
-things. Text in blocks is plain (never markup): each renderer escapes it for its format.
+Pages are written (:mod:`stacks.handoff.content`) as these blocks; :mod:`.markdown` renders
+them as README.md and teams/*.md, and :mod:`.html` renders index.html from that very Markdown,
+so the files cannot say different things. Text in blocks is plain (never markup): the Markdown
+renderer escapes it.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def spans(*parts: Inline | None) -> Spans:
 
 @dataclass(frozen=True)
 class Heading:
+    """Anchored as GitHub anchors Markdown headings (HTML ids: ``<page key>__<anchor>``)."""
+
     level: int  # 1..4
     text: Spans
-    anchor: str  # unique within the page; HTML ids are "<page key>__<anchor>"
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class CodeBlock:
 
 @dataclass(frozen=True)
 class Diagram:
-    """The architecture diagram: Mermaid in Markdown, inline SVG in HTML."""
+    """The architecture diagram: Mermaid in Markdown, inline SVG in HTML; caption below."""
 
     caption: str = ""
 
@@ -91,14 +93,9 @@ Block = Heading | Para | Note | Bullets | Table | CodeBlock | Diagram
 @dataclass(frozen=True)
 class Page:
     key: str  # "overview" or "team-<name>"; also the HTML section id
-    path: str  # file path inside the bundle, e.g. "teams/recsys.md"
+    path: str  # file path inside the bundle, e.g. "teams/recsys.md"; links name it
     title: str
     blocks: tuple[Block, ...] = field(default=())
-
-
-def plain(text: Spans) -> str:
-    """The text of spans without any markup (for titles, alt text, tooltips)."""
-    return "".join(s if isinstance(s, str) else s.text for s in text)
 
 
 def ticked(text: str) -> Spans:

@@ -1,32 +1,33 @@
-"""Render the whole bundle as one self-contained HTML page (index.html).
+"""The whole bundle as one self-contained HTML page (index.html), rendered from the Markdown.
 
-No network at all: inline CSS, no scripts, no web fonts, the diagram as inline SVG. Every piece
-of text is escaped here (user values from org.yaml included). The layout reflows on a phone
-(tables and code scroll sideways inside their own box) and prints cleanly (no navigation, one
-team per printed page, code wrapped).
+The Markdown pages (README.md, teams/*.md) are the one written form of the handoff; this module
+renders them with markdown-it-py (CommonMark + GitHub tables, raw HTML off, so every piece of
+text is escaped, user values from org.yaml included) and lays them out as one page: a
+navigation bar, one section per page, an "on this page" list of each team page's sections, and
+links between pages turned into links inside the page. Two conventions of the Markdown get their
+own look: a bold-only paragraph right before a code block is that recipe's caption (and a
+paragraph between the two its introduction); the Mermaid diagram becomes the inline SVG, with
+the italic paragraph after it as its caption.
+
+No network at all: inline CSS, no scripts, no web fonts. The layout reflows on a phone (tables
+and code scroll sideways inside their own box) and prints cleanly (no navigation, one team per
+printed page, code wrapped).
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from html import escape
+from typing import Any, cast
 
-from stacks.handoff.doc import (
-    Block,
-    Bullets,
-    Code,
-    CodeBlock,
-    Diagram,
-    Heading,
-    Inline,
-    Link,
-    Note,
-    Page,
-    Para,
-    Spans,
-    Strong,
-    Table,
-    plain,
-)
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+
+from stacks.handoff.doc import Page
 
 CSS = """
 :root { --fg: #0f172a; --muted: #475569; --line: #e2e8f0; --accent: #1d4ed8;
@@ -101,85 +102,183 @@ def _e(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _href(target: str) -> str:
-    if target.startswith("page:"):
-        return "#" + target.removeprefix("page:")
-    return target
+def slug(text: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
 
 
-def inline(span: Inline) -> str:
-    if isinstance(span, str):
-        return _e(span)
-    if isinstance(span, Code):
-        return f"<code>{_e(span.text)}</code>"
-    if isinstance(span, Strong):
-        return f"<strong>{_e(span.text)}</strong>"
-    if isinstance(span, Link):
-        return f'<a href="{_e(_href(span.target))}">{_e(span.text)}</a>'
-    raise TypeError(span)
+@dataclass
+class _Env:
+    """What the renderer needs to know about the page it renders."""
+
+    page: Page
+    keys: dict[str, str]  # bundle path -> page key
+    slugs: dict[str, int] = field(default_factory=dict)
+    headings: list[tuple[int, str, str]] = field(default_factory=list)  # level, text, id
+
+    def heading_id(self, text: str) -> str:
+        base = slug(text)
+        n = self.slugs.get(base, 0)
+        self.slugs[base] = n + 1
+        return f"{self.page.key}__{base}" + (f"-{n}" if n else "")
+
+    def href(self, target: str) -> str:
+        """Links between pages of the bundle become links inside index.html."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+            return target
+        path, _, fragment = target.partition("#")
+        if not path:
+            return f"#{self.page.key}__{fragment}" if fragment else "#" + self.page.key
+        here = posixpath.dirname(self.page.path)
+        resolved = posixpath.normpath(posixpath.join(here, path))
+        if resolved not in self.keys:
+            raise ValueError(f"{self.page.path}: link to {target!r}, which is not a page of "
+                             "the bundle")
+        key = self.keys[resolved]
+        return f"#{key}__{fragment}" if fragment else f"#{key}"
 
 
-def render_spans(text: Spans) -> str:
-    return "".join(inline(s) for s in text)
+def _text(tokens: Sequence[Token]) -> str:
+    """The plain text of inline tokens (for heading anchors and the contents list)."""
+    return "".join(t.content for t in tokens if t.type in ("text", "code_inline"))
 
 
-def block(b: Block, page: Page, svg: str) -> str:
-    if isinstance(b, Heading):
-        level = min(max(b.level, 1), 4)
-        return f'<h{level} id="{_e(page.key + "__" + b.anchor)}">{render_spans(b.text)}</h{level}>'
-    if isinstance(b, Para):
-        return f"<p>{render_spans(b.text)}</p>"
-    if isinstance(b, Note):
-        return f"<blockquote><p>{render_spans(b.text)}</p></blockquote>"
-    if isinstance(b, Bullets):
-        return "<ul>" + "".join(f"<li>{render_spans(i)}</li>" for i in b.items) + "</ul>"
-    if isinstance(b, Table):
-        def cls(i: int) -> str:
-            return ' class="num"' if i in b.right else ""
-        head = "".join(f'<th scope="col"{cls(i)}>{_e(h)}</th>' for i, h in enumerate(b.header))
-        rows = "".join(
-            "<tr>" + "".join(f"<td{cls(i)}>{render_spans(c)}</td>" for i, c in enumerate(r))
-            + "</tr>" for r in b.rows)
-        return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-                f"<tbody>{rows}</tbody></table></div>")
-    if isinstance(b, CodeBlock):
-        parts = ['<figure class="recipe">']
-        if b.title:
-            parts.append(f"<figcaption>{_e(b.title)}</figcaption>")
-        if b.intro:
-            parts.append(f'<p class="intro">{render_spans(b.intro)}</p>')
-        parts.append(f'<pre><code class="language-{_e(b.lang)}">{_e(b.code.rstrip())}'
-                     "</code></pre></figure>")
-        return "".join(parts)
-    if isinstance(b, Diagram):
-        caption = f"<figcaption>{_e(b.caption)}</figcaption>" if b.caption else ""
-        return f'<figure class="diagram-figure">{svg}{caption}</figure>'
-    raise TypeError(b)
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def heading_open(_self: Any, tokens: list[Token], idx: int, options: Any,
+                     env: dict[str, Any]) -> str:
+        tag = tokens[idx].tag
+        text = _text(tokens[idx + 1].children or [])
+        page: _Env = env["page"]
+        hid = page.heading_id(text)
+        page.headings.append((int(tag[1]), text, hid))
+        return f'<{tag} id="{_e(hid)}">'
+
+    def link_open(_self: Any, tokens: list[Token], idx: int, options: Any,
+                  env: dict[str, Any]) -> str:
+        href = env["page"].href(str(tokens[idx].attrGet("href") or ""))
+        return f'<a href="{_e(href)}">'
+
+    def cell(_self: Any, tokens: list[Token], idx: int, options: Any,
+             env: dict[str, Any]) -> str:
+        token = tokens[idx]
+        right = "text-align:right" in str(token.attrGet("style") or "")
+        scope = ' scope="col"' if token.tag == "th" else ""
+        num = ' class="num"' if right else ""
+        return f"<{token.tag}{scope}{num}>"
+
+    def fence(_self: Any, tokens: list[Token], idx: int, options: Any,
+              env: dict[str, Any]) -> str:
+        token = tokens[idx]
+        lang = token.info.strip().split(" ")[0]
+        cls = f' class="language-{_e(lang)}"' if lang else ""
+        return f"<pre><code{cls}>{_e(token.content.rstrip())}</code></pre>"
+
+    for name, rule in (("heading_open", heading_open), ("link_open", link_open),
+                       ("th_open", cell), ("td_open", cell), ("fence", fence),
+                       ("table_open", lambda *_: '<div class="table-wrap"><table>'),
+                       ("table_close", lambda *_: "</table></div>")):
+        md.add_render_rule(name, rule)
+    return md
 
 
-def _toc(page: Page) -> str:
-    links = [f'<a href="#{_e(page.key + "__" + b.anchor)}">{_e(plain(b.text))}</a>'
-             for b in page.blocks if isinstance(b, Heading) and b.level == 2]
-    return f'<nav class="toc" aria-label="On this page">{"".join(links)}</nav>' if links else ""
+_MD = _parser()
+_RENDERER = cast(RendererHTML, _MD.renderer)
 
 
-def render_site(title: str, pages: list[Page], svg: str) -> str:
-    """All pages in one document, with a navigation bar; ``svg`` is the inline diagram."""
+def _blocks(tokens: list[Token]) -> list[list[Token]]:
+    """Top-level blocks: each opening token with everything up to its closing token."""
+    out: list[list[Token]] = []
+    depth = 0
+    for token in tokens:
+        if depth == 0:
+            out.append([])
+        out[-1].append(token)
+        depth += token.nesting
+    return out
+
+
+def _only(block: list[Token], mark: str) -> list[Token] | None:
+    """The inner inline tokens of a paragraph that is nothing but ``**...**`` / ``*...*``."""
+    if len(block) != 3 or block[0].type != "paragraph_open":
+        return None
+    children = [c for c in block[1].children or [] if not (c.type == "text" and not c.content)]
+    if len(children) >= 2 and children[0].type == f"{mark}_open" and \
+            children[-1].type == f"{mark}_close" and \
+            not any(c.type == f"{mark}_open" for c in children[1:-1]):
+        return children[1:-1]
+    return None
+
+
+def render_page(page: Page, markdown: str, keys: dict[str, str], svg: str) -> str:
+    """One Markdown page as the HTML of its section (``keys``: bundle path -> page key)."""
+    state = _Env(page, keys)
+    env: dict[str, Any] = {"page": state}
+    blocks = _blocks(_MD.parse(markdown, env))
+    options = _MD.options
+    render = _RENDERER.render
+    out: list[str] = []
+    plain: dict[int, int] = {}  # block index -> index in ``out`` of blocks rendered as they are
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        first = block[0]
+        if first.type == "fence" and first.info.strip() == "mermaid":
+            caption = _only(blocks[i + 1], "em") if i + 1 < len(blocks) else None
+            figcaption = (f"<figcaption>{_RENDERER.renderInline(caption, options, env)}"
+                          "</figcaption>" if caption is not None else "")
+            out.append(f'<figure class="diagram-figure">{svg}{figcaption}</figure>')
+            i += 2 if caption is not None else 1
+            continue
+        if first.type == "fence":
+            # [**caption**] [intro paragraph] ```code```: the paragraphs just rendered move
+            # into the recipe's figure.
+            # Only paragraphs that are the last things rendered qualify.
+            before = [blocks[j] for j in (i - 2, i - 1)
+                      if j in plain and plain[j] == len(out) - (i - j)]
+            title = _only(before[-1], "strong") if before else None
+            intro = None
+            if title is None and before and before[-1][0].type == "paragraph_open":
+                intro = before[-1][1].children or []
+                title = _only(before[0], "strong") if len(before) == 2 else None
+            parts = []
+            if title is not None:
+                parts.append(f"<figcaption>{_RENDERER.renderInline(title, options, env)}"
+                             "</figcaption>")
+            if intro is not None:
+                parts.append(f'<p class="intro">'
+                             f"{_RENDERER.renderInline(intro, options, env)}</p>")
+            del out[len(out) - (title is not None) - (intro is not None):]
+            out.append('<figure class="recipe">' + "".join(parts)
+                       + render(block, options, env) + "</figure>")
+            i += 1
+            continue
+        plain[i] = len(out)
+        out.append(render(block, options, env).rstrip("\n"))
+        i += 1
+    if page.key != "overview":
+        contents = [(text, hid) for level, text, hid in state.headings if level == 2]
+        if contents and len(out) >= 2:
+            links = "".join(f'<a href="#{_e(hid)}">{_e(text)}</a>' for text, hid in contents)
+            out.insert(2, f'<nav class="toc" aria-label="On this page">{links}</nav>')
+    return "\n".join(out)
+
+
+def render_site(pages: Sequence[Page], markdown: dict[str, str], svg: str) -> str:
+    """All pages in one document, with a navigation bar; ``markdown``: path -> page text,
+    ``svg`` the inline diagram. The first page is the overview and names the document."""
+    keys = {p.path: p.key for p in pages}
     nav = "".join(f'<a href="#{_e(p.key)}">{_e(p.title.split(":", 1)[0])}</a>'
                   if i else f'<a class="brand" href="#{_e(p.key)}">{_e(p.title)}</a>'
                   for i, p in enumerate(pages))
-    sections = []
-    for p in pages:
-        blocks = [block(b, p, svg) for b in p.blocks]
-        if blocks and p.key != pages[0].key:
-            blocks.insert(2, _toc(p))
-        sections.append(f'<section class="page" id="{_e(p.key)}">' + "\n".join(blocks)
-                        + "</section>")
+    sections = [f'<section class="page" id="{_e(p.key)}">'
+                + render_page(p, markdown[p.path], keys, svg) + "</section>" for p in pages]
     return ("<!DOCTYPE html>\n"
             '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             '<meta name="generator" content="trellis handoff">\n'
             '<link rel="icon" href="data:,">\n'
-            f"<title>{_e(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+            f"<title>{_e(pages[0].title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
             f'<header class="site"><nav aria-label="Pages">{nav}</nav></header>\n'
             "<main>\n" + "\n".join(sections) + "\n</main>\n</body>\n</html>\n")

@@ -1,4 +1,8 @@
-"""Render handoff pages as GitHub-flavoured Markdown (README.md, teams/<team>.md)."""
+"""Render handoff pages as GitHub-flavoured Markdown (README.md, teams/<team>.md).
+
+This Markdown is the one written form of the handoff: index.html is rendered from it
+(:mod:`stacks.handoff.html`).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,20 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~&])")
 def escape(text: str) -> str:
     """Plain text -> Markdown that shows exactly that text (user values included)."""
     return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+_BLOCK_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)|^([-+=])")
+
+
+def line_start(markdown: str) -> str:
+    """A paragraph or list item that cannot turn into a list, rule or heading underline.
+
+    ``escape`` handles characters that mean something anywhere; these mean something only at
+    the start of a line (``- x``, ``1. x``, ``---``, ``===``), e.g. a description from org.yaml.
+    """
+    markdown = markdown.lstrip()
+    return _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1)
+                            else f"\\{m.group(3)}", markdown, count=1)
 
 
 def code_span(text: str) -> str:
@@ -76,11 +94,11 @@ def render_block(block: Block, link: Callable[[str], str], diagram: str) -> str:
     if isinstance(block, Heading):
         return f"{'#' * block.level} {render_spans(block.text, link)}"
     if isinstance(block, Para):
-        return render_spans(block.text, link)
+        return line_start(render_spans(block.text, link))
     if isinstance(block, Note):
-        return f"> {render_spans(block.text, link)}"
+        return f"> {line_start(render_spans(block.text, link))}"
     if isinstance(block, Bullets):
-        return "\n".join(f"- {render_spans(item, link)}" for item in block.items)
+        return "\n".join(f"- {line_start(render_spans(item, link))}" for item in block.items)
     if isinstance(block, Table):
         def row(cells: list[str]) -> str:
             return "| " + " | ".join(c or " " for c in cells) + " |"
@@ -91,15 +109,16 @@ def render_block(block: Block, link: Callable[[str], str], diagram: str) -> str:
         return "\n".join([header, rule, *body])
     if isinstance(block, CodeBlock):
         parts = []
-        if block.title:
+        if block.title:  # index.html shows a bold-only paragraph before code as its caption
             parts.append(f"**{escape(block.title)}**")
         if block.intro:
-            parts.append(render_spans(block.intro, link))
+            parts.append(line_start(render_spans(block.intro, link)))
         fence = fence_for(block.code)
         parts.append(f"{fence}{block.lang}\n{block.code.rstrip()}\n{fence}")
         return "\n\n".join(parts)
     if isinstance(block, Diagram):
-        return f"```mermaid\n{diagram.rstrip()}\n```"
+        caption = f"\n\n*{escape(block.caption)}*" if block.caption else ""
+        return f"```mermaid\n{diagram.rstrip()}\n```{caption}"
     raise TypeError(block)
 
 

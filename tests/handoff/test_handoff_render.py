@@ -178,3 +178,80 @@ def test_the_documented_command(tmp_path, monkeypatch):
         assert handoff_command(load(Path("stacks/org.yaml")), envs=["dev"], out=out,
                                console=Console(record=True)) == 0
     assert (out / "teams" / "research.md").is_file() and (out / "index.html").is_file()
+
+
+def _words(html_text: str) -> list[str]:
+    import html as html_lib
+
+    text = re.sub(r"<[^>]+>", " ", html_text)
+    return html_lib.unescape(text).split()
+
+
+def test_index_html_says_exactly_what_the_markdown_says(example):
+    """Each page's section of index.html holds the words of its Markdown file, in order, as
+    stock markdown-it renders them: nothing dropped, moved or added except the SVG diagram (in
+    place of the Mermaid source) and the 'on this page' list."""
+    from markdown_it import MarkdownIt
+
+    stock = MarkdownIt("commonmark", {"html": False}).enable("table")
+    page = example.files["index.html"]
+    for path, text in example.files.items():
+        if not path.endswith(".md"):
+            continue
+        key = "overview" if path == "README.md" else \
+            "team-" + path.removeprefix("teams/").removesuffix(".md")
+        section = re.search(rf'<section class="page" id="{key}">(.*?)</section>', page, re.S)
+        assert section, f"index.html has no section for {path}"
+        html_part = re.sub(r"<svg.*?</svg>", "", section.group(1), flags=re.S)
+        html_part = re.sub(r'<nav class="toc".*?</nav>', "", html_part, flags=re.S)
+        md_part = re.sub(r"```mermaid\n.*?```", "", text, flags=re.S)
+        assert _words(html_part) == _words(stock.render(md_part)), \
+            f"index.html section {key} says something else than {path}"
+
+
+def test_headings_are_anchored_as_on_github_and_listed_on_team_pages(gcp):
+    page = gcp.files["index.html"]
+    assert '<h2 id="team-recsys__dev-sandbox-us-central1">dev (sandbox, us-central1)</h2>' in page
+    assert '<h3 id="team-recsys__connect">Connect</h3>' in page
+    assert '<h3 id="team-recsys__connect-1">Connect</h3>' in page  # prod: GitHub's suffix
+    toc = re.search(r'<section class="page" id="team-recsys">.*?<nav class="toc"[^>]*>(.*?)</nav>',
+                    page, re.S)
+    assert toc, "team page without its contents list"
+    assert re.findall(r'href="#([^"]+)"', toc.group(1)) == [
+        "team-recsys__at-a-glance", "team-recsys__who-to-ask",
+        "team-recsys__dev-sandbox-us-central1", "team-recsys__prod-production-us-east4"]
+    assert '<a href="#team-recsys">teams/recsys.md</a>' in page  # README's link to the page
+    assert '<a href="#overview">overview</a>' in page  # and the team page's way back
+
+
+def test_user_text_at_the_start_of_a_line_stays_text():
+    """'- x', '1. x' and '---' from org.yaml must not become a list or a rule in either file."""
+    from markdown_it import MarkdownIt
+
+    from stacks.handoff import html as html_render
+    from stacks.handoff import markdown as md_render
+    from stacks.handoff.doc import Bullets, Heading, Note, Page, Para
+
+    texts = ["- not a list", "1. not a list", "2) nor this", "---", "=== neither", "+ plus"]
+    page = Page("team-x", "teams/x.md", "x", (
+        Heading(1, ("x",)), Note(("note",)), *(Para((t,)) for t in texts),
+        Bullets(tuple((t,) for t in texts))))
+    markdown = md_render.render_page(page, {"team-x": "teams/x.md"})
+    stock = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    rendered = html_render.render_page(page, markdown, {"teams/x.md": "team-x"}, svg="")
+    for out in (stock, rendered):
+        assert "<ol" not in out and "<hr" not in out and "<h2" not in out, out
+        assert out.count("<ul>") == 1, out  # the Bullets block, and only it
+        for t in texts:
+            assert out.count(f"{t}</") == 2, f"{t!r} is not shown as written: {out}"
+
+
+def test_a_link_out_of_the_bundle_is_an_error():
+    from stacks.handoff import html as html_render
+    from stacks.handoff.doc import Page
+
+    page = Page("overview", "README.md", "x")
+    with pytest.raises(ValueError, match="not a page of the bundle"):
+        html_render.render_page(page, "[x](docs/other.md)\n", {"README.md": "overview"}, "")
+    assert 'href="https://example.com/a"' in html_render.render_page(
+        page, "[x](https://example.com/a)\n", {"README.md": "overview"}, "")
