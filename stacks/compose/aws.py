@@ -3,8 +3,9 @@
 Maps the resolved :class:`~stacks.org.spec.EnvSpec` onto components and returns the stack
 outputs (the same shape as on GCP). Logical names are the contract of docs/adr/0005: the
 environment's components have fixed names (``key``, ``network``, ``cluster``, ``registry``),
-a team's are ``<team>-<key>``; renames become aliases, and stateful resources keep their old
-physical names.
+a team's are ``<team>-<key>``; renames become aliases. Physical names, including the old ones
+stateful resources keep across a rename, are read from the spec (made in
+:mod:`stacks.org.names`), never made here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
-from components import catalog, cron, naming
+from components import catalog, cron
 from components.aws import (
     Bucket,
     Budget,
@@ -51,11 +52,6 @@ def _aliases(team: TeamSpec, key: str,
 
 def _team_aliases(team: TeamSpec, suffix: str) -> list[pulumi.Input[pulumi.Alias]]:
     return [pulumi.Alias(name=f"{old}-{suffix}") for old in team.previous_names]
-
-
-def _stateful_team(team: TeamSpec) -> str:
-    """The team name inside physical names of stateful resources (kept across team renames)."""
-    return team.previous_names[0] if team.previous_names else team.name
 
 
 def read_definition(spec: PipelineSpec) -> str:
@@ -112,7 +108,10 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     org, name, prod = env.org, env.name, env.production
     tags = dict(env.labels)
 
-    key = EnvironmentKey("key", {"alias": naming.make("kms_alias", f"alias/{org}", name),
+    names = env.platform.names
+    assert names.key_alias and names.cluster_role and names.autoscaler_role
+    assert names.registry_template_role
+    key = EnvironmentKey("key", {"alias": names.key_alias,
                                  "description": f"Trellis {org} {name}: EKS secrets, S3, ECR",
                                  "production": prod, "tags": tags}, top)
     network = Network("network", {"name": env.platform.network_name,
@@ -121,23 +120,23 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
                                   "cluster_name": env.platform.cluster_name, "tags": tags}, top)
     system = catalog.SYSTEM_POOL["aws"]
     sys_min, sys_max = catalog.system_pool_bounds("aws", production=prod)
-    system_node_name = naming.iam_role(org, name, "eks-system-node")
+    system_node_name = names.system_node_identity
     cluster = Cluster("cluster", {
         "name": env.platform.cluster_name,
         "subnet_ids": network.private_subnet_ids,
         "kms_key_arn": key.arn,
         "admin_cidrs": list(env.platform.admin_cidrs),
         "access": _access(env),
-        "role_name": naming.iam_role(org, name, "eks-cluster"),
-        "autoscaler_role_name": naming.iam_role(org, name, "cluster-autoscaler"),
+        "role_name": names.cluster_role,
+        "autoscaler_role_name": names.autoscaler_role,
         "system_node_group": {
-            "node_group_name": naming.make("eks_node_group", "system"),
+            "node_group_name": names.system_pool,
             "node_role_name": system_node_name, "launch_template_name": system_node_name,
             "instance_type": system["machine_type"], "min_nodes": sys_min, "max_nodes": sys_max,
             "disk_size_gb": system["disk_size_gb"]},
         "production": prod, "tags": tags}, top)
     registry = RegistrySettings("registry", {
-        "template_role_name": naming.iam_role(org, name, "ecr-templates"),
+        "template_role_name": names.registry_template_role,
         "repository_prefixes": [t.names.container_registry for t in env.teams.values()],
         "kms_key_arn": key.arn, "tags": tags}, top)
 
@@ -160,31 +159,23 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
                 network: Network, cluster: Cluster, registry: RegistrySettings,
                 k8s: kubernetes.Provider) -> dict[str, Any]:
     t, names, prod, tags = team.name, team.names, env.production, dict(team.labels)
-    keep = _stateful_team(team)
 
     def opts(aliases: list[pulumi.Input[pulumi.Alias]]) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(top, pulumi.ResourceOptions(aliases=aliases))
 
     buckets: dict[str, Bucket] = {}
     for purpose, b in team.buckets.items():
-        physical = b.bucket_name
-        if b.previous_names or team.previous_names:  # a rename keeps the data where it is
-            physical = naming.bucket("aws", env.org, env.name, keep,
-                                     (b.previous_names or (purpose,))[0])
         buckets[purpose] = Bucket(f"{t}-{purpose}", {
-            "bucket_name": physical, "kms_key_arn": key.arn, "versioning": b.versioning,
+            "bucket_name": b.bucket_name, "kms_key_arn": key.arn, "versioning": b.versioning,
             "delete_after_days": b.delete_after_days, "production": prod, "tags": tags},
             opts(_aliases(team, purpose, b.previous_names)))
     root = None
     if names.pipeline_root_bucket:
-        root_name = (naming.bucket("aws", env.org, env.name, keep, PIPELINE_ROOT)
-                     if team.previous_names else names.pipeline_root_bucket)
         root = Bucket(f"{t}-{PIPELINE_ROOT}", {
-            "bucket_name": root_name, "kms_key_arn": key.arn, "versioning": prod,
+            "bucket_name": names.pipeline_root_bucket, "kms_key_arn": key.arn, "versioning": prod,
             "production": prod, "tags": tags}, opts(_team_aliases(team, PIPELINE_ROOT)))
 
-    model_group = (naming.make("sagemaker_model_package_group", env.org, env.name, keep, "models")
-                   if team.previous_names else names.model_registry)
+    model_group = names.model_registry
     team_registry = TeamRegistry(f"{t}-registry", {
         "prefix": names.container_registry, "template_role_arn": registry.template_role_arn,
         "kms_key_arn": key.arn, "immutable_tags": prod, "model_package_group_name": model_group,
@@ -246,7 +237,7 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
 
     if team.budget_usd is not None:
         Budget(f"{t}-budget", {
-            "budget_name": naming.make("aws_budget", env.org, env.name, t),
+            "budget_name": names.budget,
             "amount_usd": team.budget_usd, "tag_key": "team", "tag_value": t,
             "contacts": list(team.contacts), "tags": tags}, opts(_team_aliases(team, "budget")))
 

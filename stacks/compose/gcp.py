@@ -1,8 +1,9 @@
 """One GCP environment of org.yaml mapped onto the ``components.gcp`` components.
 
-Reads only the resolved :class:`~stacks.org.spec.EnvSpec` (defaults decided, physical names made)
-and returns the stack outputs, whose shape is the same on AWS. Logical names and aliases are
-explained in docs/adr/0004-gcp-logical-names.md; what each resource is for in docs/gcp.md.
+Reads only the resolved :class:`~stacks.org.spec.EnvSpec` (defaults decided, every physical name
+made, the names renames keep included) and returns the stack outputs, whose shape is the same on
+AWS. Logical names and aliases are explained in docs/adr/0004-gcp-logical-names.md; what each
+resource is for in docs/gcp.md.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as kubernetes
 
-from components import catalog, naming
+from components import catalog
 from components.gcp import (
     PLATFORM_SERVICES,
     Bucket,
@@ -33,12 +34,11 @@ from components.gcp.cluster import GcpClusterArgs
 from components.gcp.identity import MEMBER_ROLES
 from components.gcp.services import BUDGET_SERVICE
 from components.k8s import RbacSubject, TeamNamespace, gke_kubeconfig
-from stacks.org.spec import BucketSpec, EnvSpec, PipelineSpec, PoolSpec, TeamSpec
+from stacks.org.spec import EnvSpec, PipelineSpec, PoolSpec, TeamSpec
 
 PROVIDER_NAME = "gcp"
 K8S_PROVIDER_NAME = "kubernetes"
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
-SYSTEM_POOL_NAME = "system"
 ADMIN_ROLES = ("roles/container.admin", "roles/aiplatform.user")
 """Platform admins: every cluster and Kubernetes object of the project, and Vertex AI."""
 
@@ -57,12 +57,6 @@ def _aliases(team: TeamSpec, key: str | None, previous: tuple[str, ...] = ()) ->
     return [pulumi.Alias(name=n) for n in dict.fromkeys(names) if n != current]
 
 
-def kept_key(key: str, previous: tuple[str, ...]) -> str:
-    """The key physical names are made from: the original one (``previous_names[0]``) when the
-    entry was renamed, so the cloud resource keeps its name and is not replaced."""
-    return previous[0] if previous else key
-
-
 def rbac_subjects(members: tuple[str, ...]) -> list[RbacSubject]:
     """Team members as Kubernetes RBAC subjects, as GKE authenticates them.
 
@@ -78,30 +72,6 @@ def rbac_subjects(members: tuple[str, ...]) -> list[RbacSubject]:
         elif kind == "group":
             out.append(RbacSubject(kind="Group", name=name))
     return out
-
-
-def bucket_name(env: EnvSpec, team: TeamSpec, bucket: BucketSpec) -> str:
-    """The spec's name, or for a renamed bucket the name it was created with (data stays)."""
-    if not bucket.previous_names:
-        return bucket.bucket_name
-    return naming.bucket(env.cloud, env.org, env.name, team.name, bucket.previous_names[0])
-
-
-def pool_names(team: TeamSpec, pool: PoolSpec) -> tuple[str, str]:
-    """(node pool name, node SA id), kept from the original key for a renamed pool."""
-    if not pool.previous_names:
-        return pool.node_pool_name, pool.node_identity_name
-    key = kept_key(pool.name, pool.previous_names)
-    return (naming.make("gke_node_pool", team.name, key),
-            naming.gcp_service_account(team.name, key, "gpu"))
-
-
-def job_name(team: TeamSpec, pipeline: PipelineSpec) -> str:
-    """Scheduler job name, kept from the original key for a renamed pipeline."""
-    if not pipeline.previous_names:
-        return pipeline.job_name
-    return naming.make("scheduler_job", team.name, kept_key(pipeline.name,
-                                                             pipeline.previous_names))
 
 
 class _Env:
@@ -139,11 +109,11 @@ class _Env:
             "deletion_protection": env.production,
             "labels": dict(env.labels),
             "system_pool": {
-                "name": naming.make("gke_node_pool", SYSTEM_POOL_NAME),
+                "name": env.platform.names.system_pool,
                 "machine_type": system["machine_type"], "min_nodes": min_nodes,
                 "max_nodes": max_nodes, "disk_size_gb": system["disk_size_gb"],
                 "disk_type": system["disk_type"],
-                "identity_name": naming.gcp_service_account(env.platform.cluster_name, "gke"),
+                "identity_name": env.platform.names.system_node_identity,
             }}
         if env.platform.gke_security_group:
             cluster_args["rbac_security_group"] = env.platform.gke_security_group
@@ -198,7 +168,7 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
     if identity.pipeline_member is not None:
         bucket_admins["pipelines"] = identity.pipeline_member
     buckets = {key: Bucket(f"{team.name}-{key}", {
-        "project": ctx.project, "bucket_name": bucket_name(env, team, spec),
+        "project": ctx.project, "bucket_name": spec.bucket_name,
         "location": env.region, "versioning": spec.versioning,
         "delete_after_days": spec.delete_after_days, "object_admins": bucket_admins,
         "protected": env.production, "labels": team.labels},
@@ -225,7 +195,7 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
     if env.platform.billing_account and team.budget_usd:
         Budget(team.name, {
             "billing_account": env.platform.billing_account, "project": ctx.project,
-            "display_name": naming.make("budget", env.org, env.name, team.name),
+            "display_name": names.budget,
             "amount_usd": float(team.budget_usd), "labels": {"team": team.name},
             "contacts": list(team.contacts), "channel_labels": team.labels},
             opts=ctx.opts(_aliases(team, None)))
@@ -247,14 +217,13 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
 
 
 def _pool(ctx: _Env, team: TeamSpec, spec: PoolSpec, registry: TeamRegistry) -> GpuNodePool:
-    pool_name, identity_name = pool_names(team, spec)
     shape = spec.shape
     if shape.gcp_accelerator_type is None:
         raise ValueError(f"pool {team.name}/{spec.name}: {shape.machine_type} is not a GCP shape")
     return GpuNodePool(f"{team.name}-{spec.name}", {
         "project": ctx.project, "location": ctx.env.region, "cluster": ctx.cluster.name,
-        "team": team.name, "pool": spec.name, "node_pool_name": pool_name,
-        "node_identity_name": identity_name, "machine_type": shape.machine_type,
+        "team": team.name, "pool": spec.name, "node_pool_name": spec.node_pool_name,
+        "node_identity_name": spec.node_identity_name, "machine_type": shape.machine_type,
         "accelerator_type": shape.gcp_accelerator_type, "gpus_per_node": spec.gpus_per_node,
         "min_nodes": spec.min_nodes, "max_nodes": spec.max_nodes, "spot": spec.spot,
         "disk_size_gb": spec.disk_size_gb, "local_ssd_gb": shape.bundled_local_ssd_gb,
@@ -283,7 +252,7 @@ def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdent
         raise ValueError(f"team {team.name} has pipelines but no pipeline identities")
     pipeline = Pipeline(f"{team.name}-{spec.name}", {
         "project": ctx.project, "project_id": ctx.project_id, "region": ctx.env.region,
-        "pipeline": spec.name, "job_name": job_name(team, spec),
+        "pipeline": spec.name, "job_name": spec.job_name,
         "display_name": spec.pipeline_name, "schedule": spec.schedule,
         "time_zone": spec.timezone, "pipeline_root": root.bucket_name,
         "pipeline_service_account": identity.pipeline_email,

@@ -1,7 +1,8 @@
 """The typed model of org.yaml, version 1 (field names are a contract: add, never rename).
 
 pydantic checks shapes and types here; rules that need the cloud catalogue, other fields or
-the file system live in :mod:`stacks.validate`, which reports everything with a position.
+the file system live in :mod:`stacks.org.validate`, which reports everything with a
+position.
 """
 
 from __future__ import annotations

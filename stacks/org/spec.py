@@ -27,7 +27,7 @@ class PoolSpec:
     max_nodes: int
     spot: bool
     disk_size_gb: int
-    node_pool_name: str  # GKE node pool / EKS node group physical name
+    node_pool_name: str  # GKE node pool / EKS node group physical name (kept on gcp renames)
     node_identity_name: str  # GCP node service account id / AWS node role name
     previous_names: tuple[str, ...] = ()
 
@@ -43,7 +43,7 @@ class PoolSpec:
 @dataclass(frozen=True)
 class BucketSpec:
     purpose: str  # the bucket key
-    bucket_name: str  # physical, globally unique
+    bucket_name: str  # physical, globally unique; kept from the original team/purpose
     versioning: bool
     delete_after_days: int | None
     previous_names: tuple[str, ...] = ()
@@ -58,7 +58,7 @@ class PipelineSpec:
     timezone: str
     parameters: dict[str, Any]
     description: str
-    job_name: str  # Cloud Scheduler job / EventBridge schedule physical name
+    job_name: str  # Cloud Scheduler job (kept on renames) / EventBridge schedule name
     pipeline_name: str  # SageMaker pipeline name (aws) / display name (gcp)
     previous_names: tuple[str, ...] = ()
 
@@ -74,12 +74,13 @@ class TeamNames:
     workload_identity: str  # GCP SA id / AWS role name
     pipeline_identity: str  # GCP SA id / AWS role name
     scheduler_identity: str  # GCP SA id / AWS role name
-    container_registry: str  # AR repository id / ECR repository prefix
-    pipeline_registry: str  # AR KFP repository id / (aws) unused but named
-    model_registry: str  # (aws) SageMaker model package group; (gcp) Vertex model registry label
+    container_registry: str  # AR repository id (kept on team renames) / ECR repository prefix
+    pipeline_registry: str  # AR KFP repository id (kept on team renames) / (aws) unused but named
+    model_registry: str  # (aws) SageMaker model package group, kept on team renames; (gcp) unused
     pipeline_root_bucket: str | None  # bucket for pipeline runs, when the team has pipelines
     namespace: str  # Kubernetes namespace = team slug
     service_account: str  # Kubernetes service account = team slug
+    budget: str  # GCP budget display name / AWS budget name
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,18 @@ class TeamSpec:
 
 
 @dataclass(frozen=True)
+class PlatformNames:
+    """Physical names of the environment-level resources that are not the cluster itself."""
+
+    system_pool: str  # GKE node pool / EKS node group of the system nodes
+    system_node_identity: str  # GCP service account id / AWS IAM role (and launch template)
+    cluster_role: str | None = None  # aws: the EKS cluster role
+    autoscaler_role: str | None = None  # aws: the cluster autoscaler's role
+    registry_template_role: str | None = None  # aws: the ECR creation template role
+    key_alias: str | None = None  # aws: KMS alias of the environment key
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     network_cidr: str
     admin_cidrs: tuple[str, ...]
@@ -110,6 +123,7 @@ class PlatformSpec:
     admins: tuple[str, ...]
     cluster_name: str
     network_name: str
+    names: PlatformNames
     gke_security_group: str | None = None
 
 

@@ -1,0 +1,118 @@
+"""What a team declares as it applies in one environment: overrides merged, tier defaults decided.
+
+The one place that knows how ``overrides.<env>`` combine with a team's own values and which
+default each tier implies. Validation reads the values *and where they were written* (so an
+error points at the override that set a value); resolution reads the values only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from typing import Any
+
+from stacks.org.errors import Path_
+from stacks.org.model import Team, TeamOverride
+
+#: Buckets whose name matches are model buckets: versioned in every tier. The policy pack's
+#: default ``modelBucketPatterns`` (policies/settings.py), so what validates also passes.
+MODEL_BUCKET_PATTERNS = ("*model*",)
+
+SECTIONS = ("gpu_pools", "buckets", "pipelines")
+
+
+class Entry:
+    """One pool, bucket or pipeline of a team in one environment."""
+
+    __slots__ = ("declared", "key", "override", "override_path", "path")
+
+    def __init__(self, key: str, declared: Any, override: Any, path: Path_,
+                 override_path: Path_) -> None:
+        self.key = key
+        self.declared = declared  # the team's entry (GpuPool, Bucket, Pipeline)
+        self.override = override  # its override in this environment, or None
+        self.path = path  # teams.<team>.<section>.<key>
+        self.override_path = override_path  # teams.<team>.overrides.<env>.<section>.<key>
+
+    def value(self, field: str) -> Any:
+        """The field's value in this environment: the override's when it sets one."""
+        if self.override is not None:
+            value = getattr(self.override, field)
+            if value is not None:
+                return value
+        return getattr(self.declared, field)
+
+    def where(self, field: str) -> Path_:
+        """Path of the value :meth:`value` returns (for error messages)."""
+        if self.override is not None and getattr(self.override, field) is not None:
+            return (*self.override_path, field)
+        return (*self.path, field)
+
+    @property
+    def previous_names(self) -> tuple[str, ...]:
+        return tuple(self.declared.previous_names)
+
+
+class TeamInEnv:
+    """A team as it applies in one environment."""
+
+    __slots__ = ("env", "name", "override", "override_path", "path", "team")
+
+    def __init__(self, name: str, team: Team, env: str) -> None:
+        self.name, self.team, self.env = name, team, env
+        self.override: TeamOverride | None = team.overrides.get(env)
+        self.path: Path_ = ("teams", name)
+        self.override_path: Path_ = (*self.path, "overrides", env)
+
+    def value(self, field: str) -> Any:
+        """A team-level field (description, members, cost_center, budget_usd) in this env."""
+        if self.override is not None:
+            value = getattr(self.override, field)
+            if value is not None:
+                return value
+        return getattr(self.team, field)
+
+    def entries(self, section: str) -> Iterator[Entry]:
+        """The entries of ``section`` (gpu_pools, buckets, pipelines), overrides attached."""
+        overrides = getattr(self.override, section) if self.override is not None else {}
+        for key, declared in getattr(self.team, section).items():
+            yield Entry(key, declared, overrides.get(key), (*self.path, section, key),
+                        (*self.override_path, section, key))
+
+
+def deployed(team: Team, env: str) -> bool:
+    """Whether the team is deployed to ``env`` (default: every environment)."""
+    return team.environments is None or env in team.environments
+
+
+def spot(pool: Entry, *, production: bool) -> bool:
+    """Spot capacity unless set: sandboxes are cheap, production is on demand."""
+    value = pool.value("spot")
+    return (not production) if value is None else bool(value)
+
+
+def is_model_bucket(*names: str) -> bool:
+    return any(fnmatch.fnmatchcase(n, p) for n in names for p in MODEL_BUCKET_PATTERNS)
+
+
+def model_bucket(team: str, bucket: Entry, physical_name: str) -> bool:
+    """A bucket that holds models (key or physical name match :data:`MODEL_BUCKET_PATTERNS`).
+
+    The physical name is the one the bucket really has (kept across renames), the name the
+    policy pack sees.
+    """
+    return is_model_bucket(bucket.key, physical_name, f"{team}-{bucket.key}")
+
+
+def versioning(bucket: Entry, *, production: bool, model: bool) -> bool:
+    """Versioned unless set: production and model buckets keep old versions."""
+    value = bucket.value("versioning")
+    return (production or model) if value is None else bool(value)
+
+
+def parameters(pipeline: Entry) -> dict[str, Any]:
+    """Pipeline parameters: the override's merged over the pipeline's own."""
+    merged = dict(pipeline.declared.parameters)
+    if pipeline.override is not None and pipeline.override.parameters:
+        merged.update(pipeline.override.parameters)
+    return merged

@@ -1,0 +1,682 @@
+"""Every rule of org.yaml, in one place: each problem located, all of them reported at once.
+
+:func:`validate` takes a parsed file and returns the :class:`~stacks.org.model.Org`, or raises
+one :class:`~stacks.org.errors.OrgError` with every problem, each at ``file:line:col`` with its
+field path, what was given, what is allowed and how to fix it. One function per section:
+
+- :func:`model`: shapes and types (pydantic), offending values dropped so the rules below
+  still run on the rest;
+- :func:`top`, :func:`platform`, :func:`environments`, :func:`teams` (incl. overrides) and
+  :func:`renames`: formats per cloud and references, once per file;
+- per environment, on what the team is there (overrides merged, :mod:`stacks.org.effective`):
+  :func:`pools` (the catalogue, spot, min <= max), :func:`buckets`, :func:`pipelines` (cron,
+  time zone, template) and :func:`names`: every physical name the environment would get
+  (:mod:`stacks.org.names`) is valid for the cloud and claimed once, live and kept names
+  alike, and every Pulumi logical name and alias once per component type.
+
+Resolution (:mod:`stacks.org.resolve`) assumes a file this module accepted and checks nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import types
+import typing
+import zoneinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from components import catalog, cron, naming
+from stacks.org import effective, rules
+from stacks.org import names as recipes
+from stacks.org.effective import Entry, TeamInEnv
+from stacks.org.errors import Issue, OrgError, Path_, did_you_mean, format_path
+from stacks.org.model import Org
+from stacks.org.yamlsrc import Source
+
+#: Kubernetes' own namespaces: a team namespace must not be one of them
+#: (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
+RESERVED_NAMESPACES = ("default",)
+RESERVED_NAMESPACE_PREFIX = "kube-"
+
+#: Words for an entry of each team section, in messages.
+ENTRY_WORDS = {"gpu_pools": "pool", "buckets": "bucket", "pipelines": "pipeline"}
+
+
+def validate(src: Source, base_dir: Path) -> Org:
+    """The model of ``src``, or :class:`OrgError` with every problem in the file.
+
+    ``base_dir`` is where relative pipeline template paths are looked up.
+    """
+    org, issues, pruned = model(src)
+    if org is None:
+        raise OrgError(sorted(issues, key=_order))
+    # The rules run even when some values failed their types, so every problem is reported in
+    # one go. Values dropped for type errors would show up again as "missing" at their parent:
+    # skip those. The same value checked in several environments is reported once.
+    issues += [i for i in check(org, src, base_dir) if i.path not in pruned]
+    unique = {(i.line, i.column, i.message): i for i in issues}
+    if unique:
+        raise OrgError(sorted(unique.values(), key=_order))
+    return org
+
+
+def check(org: Org, src: Source, base_dir: Path) -> list[Issue]:
+    """Every problem beyond types in a well-typed ``org`` (empty when it is valid)."""
+    p = Problems(org, src, base_dir)
+    top(p)
+    platform(p)
+    environments(p)
+    teams(p)
+    conflicted = renames(p)
+    for env in org.environments:
+        in_env = [TeamInEnv(name, team, env) for name, team in org.teams.items()
+                  if effective.deployed(team, env) and rules.TEAM_KEY.ok(name)]
+        for t in in_env:
+            pools(p, t)
+            buckets(p, t)
+            pipelines(p, t)
+        names(p, env, in_env, conflicted)
+    return p.issues
+
+
+class Problems:
+    """The problems found so far, and what every section needs to find more."""
+
+    def __init__(self, org: Org, src: Source, base_dir: Path) -> None:
+        self.org, self.src, self.base_dir = org, src, base_dir
+        self.cloud = org.cloud
+        self.issues: list[Issue] = []
+        self._templates: dict[str, bool] = {}
+
+    def add(self, path: Path_, msg: str, *, at_key: bool = False) -> None:
+        self.issues.append(self.src.issue(path, msg, at_key=at_key))
+
+    def fmt(self, path: Path_, value: str, rule: rules.Rule, *, at_key: bool = False,
+            what: str = "") -> None:
+        if not rule.ok(value):
+            self.add(path, f"{what}'{value}' is not valid: expected {rule.explain}",
+                     at_key=at_key)
+
+    def labels(self, path: Path_, labels: dict[str, str]) -> None:
+        key_rule, value_rule = rules.label_rules(self.cloud)
+        for k, v in labels.items():
+            self.fmt((*path, k), k, key_rule, at_key=True, what="label key ")
+            self.fmt((*path, k), v, value_rule, what="label value ")
+
+    def region(self, path: Path_, region: str) -> None:
+        known = catalog.regions(self.cloud)
+        if region not in known:
+            self.add(path, f"'{region}' is not a {self.cloud} region"
+                     f"{did_you_mean(region, known)}")
+
+    def members(self, path: Path_, members: tuple[str, ...]) -> None:
+        rule = rules.GCP_MEMBER if self.cloud == "gcp" else rules.AWS_MEMBER
+        for i, m in enumerate(members):
+            self.fmt((*path, i), m, rule)
+
+    def env_ref(self, path: Path_, env: str) -> bool:
+        allowed = tuple(self.org.environments)
+        if env in allowed:
+            return True
+        self.add(path, f"environment '{env}' is not defined{did_you_mean(env, allowed)}; "
+                 f"defined: {', '.join(allowed) or 'none'}")
+        return False
+
+    def template_exists(self, template: str) -> bool:
+        # Teams often share one template: look each one up once.
+        known = self._templates.get(template)
+        if known is None:
+            known = self._templates[template] = (self.base_dir / template).resolve().is_file()
+        return known
+
+
+# ---- shapes and types ---------------------------------------------------------------------
+
+def model(src: Source) -> tuple[Org | None, list[Issue], set[Path_]]:
+    """Validate the model; on errors, drop the offending values and try again, so the
+    remaining rules still run and the user sees every problem at once.
+
+    Returns the model (None when nothing sensible is left), the problems, and the paths of
+    the values dropped.
+    """
+    issues: list[Issue] = []
+    pruned: set[Path_] = set()
+    data = src.data  # validation does not modify it; pruning works on a copy
+    for attempt in range(5):
+        try:
+            return Org.model_validate(data), issues, pruned
+        except ValidationError as exc:
+            if attempt == 0:
+                data = copy.deepcopy(data)
+            issues += _pydantic_issues(exc, src)
+            progress = False
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                # A missing required key: drop its whole entry (e.g. the pool) instead.
+                target = loc[:-1] if err["type"] == "missing" else loc
+                top_field = Org.model_fields.get(str(target[0])) if len(target) == 1 else None
+                if top_field is not None and top_field.is_required():
+                    continue  # version, org, cloud...: nothing sensible to validate without it
+                if _prune(data, target):
+                    pruned.update({target, target[:-1]})
+                    progress = True
+            if not progress:
+                return None, issues, pruned
+    return None, issues, pruned
+
+
+def _prune(data: Any, loc: Path_) -> bool:
+    """Delete the value at ``loc``; False when there is nothing sensible to delete."""
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(node, dict) and loc and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    return False
+
+
+def _unwrap(tp: Any) -> Any:
+    """Optional[X] / X | None -> X."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _model_at(loc: Path_) -> type[BaseModel] | None:
+    """The model class whose fields live at ``loc`` (for 'allowed keys' in messages)."""
+    current: Any = Org
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+            continue
+        origin = typing.get_origin(current)
+        if origin is dict:
+            current = typing.get_args(current)[1]
+        elif origin in (tuple, list):
+            current = typing.get_args(current)[0]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+_TYPE_WORDS = {
+    "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "a string", "dict_type": "a mapping (key: value)",
+    "tuple_type": "a list", "list_type": "a list", "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+}
+
+
+def _pydantic_issues(exc: ValidationError, src: Source) -> list[Issue]:
+    out = []
+    for err in exc.errors():
+        loc: Path_ = tuple(err["loc"])
+        kind, given, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+        if kind == "extra_forbidden":
+            model_cls = _model_at(loc[:-1])
+            allowed = sorted(model_cls.model_fields) if model_cls else []
+            msg = (f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], allowed)}; allowed keys: "
+                   f"{', '.join(allowed)}")
+            out.append(src.issue(loc, msg, at_key=True))
+            continue
+        if kind == "missing":
+            out.append(src.issue(loc[:-1], f"'{loc[-1]}' is required here; add "
+                                 f"`{loc[-1]}: ...` (see `trellis schema`)"))
+            continue
+        if kind == "literal_error":
+            allowed_text = str(ctx.get("expected", ""))
+            allowed = [a.strip(" '") for a in allowed_text.replace(" or ", ",").split(",")]
+            msg = (f"got {_describe(given)}; allowed: {allowed_text}"
+                   f"{did_you_mean(given, allowed)}")
+        elif kind in _TYPE_WORDS:
+            msg = f"expected {_TYPE_WORDS[kind]}; got {_describe(given)}"
+            if loc and loc[-1] == "account" and isinstance(given, int):
+                msg += " (quote AWS account ids: account: \"012345678901\")"
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            msg = f"got {_describe(given)}; {err['msg'].lower().replace('input ', '')}"
+        else:
+            msg = f"{err['msg']}; got {_describe(given)}"
+        out.append(src.issue(loc, msg))
+    return out
+
+
+# ---- once per file ------------------------------------------------------------------------
+
+def top(p: Problems) -> None:
+    """org, region, labels, contacts."""
+    o = p.org
+    p.fmt(("org",), o.org, rules.ORG)
+    p.region(("region",), o.region)
+    p.labels(("labels",), o.labels)
+    for i, c in enumerate(o.contacts):
+        p.fmt(("contacts", i), c, rules.EMAIL)
+
+
+def platform(p: Problems) -> None:
+    """platform: network ranges, billing, admins, the GKE security group."""
+    pf = p.org.platform
+    try:
+        net = ipaddress.IPv4Network(pf.network_cidr)
+        if not 8 <= net.prefixlen <= 20:
+            p.add(("platform", "network_cidr"), f"'{pf.network_cidr}' is a /{net.prefixlen}"
+                  "; use a /8 to /20 so nodes, pods and services fit")
+        elif not net.is_private:
+            p.add(("platform", "network_cidr"), f"'{pf.network_cidr}' is not a private "
+                  "range; use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space")
+    except ValueError as exc:
+        p.add(("platform", "network_cidr"), f"'{pf.network_cidr}' is not an IPv4 network "
+              f"({exc}); e.g. 10.0.0.0/16")
+    for i, cidr in enumerate(pf.admin_cidrs):
+        try:
+            admin_net = ipaddress.ip_network(cidr)
+        except ValueError as exc:
+            p.add(("platform", "admin_cidrs", i), f"'{cidr}' is not a CIDR range ({exc})")
+            continue
+        if admin_net.prefixlen == 0:
+            p.add(("platform", "admin_cidrs", i), f"'{cidr}' would open the cluster API "
+                  "to the whole internet; list your office or VPN ranges instead")
+    if pf.billing_account is not None:
+        if p.cloud != "gcp":
+            p.add(("platform", "billing_account"), "billing_account is for gcp only; AWS "
+                  "budgets need no billing account, remove the key")
+        else:
+            p.fmt(("platform", "billing_account"), pf.billing_account, rules.GCP_BILLING)
+    p.members(("platform", "admins"), pf.admins)
+    if pf.gke_security_group is not None:
+        if p.cloud != "gcp":
+            p.add(("platform", "gke_security_group"), "gke_security_group is for gcp "
+                  "only; on aws team access goes through EKS access entries")
+        elif not pf.gke_security_group.startswith("gke-security-groups@"):
+            p.add(("platform", "gke_security_group"), f"'{pf.gke_security_group}' is not "
+                  "valid: GKE only accepts a group named gke-security-groups@<your domain>")
+    if p.cloud == "aws" and not pf.admins:
+        p.add(("platform",), "admins is required on aws: list the IAM role ARN(s) that run "
+              "`pulumi up` and administer the cluster (EKS grants no implicit creator "
+              "access, so nothing could create the team namespaces)")
+
+
+def environments(p: Problems) -> None:
+    """environments: names, one project (gcp) or account (aws) each, regions, labels."""
+    o = p.org
+    if not o.environments:
+        p.add(("environments",), "at least one environment is needed, e.g. "
+              "`dev: {project: my-project}`")
+    seen: dict[str, str] = {}
+    for name, env in o.environments.items():
+        path: Path_ = ("environments", name)
+        p.fmt(path, name, rules.ENV_KEY, at_key=True, what="environment name ")
+        if o.cloud == "gcp":
+            if env.account is not None:
+                p.add((*path, "account"), "account is for aws; on gcp use project")
+            if env.project is None:
+                p.add(path, "project is required on gcp: the GCP project id to deploy "
+                      "this environment into")
+            else:
+                p.fmt((*path, "project"), env.project, rules.GCP_PROJECT)
+                if env.project in seen:
+                    p.add((*path, "project"), f"project '{env.project}' is already used by "
+                          f"environment '{seen[env.project]}'; every environment needs its "
+                          "own project (names of clusters and service accounts would "
+                          "collide)")
+                seen.setdefault(env.project, name)
+        else:
+            if env.project is not None:
+                p.add((*path, "project"), "project is for gcp; on aws use account")
+            if env.account is None:
+                p.add(path, "account is required on aws: the 12-digit account id, quoted")
+            else:
+                p.fmt((*path, "account"), env.account, rules.AWS_ACCOUNT)
+        if env.region is not None:
+            p.region((*path, "region"), env.region)
+        p.labels((*path, "labels"), env.labels)
+
+
+def teams(p: Problems) -> None:
+    """teams: keys, members, budgets, environments, entry keys, overrides."""
+    for name, team in p.org.teams.items():
+        _team(p, name, team)
+
+
+def _team(p: Problems, name: str, team: Any) -> None:
+    path: Path_ = ("teams", name)
+    p.fmt(path, name, rules.TEAM_KEY, at_key=True, what="team name ")
+    if name in RESERVED_NAMESPACES or name.startswith(RESERVED_NAMESPACE_PREFIX):
+        p.add(path, f"team name '{name}' is not allowed: it is the team's Kubernetes namespace, "
+              f"and 'default' and names starting with '{RESERVED_NAMESPACE_PREFIX}' belong to "
+              "Kubernetes itself; choose another name", at_key=True)
+    p.members((*path, "members"), team.members)
+    for i, c in enumerate(team.contacts):
+        p.fmt((*path, "contacts", i), c, rules.EMAIL)
+    if team.cost_center is not None:
+        p.fmt((*path, "cost_center"), team.cost_center, rules.label_rules(p.cloud)[1])
+    if team.budget_usd is not None and team.budget_usd < 0:
+        p.add((*path, "budget_usd"), f"got {team.budget_usd:g}; a budget is 0 or more USD "
+              "per month")
+    envs = tuple(p.org.environments)
+    for i, env in enumerate(team.environments or ()):
+        p.env_ref((*path, "environments", i), env)
+    if team.environments is not None and not team.environments:
+        p.add((*path, "environments"), "an empty list deploys the team nowhere; remove the "
+              "key to deploy it everywhere")
+    for section in effective.SECTIONS:
+        for key, entry in getattr(team, section).items():
+            p.fmt((*path, section, key), key, rules.ENTRY_KEY, at_key=True,
+                  what=f"{section[:-1].replace('_', ' ')} name ")
+            for j, old in enumerate(entry.previous_names):
+                p.fmt((*path, section, key, "previous_names", j), old, rules.ENTRY_KEY)
+    for j, old in enumerate(team.previous_names):
+        p.fmt((*path, "previous_names", j), old, rules.TEAM_KEY)
+    if team.pipelines and recipes.PIPELINE_ROOT in team.buckets:
+        p.add((*path, "buckets", recipes.PIPELINE_ROOT), "the bucket purpose 'pipeline-root' "
+              "is reserved for pipeline runs; choose another name", at_key=True)
+    team_envs = team.environments or envs
+    for env, override in team.overrides.items():
+        opath = (*path, "overrides", env)
+        if not p.env_ref(opath, env):
+            continue
+        if env not in team_envs:
+            p.add(opath, f"the team is not deployed to '{env}' (see "
+                  f"{format_path((*path, 'environments'))}); remove the override or add "
+                  "the environment", at_key=True)
+        for section in effective.SECTIONS:
+            for key in getattr(override, section):
+                if key not in getattr(team, section):
+                    known = list(getattr(team, section))
+                    where = format_path((*path, section))
+                    p.add((*opath, section, key), f"'{key}' is not one of the team's "
+                          f"{section}{did_you_mean(key, known)}; overrides change "
+                          f"existing entries (declare it under {where})", at_key=True)
+        if override.members is not None:
+            p.members((*opath, "members"), override.members)
+        if override.budget_usd is not None and override.budget_usd < 0:
+            p.add((*opath, "budget_usd"), f"got {override.budget_usd:g}; a budget is 0 or "
+                  "more USD per month")
+
+
+def renames(p: Problems) -> set[Path_]:
+    """previous_names: each earlier key is kept by one entry, and is no longer a live key.
+
+    An earlier key that is still the key of another entry (or listed by two entries) would
+    make two resources claim one cloud resource: the same physical names, and a Pulumi alias
+    equal to another resource's URN. Returns the paths of the entries (and teams) involved,
+    whose names :func:`names` then leaves alone (one error per mistake, not three).
+    """
+    conflicted: set[Path_] = set()
+
+    def check(what: str, live: dict[str, Path_], entries: list[tuple[Path_, tuple[str, ...]]]
+              ) -> None:
+        kept: dict[str, Path_] = {}
+        for path, previous in entries:
+            for j, old in enumerate(previous):
+                at = (*path, "previous_names", j)
+                other = live.get(old)
+                if other is not None and other != path:
+                    p.add(at, f"'{old}' is still the key of another {what}, "
+                          f"{format_path(other)}; an entry keeps the cloud resources of a key "
+                          f"that is gone, so both would claim the same ones: remove '{old}' "
+                          f"from previous_names, or rename or remove {format_path(other)}")
+                    conflicted.update({path, other})
+                    continue
+                first = kept.setdefault(old, path)
+                if first != path:
+                    p.add(at, f"'{old}' is also listed in "
+                          f"{format_path((*first, 'previous_names'))}; only one {what} can keep "
+                          f"the cloud resources of '{old}': remove it from one of them")
+                    conflicted.update({path, first})
+
+    org_teams = p.org.teams
+    check("team", {name: ("teams", name) for name in org_teams},
+          [(("teams", name), team.previous_names) for name, team in org_teams.items()])
+    for name, team in org_teams.items():
+        for section in effective.SECTIONS:
+            entries = getattr(team, section)
+            base: Path_ = ("teams", name, section)
+            check(ENTRY_WORDS[section], {key: (*base, key) for key in entries},
+                  [((*base, key), entry.previous_names) for key, entry in entries.items()])
+    return conflicted
+
+
+# ---- per environment ----------------------------------------------------------------------
+
+def _region(p: Problems, env: str) -> str:
+    return p.org.environments[env].region or p.org.region
+
+
+def _production(p: Problems, env: str) -> bool:
+    return p.org.environments[env].tier == "production"
+
+
+def _valid_entries(t: TeamInEnv, section: str) -> list[Entry]:
+    """Entries whose key is well-formed; bad keys are reported once by the key check."""
+    return [e for e in t.entries(section) if rules.ENTRY_KEY.ok(e.key)]
+
+
+def pools(p: Problems, t: TeamInEnv) -> None:
+    """GPU pools in one environment: offered by the catalogue there, spot, min <= max."""
+    env, cloud = t.env, p.cloud
+    region, production = _region(p, env), _production(p, env)
+    for pool in _valid_entries(t, "gpu_pools"):
+        accel = pool.value("accelerator")
+        shape = _shape(p, env, region, pool)
+        use_spot = effective.spot(pool, production=production)
+        if shape is not None and not use_spot and not shape.on_demand_available:
+            p.add(pool.where("accelerator"), f"{shape.machine_type} ({accel} "
+                  f"x{shape.gpus_per_node}) is only sold as spot or flex-start on {cloud}; set "
+                  f"spot: true or use {max(catalog.gpu_counts(cloud, accel))} GPUs per node "
+                  f"(environment '{env}')")
+        min_nodes, max_nodes = pool.value("min_nodes"), pool.value("max_nodes")
+        if min_nodes > max_nodes:
+            p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} is above max_nodes "
+                  f"{max_nodes} in environment '{env}'; lower min_nodes or raise max_nodes")
+
+
+def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineShape | None:
+    """The machine shape of ``pool`` in ``env``, or None after reporting why there is none."""
+    cloud = p.cloud
+    accel, gpus = pool.value("accelerator"), pool.value("gpus_per_node")
+    offered = catalog.accelerators(cloud)
+    if accel not in offered:
+        where = " on any cloud" if accel not in catalog.ACCELERATORS else f" on {cloud}"
+        p.add(pool.where("accelerator"), f"accelerator '{accel}' is not offered{where}"
+              f"{did_you_mean(accel, offered)}; {cloud} offers: {', '.join(offered)}")
+        return None
+    count = gpus if gpus is not None else catalog.default_gpus_per_node(cloud, accel)
+    if count not in catalog.gpu_counts(cloud, accel):
+        shapes = ", ".join(f"{s.gpus_per_node} ({s.machine_type})"
+                           for s in catalog.shapes(cloud, accel))
+        p.add(pool.where("gpus_per_node"), f"{accel} on {cloud} comes in {shapes} GPUs per "
+              f"node; got {count}")
+        return None
+    shape = catalog.shape(cloud, accel, count)
+    if region in catalog.regions(cloud) and region not in shape.regions:
+        avail = sorted(shape.regions)
+        p.add(pool.where("accelerator"), f"{accel} ({shape.machine_type}) is not offered in "
+              f"{region} (environment '{env}'); regions that offer it: {', '.join(avail)}")
+        return None
+    return shape
+
+
+def buckets(p: Problems, t: TeamInEnv) -> None:
+    """Buckets in one environment: model buckets keep their versions."""
+    o = p.org
+    for bucket in _valid_entries(t, "buckets"):
+        if bucket.value("versioning") is not False:
+            continue
+        recipe = recipes.bucket(o.cloud, o.org, t.env, t.name, tuple(t.team.previous_names),
+                                bucket.key, bucket.previous_names)["bucket_name"]
+        try:
+            physical = recipe.make()
+        except naming.InvalidName:
+            physical = ""  # reported by names()
+        if effective.model_bucket(t.name, bucket, physical):
+            p.add(bucket.where("versioning"), f"'{bucket.key}' is a model bucket (its name "
+                  f"matches {', '.join(effective.MODEL_BUCKET_PATTERNS)}): model buckets keep "
+                  "versions in every tier (policy TRL-GCS-004 / TRL-S3-006), so an overwrite "
+                  "cannot lose a model; remove `versioning: false`")
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _valid_timezone(name: str) -> bool:
+    # ZoneInfo reads one file; the full list (for suggestions) is read only on a miss.
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def pipelines(p: Problems, t: TeamInEnv) -> None:
+    """Pipelines in one environment: cron schedule, time zone, template."""
+    for pl in _valid_entries(t, "pipelines"):
+        schedule = pl.value("schedule")
+        problems = cron.problems(schedule)
+        for problem in problems:
+            p.add(pl.where("schedule"), problem)
+        if p.cloud == "aws" and not problems:
+            try:
+                cron.to_aws(schedule)
+            except ValueError as exc:
+                p.add(pl.where("schedule"), str(exc))
+        tz = pl.value("timezone")
+        if not _valid_timezone(tz):
+            p.add(pl.where("timezone"), f"'{tz}' is not an IANA time zone"
+                  f"{did_you_mean(tz, _timezones())}; e.g. Europe/Berlin, Asia/Seoul, UTC")
+        _template(p, pl.value("template"), pl.where("template"))
+
+
+def _template(p: Problems, template: str, path: Path_) -> None:
+    if "://" in template:
+        rule = rules.URI[p.cloud]
+        if not rule.ok(template):
+            p.add(path, f"'{template}' is not valid here: expected a local file path or "
+                  f"{rule.explain}")
+        return
+    if not p.template_exists(template):
+        local = (p.base_dir / template).resolve()
+        p.add(path, f"template file '{template}' does not exist (looked for {local}); "
+              "paths are relative to the org file")
+
+
+class _Claims:
+    """Names that must be unique in one environment, by namespace, and who claimed them."""
+
+    def __init__(self, p: Problems, env: str) -> None:
+        self.p, self.env = p, env
+        self.seen: dict[tuple[str, str], tuple[Path_, str]] = {}
+        # (claimer, first claimer) -> [(name, why it must be unique)]: one message per pair
+        self.clashes: dict[tuple[Path_, str], list[tuple[str, str]]] = {}
+
+    def claim(self, namespace: str, name: str, path: Path_, who: str, note: str) -> None:
+        first = self.seen.setdefault((namespace, name), (path, who))
+        if first[0] != path:
+            self.clashes.setdefault((path, first[1]), []).append((name, note))
+
+    def made(self, batch: recipes.Recipes, path: Path_, who: str | None = None) -> None:
+        """Make every recipe: report names the cloud refuses, claim the others."""
+        for recipe in batch.values():
+            try:
+                name = recipe.make()
+            except naming.InvalidName as exc:
+                self.p.add(path, str(exc))
+                continue
+            note = f"{naming.KINDS[recipe.kind].label} names are unique"
+            if recipe.kept:
+                note += "; this one is kept from previous_names"
+            self.claim(recipe.kind, name, path, who or format_path(path), note)
+
+    def logical(self, component: str, current: str, aliases: list[str], path: Path_) -> None:
+        """A component's logical name and its aliases: one resource each, per type."""
+        note = f"Pulumi resource names of a {component} are unique, aliases included"
+        for name in (current, *aliases):
+            self.claim(f"logical:{component}", name, path, format_path(path), note)
+
+    def report(self) -> None:
+        for (path, who), clashes in self.clashes.items():
+            name, note = clashes[0]
+            others = [n for n in dict.fromkeys(n for n, _ in clashes) if n != name]
+            more = f"; they share {', '.join(repr(n) for n in others)} too" if others else ""
+            self.p.add(path, f"gives the name '{name}' in environment '{self.env}', as {who} "
+                       f"does ({note}{more}); rename one of the keys")
+
+
+def names(p: Problems, env: str, in_env: list[TeamInEnv], conflicted: set[Path_]) -> None:
+    """Every physical name of ``env`` is valid and claimed once; logical names likewise.
+
+    Live names and the names renames keep share each cloud namespace (two node pools, two
+    service accounts, two buckets...), and the environment's own resources are in it too.
+    Logical names (``<team>-<key>`` per component type, plus every alias a rename adds) must
+    be unique as well: Pulumi refuses an alias that is another resource's URN.
+    """
+    o = p.org
+    claims = _Claims(p, env)
+    env_path: Path_ = ("environments", env)
+    claims.made(recipes.platform(o.cloud, o.org, env), env_path,
+                who=f"the platform of environment '{env}'")
+    for t in in_env:
+        team_previous = tuple(t.team.previous_names)
+        if t.path in conflicted:
+            continue
+        claims.made(recipes.team(o.cloud, o.org, env, t.name, team_previous,
+                               has_pipelines=bool(t.team.pipelines)), t.path)
+        team_names = (t.name, *team_previous)
+        if t.team.pipelines:
+            claims.logical("bucket", f"{t.name}-{recipes.PIPELINE_ROOT}",
+                           [f"{old}-{recipes.PIPELINE_ROOT}" for old in team_previous],
+                           (*t.path, "pipelines"))
+        for section, make in (("gpu_pools", _pool_recipes), ("buckets", _bucket_recipes),
+                              ("pipelines", _pipeline_recipes)):
+            for entry in _valid_entries(t, section):
+                if entry.path in conflicted or (section == "buckets" and t.team.pipelines
+                                                and entry.key == recipes.PIPELINE_ROOT):
+                    continue  # reported by renames() / as a reserved purpose
+                claims.made(make(p, t, entry), entry.path)
+                current = f"{t.name}-{entry.key}"
+                aliases = [f"{tn}-{k}" for tn in team_names
+                           for k in (entry.key, *entry.previous_names)]
+                claims.logical(ENTRY_WORDS[section], current,
+                               [a for a in dict.fromkeys(aliases) if a != current], entry.path)
+    claims.report()
+
+
+def _pool_recipes(p: Problems, t: TeamInEnv, entry: Entry) -> recipes.Recipes:
+    return recipes.pool(p.cloud, p.org.org, t.env, t.name, entry.key, entry.previous_names)
+
+
+def _bucket_recipes(p: Problems, t: TeamInEnv, entry: Entry) -> recipes.Recipes:
+    return recipes.bucket(p.cloud, p.org.org, t.env, t.name, tuple(t.team.previous_names),
+                        entry.key, entry.previous_names)
+
+
+def _pipeline_recipes(p: Problems, t: TeamInEnv, entry: Entry) -> recipes.Recipes:
+    return recipes.pipeline(p.cloud, p.org.org, t.env, t.name, entry.key, entry.previous_names)
+
+
+def _order(issue: Issue) -> tuple[int, int]:
+    return (issue.line or 0, issue.column or 0)
