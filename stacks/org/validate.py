@@ -589,14 +589,17 @@ class _Claims:
 
     def __init__(self, p: Problems, env: str) -> None:
         self.p, self.env = p, env
-        self.seen: dict[tuple[str, str], tuple[Path_, str]] = {}
-        # (claimer, first claimer) -> [(name, why it must be unique)]: one message per pair
-        self.clashes: dict[tuple[Path_, str], list[tuple[str, str]]] = {}
+        self.seen: dict[tuple[str, str], tuple[Path_, str, bool]] = {}
+        # (claimer, first claimer) -> [(name, what it names, kept)]: one message per pair
+        self.clashes: dict[tuple[Path_, str], list[tuple[str, str, bool]]] = {}
 
-    def claim(self, namespace: str, name: str, path: Path_, who: str, note: str) -> None:
-        first = self.seen.setdefault((namespace, name), (path, who))
-        if first[0] != path:
-            self.clashes.setdefault((path, first[1]), []).append((name, note))
+    def claim(self, namespace: str, name: str, path: Path_, who: str, what: str,
+              kept: bool = False) -> None:
+        first_path, first_who, first_kept = self.seen.setdefault((namespace, name),
+                                                                 (path, who, kept))
+        if first_path != path:
+            self.clashes.setdefault((path, first_who), []).append(
+                (name, what, kept or first_kept))
 
     def made(self, batch: recipes.Recipes, path: Path_, who: str | None = None) -> None:
         """Make every recipe: report names the cloud refuses, claim the others."""
@@ -606,24 +609,27 @@ class _Claims:
             except naming.InvalidName as exc:
                 self.p.add(path, str(exc))
                 continue
-            note = f"{naming.KINDS[recipe.kind].label} names are unique"
-            if recipe.kept:
-                note += "; this one is kept from previous_names"
-            self.claim(recipe.kind, name, path, who or format_path(path), note)
+            self.claim(recipe.kind, name, path, who or format_path(path),
+                       naming.KINDS[recipe.kind].label, recipe.kept)
 
     def logical(self, component: str, current: str, aliases: list[str], path: Path_) -> None:
-        """A component's logical name and its aliases: one resource each, per type."""
-        note = f"Pulumi resource names of a {component} are unique, aliases included"
+        """A component's logical name and its aliases (Pulumi refuses an alias that is
+        another resource's URN): one resource each, per component type."""
         for name in (current, *aliases):
-            self.claim(f"logical:{component}", name, path, format_path(path), note)
+            self.claim(f"logical:{component}", name, path, format_path(path),
+                       f"Pulumi {component} resource")
 
     def report(self) -> None:
         for (path, who), clashes in self.clashes.items():
-            name, note = clashes[0]
-            others = [n for n in dict.fromkeys(n for n, _ in clashes) if n != name]
-            more = f"; they share {', '.join(repr(n) for n in others)} too" if others else ""
+            name, what, kept = clashes[0]
+            why = f"{what} names are unique"
+            if any(k for _, _, k in clashes):
+                why += "; renamed entries keep their old names"
+            more = [f"the {w} name '{n}'" for n, w, _ in clashes[1:] if n != name]
+            if more:
+                why += f"; they also share {', '.join(more)}"
             self.p.add(path, f"gives the name '{name}' in environment '{self.env}', as {who} "
-                       f"does ({note}{more}); rename one of the keys")
+                       f"does ({why}); rename one of the keys")
 
 
 def names(p: Problems, env: str, in_env: list[TeamInEnv], conflicted: set[Path_]) -> None:
