@@ -56,13 +56,14 @@ class Entry:
 class TeamInEnv:
     """A team as it applies in one environment."""
 
-    __slots__ = ("env", "name", "override", "override_path", "path", "team")
+    __slots__ = ("_entries", "env", "name", "override", "override_path", "path", "team")
 
     def __init__(self, name: str, team: Team, env: str) -> None:
         self.name, self.team, self.env = name, team, env
         self.override: TeamOverride | None = team.overrides.get(env)
         self.path: Path_ = ("teams", name)
         self.override_path: Path_ = (*self.path, "overrides", env)
+        self._entries: dict[str, tuple[Entry, ...]] = {}
 
     def value(self, field: str) -> Any:
         """A team-level field (description, members, cost_center, budget_usd) in this env."""
@@ -72,8 +73,14 @@ class TeamInEnv:
                 return value
         return getattr(self.team, field)
 
-    def entries(self, section: str) -> Iterator[Entry]:
+    def entries(self, section: str) -> tuple[Entry, ...]:
         """The entries of ``section`` (gpu_pools, buckets, pipelines), overrides attached."""
+        known = self._entries.get(section)
+        if known is None:
+            known = self._entries[section] = tuple(self._make_entries(section))
+        return known
+
+    def _make_entries(self, section: str) -> Iterator[Entry]:
         overrides = getattr(self.override, section) if self.override is not None else {}
         for key, declared in getattr(self.team, section).items():
             yield Entry(key, declared, overrides.get(key), (*self.path, section, key),

@@ -35,7 +35,7 @@ from stacks.org import effective, rules
 from stacks.org import names as recipes
 from stacks.org.effective import Entry, TeamInEnv
 from stacks.org.errors import Issue, OrgError, Path_, did_you_mean, format_path
-from stacks.org.model import Org
+from stacks.org.model import Org, Team
 from stacks.org.yamlsrc import Source
 
 #: Kubernetes' own namespaces: a team namespace must not be one of them
@@ -278,6 +278,30 @@ def top(p: Problems) -> None:
 def platform(p: Problems) -> None:
     """platform: network ranges, billing, admins, the GKE security group."""
     pf = p.org.platform
+    _network(p)
+    if pf.billing_account is not None:
+        if p.cloud != "gcp":
+            p.add(("platform", "billing_account"), "billing_account is for gcp only; AWS "
+                  "budgets need no billing account, remove the key")
+        else:
+            p.fmt(("platform", "billing_account"), pf.billing_account, rules.GCP_BILLING)
+    p.members(("platform", "admins"), pf.admins)
+    if pf.gke_security_group is not None:
+        if p.cloud != "gcp":
+            p.add(("platform", "gke_security_group"), "gke_security_group is for gcp "
+                  "only; on aws team access goes through EKS access entries")
+        elif not pf.gke_security_group.startswith("gke-security-groups@"):
+            p.add(("platform", "gke_security_group"), f"'{pf.gke_security_group}' is not "
+                  "valid: GKE only accepts a group named gke-security-groups@<your domain>")
+    if p.cloud == "aws" and not pf.admins:
+        p.add(("platform",), "admins is required on aws: list the IAM role ARN(s) that run "
+              "`pulumi up` and administer the cluster (EKS grants no implicit creator "
+              "access, so nothing could create the team namespaces)")
+
+
+def _network(p: Problems) -> None:
+    """platform.network_cidr and platform.admin_cidrs."""
+    pf = p.org.platform
     try:
         net = ipaddress.IPv4Network(pf.network_cidr)
         if not 8 <= net.prefixlen <= 20:
@@ -298,24 +322,6 @@ def platform(p: Problems) -> None:
         if admin_net.prefixlen == 0:
             p.add(("platform", "admin_cidrs", i), f"'{cidr}' would open the cluster API "
                   "to the whole internet; list your office or VPN ranges instead")
-    if pf.billing_account is not None:
-        if p.cloud != "gcp":
-            p.add(("platform", "billing_account"), "billing_account is for gcp only; AWS "
-                  "budgets need no billing account, remove the key")
-        else:
-            p.fmt(("platform", "billing_account"), pf.billing_account, rules.GCP_BILLING)
-    p.members(("platform", "admins"), pf.admins)
-    if pf.gke_security_group is not None:
-        if p.cloud != "gcp":
-            p.add(("platform", "gke_security_group"), "gke_security_group is for gcp "
-                  "only; on aws team access goes through EKS access entries")
-        elif not pf.gke_security_group.startswith("gke-security-groups@"):
-            p.add(("platform", "gke_security_group"), f"'{pf.gke_security_group}' is not "
-                  "valid: GKE only accepts a group named gke-security-groups@<your domain>")
-    if p.cloud == "aws" and not pf.admins:
-        p.add(("platform",), "admins is required on aws: list the IAM role ARN(s) that run "
-              "`pulumi up` and administer the cluster (EKS grants no implicit creator "
-              "access, so nothing could create the team namespaces)")
 
 
 def environments(p: Problems) -> None:
@@ -360,7 +366,7 @@ def teams(p: Problems) -> None:
         _team(p, name, team)
 
 
-def _team(p: Problems, name: str, team: Any) -> None:
+def _team(p: Problems, name: str, team: Team) -> None:
     path: Path_ = ("teams", name)
     p.fmt(path, name, rules.TEAM_KEY, at_key=True, what="team name ")
     if name in RESERVED_NAMESPACES or name.startswith(RESERVED_NAMESPACE_PREFIX):
@@ -375,12 +381,17 @@ def _team(p: Problems, name: str, team: Any) -> None:
     if team.budget_usd is not None and team.budget_usd < 0:
         p.add((*path, "budget_usd"), f"got {team.budget_usd:g}; a budget is 0 or more USD "
               "per month")
-    envs = tuple(p.org.environments)
     for i, env in enumerate(team.environments or ()):
         p.env_ref((*path, "environments", i), env)
     if team.environments is not None and not team.environments:
         p.add((*path, "environments"), "an empty list deploys the team nowhere; remove the "
               "key to deploy it everywhere")
+    _entry_keys(p, path, team)
+    _overrides(p, path, team)
+
+
+def _entry_keys(p: Problems, path: Path_, team: Team) -> None:
+    """Keys and previous names of the team's pools, buckets and pipelines, and its own."""
     for section in effective.SECTIONS:
         for key, entry in getattr(team, section).items():
             p.fmt((*path, section, key), key, rules.ENTRY_KEY, at_key=True,
@@ -392,7 +403,11 @@ def _team(p: Problems, name: str, team: Any) -> None:
     if team.pipelines and recipes.PIPELINE_ROOT in team.buckets:
         p.add((*path, "buckets", recipes.PIPELINE_ROOT), "the bucket purpose 'pipeline-root' "
               "is reserved for pipeline runs; choose another name", at_key=True)
-    team_envs = team.environments or envs
+
+
+def _overrides(p: Problems, path: Path_, team: Team) -> None:
+    """overrides.<env>: a defined environment the team is deployed to, existing entries."""
+    team_envs = team.environments or tuple(p.org.environments)
     for env, override in team.overrides.items():
         opath = (*path, "overrides", env)
         if not p.env_ref(opath, env):
@@ -589,17 +604,17 @@ class _Claims:
 
     def __init__(self, p: Problems, env: str) -> None:
         self.p, self.env = p, env
-        self.seen: dict[tuple[str, str], tuple[Path_, str, bool]] = {}
+        # (namespace, name) -> (claimer's path, its description or None for the path, kept)
+        self.seen: dict[tuple[str, str], tuple[Path_, str | None, bool]] = {}
         # (claimer, first claimer) -> [(name, what it names, kept)]: one message per pair
-        self.clashes: dict[tuple[Path_, str], list[tuple[str, str, bool]]] = {}
+        self.clashes: dict[tuple[Path_, Path_, str | None], list[tuple[str, str, bool]]] = {}
 
-    def claim(self, namespace: str, name: str, path: Path_, who: str, what: str,
+    def claim(self, namespace: str, name: str, path: Path_, who: str | None, what: str,
               kept: bool = False) -> None:
-        first_path, first_who, first_kept = self.seen.setdefault((namespace, name),
-                                                                 (path, who, kept))
-        if first_path != path:
-            self.clashes.setdefault((path, first_who), []).append(
-                (name, what, kept or first_kept))
+        first = self.seen.setdefault((namespace, name), (path, who, kept))
+        if first[0] != path:
+            self.clashes.setdefault((path, first[0], first[1]), []).append(
+                (name, what, kept or first[2]))
 
     def made(self, batch: recipes.Recipes, path: Path_, who: str | None = None) -> None:
         """Make every recipe: report names the cloud refuses, claim the others."""
@@ -609,25 +624,31 @@ class _Claims:
             except naming.InvalidName as exc:
                 self.p.add(path, str(exc))
                 continue
-            self.claim(recipe.kind, name, path, who or format_path(path),
-                       naming.KINDS[recipe.kind].label, recipe.kept)
+            self.claim(recipe.kind, name, path, who, recipe.kind, recipe.kept)
 
     def logical(self, component: str, current: str, aliases: list[str], path: Path_) -> None:
         """A component's logical name and its aliases (Pulumi refuses an alias that is
         another resource's URN): one resource each, per component type."""
+        namespace = f"logical:{component}"
         for name in (current, *aliases):
-            self.claim(f"logical:{component}", name, path, format_path(path),
-                       f"Pulumi {component} resource")
+            self.claim(namespace, name, path, None, namespace)
+
+    @staticmethod
+    def _label(what: str) -> str:
+        if what.startswith("logical:"):
+            return f"Pulumi {what.removeprefix('logical:')} resource"
+        return naming.KINDS[what].label
 
     def report(self) -> None:
-        for (path, who), clashes in self.clashes.items():
-            name, what, kept = clashes[0]
-            why = f"{what} names are unique"
+        for (path, first_path, first_who), clashes in self.clashes.items():
+            name, what, _ = clashes[0]
+            why = f"{self._label(what)} names are unique"
             if any(k for _, _, k in clashes):
                 why += "; renamed entries keep their old names"
-            more = [f"the {w} name '{n}'" for n, w, _ in clashes[1:] if n != name]
+            more = [f"the {self._label(w)} name '{n}'" for n, w, _ in clashes[1:] if n != name]
             if more:
                 why += f"; they also share {', '.join(more)}"
+            who = first_who or format_path(first_path)
             self.p.add(path, f"gives the name '{name}' in environment '{self.env}', as {who} "
                        f"does ({why}); rename one of the keys")
 

@@ -82,7 +82,8 @@ def test_compose_makes_no_physical_names(module):
 
 
 def test_a_bug_in_validation_is_not_hidden_behind_a_user_error(write_org, monkeypatch):
-    text = MINIMAL_GCP.replace("region: us-central1", "region: us-central1\nlabels: {Bad: x}") + """\
+    text = MINIMAL_GCP.replace("region: us-central1",
+                               "region: us-central1\nlabels: {Bad: x}") + """\
     pipelines:
       nightly: {template: "gs://bucket/t.yaml", schedule: "0 3 * * *"}
 """

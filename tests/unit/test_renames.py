@@ -141,12 +141,13 @@ def test_team_names_kubernetes_reserves(write_org, slug):
 def _renamed_team(org: Path, tmp_path: Path) -> Path:
     text = org.read_text()
     assert "\n  recsys:\n" in text
-    return beside(org, text.replace("\n  recsys:\n", "\n  ranking:\n    previous_names: [recsys]\n"),
-                  tmp_path, "renamed.yaml")
+    renamed = text.replace("\n  recsys:\n", "\n  ranking:\n    previous_names: [recsys]\n")
+    return beside(org, renamed, tmp_path, "renamed.yaml")
 
 
 @pytest.mark.parametrize("org,env", [(BUNDLED_GCP, "dev"), (BUNDLED_GCP, "prod"),
-                                     (AWS_EXAMPLE, "prod")], ids=["gcp-dev", "gcp-prod", "aws-prod"])
+                                     (AWS_EXAMPLE, "prod")],
+                         ids=["gcp-dev", "gcp-prod", "aws-prod"])
 def test_team_rename_keeps_buckets_and_registries(org, env, tmp_path):
     new = _renamed_team(org, tmp_path)
     result = run("diff", org, new, "--env", env, "--format", "json", "--fail-on-data-loss")
