@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from stacks.cli.app import main
-from stacks.org.load import load
+from stacks.org.load import load, load_text
 from stacks.org.resolve import resolve
 from tests.conftest import BUNDLED_GCP, MINIMAL_GCP, ROOT
 
@@ -169,3 +169,34 @@ def test_spec_holds_the_kept_names_compose_uses(tmp_path):
         "recsys-images", "recsys-pipelines")
     assert spec.names.workload_identity == "ranking-workload", (
         "identities follow the new slug: replacing them loses nothing")
+
+
+RENAMED_ENTRIES = """\
+version: 1
+org: acme
+cloud: gcp
+region: us-central1
+environments:
+  dev: {project: acme-ml-dev}
+teams:
+  recsys:
+    members: [group:recsys@acme.com]
+    gpu_pools:
+      training: {accelerator: l4, max_nodes: 2, previous_names: [train]}
+    buckets:
+      data: {previous_names: [models]}
+"""
+
+
+def test_readers_of_the_spec_see_the_kept_names():
+    from stacks.plan.engine import plan
+    from stacks.report.cost import plan_annotations
+
+    env = resolve(load_text(RENAMED_ENTRIES, "org.yaml", base_dir=ROOT), "dev")
+    data = env.teams["recsys"].buckets["data"]
+    assert data.bucket_name == "acme-dev-recsys-models"
+    assert data.versioning, ("bucket data is still physically acme-dev-recsys-models, a model "
+                             "bucket to policy TRL-GCS-004: it stays versioned in a sandbox")
+    notes = plan_annotations(plan(env), env)
+    assert "urn:pulumi:dev::trellis::trellis:gcp:GpuNodePool::recsys-training" in notes, (
+        f"the cost note must find the renamed pool by its kept node pool name: {notes}")
