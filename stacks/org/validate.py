@@ -450,8 +450,8 @@ def renames(p: Problems) -> set[Path_]:
                 other = live.get(old)
                 if other is not None and other != path:
                     p.add(at, f"'{old}' is still the key of another {what}, "
-                          f"{format_path(other)}; an entry keeps the cloud resources of a key "
-                          f"that is gone, so both would claim the same ones: remove '{old}' "
+                          f"{format_path(other)}; a renamed {what} keeps the cloud resources of "
+                          f"a key that is gone, so both would claim the same ones: remove '{old}' "
                           f"from previous_names, or rename or remove {format_path(other)}")
                     conflicted.update({path, other})
                     continue
@@ -606,15 +606,16 @@ class _Claims:
         self.p, self.env = p, env
         # (namespace, name) -> (claimer's path, its description or None for the path, kept)
         self.seen: dict[tuple[str, str], tuple[Path_, str | None, bool]] = {}
-        # (claimer, first claimer) -> [(name, what it names, kept)]: one message per pair
-        self.clashes: dict[tuple[Path_, Path_, str | None], list[tuple[str, str, bool]]] = {}
+        # (claimer, first claimer) -> [(name, what it names, kept, first claimer's words)]:
+        # one message per pair of claimers
+        self.clashes: dict[tuple[Path_, Path_], list[tuple[str, str, bool, str | None]]] = {}
 
     def claim(self, namespace: str, name: str, path: Path_, who: str | None, what: str,
               kept: bool = False) -> None:
         first = self.seen.setdefault((namespace, name), (path, who, kept))
         if first[0] != path:
-            self.clashes.setdefault((path, first[0], first[1]), []).append(
-                (name, what, kept or first[2]))
+            self.clashes.setdefault((path, first[0]), []).append(
+                (name, what, kept or first[2], first[1]))
 
     def made(self, batch: recipes.Recipes, path: Path_, who: str | None = None) -> None:
         """Make every recipe: report names the cloud refuses, claim the others."""
@@ -626,12 +627,13 @@ class _Claims:
                 continue
             self.claim(recipe.kind, name, path, who, recipe.kind, recipe.kept)
 
-    def logical(self, component: str, current: str, aliases: list[str], path: Path_) -> None:
+    def logical(self, component: str, current: str, aliases: list[str], path: Path_,
+                who: str | None = None) -> None:
         """A component's logical name and its aliases (Pulumi refuses an alias that is
         another resource's URN): one resource each, per component type."""
         namespace = f"logical:{component}"
         for name in (current, *aliases):
-            self.claim(namespace, name, path, None, namespace)
+            self.claim(namespace, name, path, who, namespace)
 
     @staticmethod
     def _label(what: str) -> str:
@@ -640,12 +642,13 @@ class _Claims:
         return naming.KINDS[what].label
 
     def report(self) -> None:
-        for (path, first_path, first_who), clashes in self.clashes.items():
-            name, what, _ = clashes[0]
+        for (path, first_path), clashes in self.clashes.items():
+            name, what, _, first_who = clashes[0]
             why = f"{self._label(what)} names are unique"
-            if any(k for _, _, k in clashes):
+            if any(kept for _, _, kept, _ in clashes):
                 why += "; renamed entries keep their old names"
-            more = [f"the {self._label(w)} name '{n}'" for n, w, _ in clashes[1:] if n != name]
+            more = [f"the {self._label(w)} name '{n}'" for n, w, _, _ in clashes[1:]
+                    if n != name]
             if more:
                 why += f"; they also share {', '.join(more)}"
             who = first_who or format_path(first_path)
@@ -671,12 +674,12 @@ def names(p: Problems, env: str, in_env: list[TeamInEnv], conflicted: set[Path_]
         if t.path in conflicted:
             continue
         claims.made(recipes.team(o.cloud, o.org, env, t.name, team_previous,
-                               has_pipelines=bool(t.team.pipelines)), t.path)
+                                 has_pipelines=bool(t.team.pipelines)), t.path)
         team_names = (t.name, *team_previous)
         if t.team.pipelines:
             claims.logical("bucket", f"{t.name}-{recipes.PIPELINE_ROOT}",
                            [f"{old}-{recipes.PIPELINE_ROOT}" for old in team_previous],
-                           (*t.path, "pipelines"))
+                           t.path, who=f"the pipeline-root bucket of {format_path(t.path)}")
         for section, make in (("gpu_pools", _pool_recipes), ("buckets", _bucket_recipes),
                               ("pipelines", _pipeline_recipes)):
             for entry in _valid_entries(t, section):
@@ -698,7 +701,7 @@ def _pool_recipes(p: Problems, t: TeamInEnv, entry: Entry) -> recipes.Recipes:
 
 def _bucket_recipes(p: Problems, t: TeamInEnv, entry: Entry) -> recipes.Recipes:
     return recipes.bucket(p.cloud, p.org.org, t.env, t.name, tuple(t.team.previous_names),
-                        entry.key, entry.previous_names)
+                          entry.key, entry.previous_names)
 
 
 def _pipeline_recipes(p: Problems, t: TeamInEnv, entry: Entry) -> recipes.Recipes:
