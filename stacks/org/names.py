@@ -5,8 +5,8 @@ Resolution makes them (:func:`made`) into the spec; validation makes the same re
 to report a name the cloud would refuse, and to check that no two resources of an environment
 claim the same name. Nothing else decides a physical name of a team's resources.
 
-Renames (``previous_names``; docs/adr/0010-kept-names.md). The first previous name is the key
-the resource was created with:
+Renames (``previous_names``, ADR 11). The first previous name is the key the resource was
+created with:
 
 - stateful resources keep both the team's and the entry's original key, so a rename never
   replaces data: buckets and the pipeline-root bucket (both clouds), Artifact Registry
