@@ -5,7 +5,7 @@ Resolution makes them (:func:`made`) into the spec; validation makes the same re
 to report a name the cloud would refuse, and to check that no two resources of an environment
 claim the same name. Nothing else decides a physical name of a team's resources.
 
-Renames (``previous_names``, ADR 11). The first previous name is the key the resource was
+Renames (``previous_names``, ADR 12). The first previous name is the key the resource was
 created with:
 
 - stateful resources keep both the team's and the entry's original key, so a rename never
