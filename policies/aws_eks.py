@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.cidr import covers_internet
 from policies.joins import Index
 from policies.registry import each, resource_rule, stack_rule
 from policies.settings import Settings, parse_version
@@ -38,6 +39,9 @@ def eks_endpoint(res: Res, settings: Settings) -> Iterator[str]:
                "0.0.0.0/0")
     elif any(c.strip() in OPEN_CIDRS for c in cidrs):
         yield f"publicAccessCidrs includes {', '.join(c for c in cidrs if c in OPEN_CIDRS)}"
+    elif families := covers_internet(cidrs):
+        yield (f"publicAccessCidrs {', '.join(cidrs)} together cover {' and '.join(families)}: "
+               "every address can reach the API endpoint")
 
 
 @resource_rule(

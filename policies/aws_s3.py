@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies import iamdoc
+from policies import iamdoc, tiers
 from policies.gcp_storage import is_model_bucket
 from policies.joins import S3_BUCKET_TYPES, S3_PART_TYPES, S3Bucket, s3_buckets
 from policies.registry import each, resource_rule, stack_rule
@@ -168,10 +168,12 @@ def s3_sse_kms(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
     checkov=["CKV_AWS_21"], trivy=["AVD-AWS-0090"], cdk_nag=["S3BucketVersioningEnabled"])
 def s3_versioning(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
     groups = _groups(stack)
+    tier_of = tiers.for_stack(stack.resources, settings)
 
     def check(bucket: Res) -> Iterator[str]:
         model = is_model_bucket(bucket, settings, ("tags",))
-        if not (model or settings.production):
+        tier = tier_of(bucket)
+        if not (model or tier.production):
             return
         states = [v.get("versioningConfiguration", "status")
                   for v in groups[bucket.urn].part("versioning")]
@@ -179,7 +181,7 @@ def s3_versioning(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]
             return
         why = "model bucket" if model else "production bucket"
         found = f" (status {', '.join(map(str, states))})" if states else ""
-        yield f"versioning is not enabled on this {why}{found}"
+        yield f"versioning is not enabled on this {why}{found}{'' if model else tier.note()}"
     yield from each(stack.of_type(*S3_BUCKET_TYPES), check)
 
 

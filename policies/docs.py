@@ -30,7 +30,10 @@ def _equivalents(rule: Rule) -> str:
 
 
 def _default(key: str) -> str:
-    value = schema_for([key])[key]["default"]
+    schema = schema_for([key])[key]
+    if "default" not in schema:  # read from the stack when unset (the tier)
+        return "from the stack"
+    value = schema["default"]
     if isinstance(value, list):
         return ", ".join(f"`{v}`" for v in value) if value else "(empty)"
     return f"`{value}`"
@@ -68,7 +71,13 @@ def render() -> str:
         "## Settings",
         "",
         "Pack-wide settings; each rule reads only the ones listed under it. `trellis check` "
-        "takes the tier from the environment in org.yaml.",
+        "takes the tier from the environment in org.yaml. Without a `tier` setting (e.g. "
+        "`pulumi preview --policy-pack policies` with no config file) a resource is held to the "
+        "tier Trellis labelled it with (`trellis-tier` beside `managed-by: trellis`), and to "
+        "`production` when it carries no such label; stack rules use `production` for every "
+        "resource when the stack's `trellis-tier` labels disagree. Enforcement levels are fixed "
+        "before any resource is seen, so TRL-COST-001 stays mandatory unless the config says "
+        "`tier: sandbox`.",
         "",
         "| Setting | Default | Meaning |",
         "|---|---|---|",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.cidr import covers_internet
 from policies.registry import resource_rule
 from policies.settings import Settings
 from policies.view import Res, as_list, at, require_known
@@ -55,6 +56,9 @@ def gke_control_plane(res: Res, settings: Settings) -> Iterator[str]:
     open_ = [c for c in cidrs if c.strip() in OPEN_CIDRS]
     if open_:
         yield f"masterAuthorizedNetworksConfig allows {', '.join(open_)}"
+    elif families := covers_internet(cidrs):
+        yield (f"masterAuthorizedNetworksConfig lists {', '.join(cidrs)}, which together cover "
+               f"{' and '.join(families)}: every address can reach the API server")
     if networks.get("gcpPublicCidrsAccessEnabled") is True:
         yield "gcpPublicCidrsAccessEnabled lets every Google Cloud public IP reach the API server"
 

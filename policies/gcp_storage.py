@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies import iamdoc
+from policies import iamdoc, tiers
 from policies.registry import resource_rule
 from policies.settings import Settings
 from policies.view import Res, as_list, glob_any, require_known, urn_name
@@ -98,10 +98,11 @@ def gcs_no_public_grants(res: Res, settings: Settings) -> Iterator[str]:
     checkov=["CKV_GCP_78"], trivy=["AVD-GCP-0078"])
 def gcs_versioning(res: Res, settings: Settings) -> Iterator[str]:
     model = is_model_bucket(res, settings, ("labels",))
-    if not (model or settings.production):
+    tier = tiers.of_resource(res, settings)
+    if not (model or tier.production):
         return
     if res.get("versioning", "enabled") is not True:
-        why = "a model bucket" if model else "a production bucket"
+        why = "a model bucket" if model else f"a production bucket{tier.note()}"
         yield f"versioning is not enabled on {why}: an overwrite or delete loses the artefact"
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from policies import iamdoc
+from policies import iamdoc, tiers
 from policies.joins import Index, sa_index
 from policies.registry import each, resource_rule, stack_rule
 from policies.settings import Settings
@@ -182,7 +182,7 @@ def gpu_autoscaling(res: Res, settings: Settings) -> Iterator[str]:
                 "`autoscaling.total_min_node_count=0`, EKS `scaling_config.min_size=0`).",
     types=[NODE_POOL, NODE_GROUP], config=["tier"])
 def gpu_scale_to_zero(res: Res, settings: Settings) -> Iterator[str]:
-    if settings.production or not gpu_accels(res):
+    if tiers.of_resource(res, settings).production or not gpu_accels(res):
         return
     if res.type == NODE_GROUP:
         minimum = number(res.get("scalingConfig", "minSize"))

@@ -46,6 +46,8 @@ class Statement:
     has_condition: bool
     condition: dict[str, Any]
     sid: str
+    not_resources: tuple[str, ...] = ()
+    not_principals: tuple[str, ...] = ()  # flattened like ``principals``
 
     @property
     def allow(self) -> bool:
@@ -77,6 +79,8 @@ def statements(doc: dict[str, Any]) -> Iterator[Statement]:
             has_condition=bool(st.get("Condition")),
             condition=st.get("Condition") or {},
             sid=str(st.get("Sid", "")),
+            not_resources=tuple(str(r) for r in as_list(st.get("NotResource"))),
+            not_principals=_principals(st.get("NotPrincipal")),
         )
 
 
@@ -88,11 +92,104 @@ def is_public_principal(principal: str) -> bool:
     return kind in ("AWS", "?") and ident.strip() == "*"
 
 
+#: Condition keys that narrow *who* can use a statement (lower case). ``aws:SourceVpce`` and
+#: ``aws:SourceVpc`` narrow the path to callers inside one network, which AWS's own guidance
+#: on public buckets accepts too. ``aws:SecureTransport``, ``aws:SourceIp``, ``sts:ExternalId``
+#: and the like do not: anyone can use TLS, any address may be listed, an external id is a
+#: shared string.
+PRINCIPAL_CONDITION_KEYS = frozenset(k.lower() for k in (
+    "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalAccount", "aws:PrincipalArn",
+    "aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths",
+    "aws:SourceVpce", "aws:SourceVpc"))
+#: Operators that only match when the key is present and equal to (or like) a listed value.
+#: Negated operators (``StringNotEquals``), ``...IfExists`` (true when the key is absent: the
+#: caller need not send it) and ``Null`` do not narrow anything.
+_MATCHING_OPERATORS = ("stringequals", "stringequalsignorecase", "stringlike", "arnequals",
+                       "arnlike")
+
+
+def _condition_terms(condition: Any) -> list[tuple[str, str, list[Any]]]:
+    """``Condition`` -> [(operator, key, values)], operator lower-cased without a set prefix."""
+    out: list[tuple[str, str, list[Any]]] = []
+    if not isinstance(condition, dict):
+        return out
+    for op, block in condition.items():
+        if not isinstance(block, dict):
+            continue
+        name = str(op).lower()
+        qualifier, _, base = name.rpartition(":")
+        if qualifier == "forallvalues":
+            continue  # true when the key is absent or empty: narrows nothing on its own
+        for key, values in block.items():
+            out.append((base, str(key), as_list(values)))
+    return out
+
+
+def _narrowing(op: str, values: list[Any]) -> bool:
+    """A matching operator with at least one value that is not the bare wildcard."""
+    return op in _MATCHING_OPERATORS and bool(values) and all(
+        isinstance(v, str) and v.strip() not in ("", "*") for v in values)
+
+
+def restricts_principal(condition: Any) -> bool:
+    """The condition limits callers to named accounts, organisations, ARNs or networks."""
+    return any(key.lower() in PRINCIPAL_CONDITION_KEYS and _narrowing(op, values)
+               for op, key, values in _condition_terms(condition))
+
+
 def public_allows(doc: dict[str, Any]) -> list[Statement]:
-    """Allow statements whose principal is anyone and that no condition narrows."""
+    """Allow statements open to anyone (``*``, ``{"AWS": "*"}``, or any ``NotPrincipal``) that no
+    condition narrows to named principals (:func:`restricts_principal`)."""
     return [s for s in statements(doc)
-            if s.allow and any(is_public_principal(p) for p in s.principals)
-            and not s.has_condition]
+            if s.allow and (any(is_public_principal(p) for p in s.principals)
+                            or bool(s.not_principals))
+            and not restricts_principal(s.condition)]
+
+
+WEB_IDENTITY_ACTIONS = ("sts:assumerolewithwebidentity", "sts:*", "*")
+
+
+def federated_providers(st: Statement) -> list[str]:
+    """The OIDC/SAML providers of a ``{"Federated": ...}`` principal (ARN or host)."""
+    return [p.split(":", 1)[1] for p in st.principals if p.startswith("Federated:")]
+
+
+def provider_host(provider: str) -> str:
+    """``arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com`` -> the host (the
+    prefix of its condition keys); a bare host or ``cognito-identity.amazonaws.com`` as is."""
+    return provider.split("oidc-provider/", 1)[-1].strip().lower()
+
+
+def unscoped_web_identity(st: Statement) -> list[str]:
+    """Providers a web-identity trust statement lets *every* identity of assume the role through.
+
+    An OIDC provider (GitHub Actions, an EKS cluster, GitLab, ...) vouches for many subjects; only
+    a ``<provider>:sub`` condition with a matching operator says which one may assume the role.
+    Cognito identity pools are scoped by ``cognito-identity.amazonaws.com:aud`` instead.
+    """
+    if not st.allow or not any(a.strip().lower() in WEB_IDENTITY_ACTIONS for a in st.actions):
+        return []
+    terms = _condition_terms(st.condition)
+    out = []
+    for provider in federated_providers(st):
+        host = provider_host(provider)
+        if host == "cognito-identity.amazonaws.com":
+            wanted = {f"{host}:aud"}
+        elif "saml-provider/" in host:
+            continue  # SAML federation: SAML:aud is the identity provider's business
+        else:
+            wanted = {f"{host}:sub"}
+        scoped = any(key.lower() in wanted and _narrowing(op, values)
+                     for op, key, values in terms)
+        if not scoped:
+            out.append(provider)
+    return out
+
+
+def is_service_wildcard(action: str) -> bool:
+    """``*`` or ``<service>:*`` (every action of a service); ``s3:Get*`` is not."""
+    a = action.strip()
+    return a == "*" or (a.endswith(":*") and a.count(":") == 1)
 
 
 def denies_insecure_transport(doc: dict[str, Any]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies import tiers
 from policies.registry import resource_rule
 from policies.settings import Settings
 from policies.view import Res, urn_type_chain
@@ -34,8 +35,10 @@ COMPONENT_PREFIX = "trellis:"
                 "deliberately with `pulumi state unprotect` before a planned removal.",
     types=STATEFUL, config=["tier"])
 def protect_stateful(res: Res, settings: Settings) -> Iterator[str]:
-    if settings.production and not res.protect:
-        yield "protect is not set: one `pulumi destroy` or a rename deletes it and its data"
+    tier = tiers.of_resource(res, settings)
+    if tier.production and not res.protect:
+        yield ("protect is not set: one `pulumi destroy` or a rename deletes it and its "
+               f"data{tier.note()}")
 
 
 @resource_rule(

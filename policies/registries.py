@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies import iamdoc
+from policies import iamdoc, tiers
 from policies.joins import Index
 from policies.registry import each, resource_rule, stack_rule
 from policies.settings import Settings
@@ -36,15 +36,17 @@ def _is_docker(res: Res) -> bool:
     types=[AR_REPO, ECR_REPO, ECR_TEMPLATE], config=["tier"],
     checkov=["CKV_AWS_51"], trivy=["AVD-AWS-0031"])
 def registry_immutable_tags(res: Res, settings: Settings) -> Iterator[str]:
-    if not settings.production:
+    tier = tiers.of_resource(res, settings)
+    if not tier.production:
         return
     if res.type == AR_REPO:
         if _is_docker(res) and res.get("dockerConfig", "immutableTags") is not True:
-            yield "dockerConfig.immutableTags is not true: a tag can be repointed to other bits"
+            yield ("dockerConfig.immutableTags is not true: a tag can be repointed to other "
+                   f"bits{tier.note()}")
         return
     value = res.get("imageTagMutability")
     if value not in IMMUTABLE:
-        yield f"imageTagMutability is {value or 'MUTABLE (default)'}, not IMMUTABLE"
+        yield f"imageTagMutability is {value or 'MUTABLE (default)'}, not IMMUTABLE{tier.note()}"
 
 
 def _ecr_scanned_by_registry(repo_name: object, configs: list[Res]) -> bool:

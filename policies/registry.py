@@ -53,6 +53,14 @@ RULE_MODULES: tuple[str, ...] = (
     "policies.iam",
     "policies.pulumi_rules",
     "policies.cost",
+    "policies.network",
+    "policies.iam_access",
+    "policies.keys",
+    "policies.ec2",
+    "policies.notebooks",
+    "policies.k8s",
+    "policies.s3_parts",
+    "policies.gke_nodes",
 )
 
 AREAS: dict[str, str] = {
@@ -66,6 +74,11 @@ AREAS: dict[str, str] = {
     "IAM": "Identity and access",
     "PUL": "Pulumi resource options",
     "COST": "Cost",
+    "NET": "Network exposure",
+    "KMS": "Encryption keys",
+    "EC2": "Launch templates and instances",
+    "ML": "Notebooks and ML workspaces",
+    "K8S": "Kubernetes objects",
 }
 
 ResourceCheck = Callable[[Res, Settings], Iterable[str]]

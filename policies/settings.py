@@ -53,10 +53,14 @@ class Setting:
 
 
 SETTINGS: dict[str, Setting] = {s.key: s for s in (
-    Setting("tier", {"type": "string", "enum": list(TIERS), "default": "production"},
+    # No "default" in the schema: the Pulumi CLI copies schema defaults into every policy's
+    # config, and the rules must see whether the tier was set to read it from the stack instead
+    # (policies.tiers).
+    Setting("tier", {"type": "string", "enum": list(TIERS)},
             "Environment tier. `production` adds the production-only checks (protect, "
             "immutable tags, no scale-to-zero check); `sandbox` checks that GPU pools scale to "
-            "zero (advisory)."),
+            "zero (advisory). Unset: each resource's `trellis-tier` label when Trellis made it "
+            "(`managed-by: trellis`), else `production`."),
     Setting("allowedAccelerators",
             {"type": "array", "items": {"type": "string"},
              "default": list(_FALLBACK_ACCELERATORS)},
@@ -89,7 +93,9 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in (
             "pipelines)."),
 )}
 
-SCHEMA_DEFAULTS: dict[str, Any] = {k: s.schema["default"] for k, s in SETTINGS.items()}
+DEFAULT_TIER = "production"
+SCHEMA_DEFAULTS: dict[str, Any] = {k: s.schema.get("default", DEFAULT_TIER if k == "tier" else None)
+                                   for k, s in SETTINGS.items()}
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ class Settings:
     scheduler_allowed_roles: tuple[str, ...] = ("roles/aiplatform.user",
                                                 "roles/workflows.invoker", "roles/run.invoker")
     budgets: Mapping[str, float] = field(default_factory=dict)
+    #: The config named the tier; otherwise rules read it from the stack (policies.tiers).
+    tier_configured: bool = False
 
     @property
     def production(self) -> bool:
@@ -147,7 +155,7 @@ class Settings:
                 for v in budgets.values()):
             raise ValueError(f"policy config budgets must map team -> USD >= 0; got {budgets!r}")
         return cls(
-            tier=tier,
+            tier=tier, tier_configured="tier" in cfg,
             budgets={str(k): float(v) for k, v in budgets.items()},
             allowed_accelerators=strings("allowedAccelerators", catalog_accelerators()),
             max_gpus_per_pool=float(max_gpus),

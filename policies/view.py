@@ -232,6 +232,11 @@ def at(value: Any, *path: str | int) -> Any:
     return _walk(value, path, strict=True, where=())
 
 
+def peek_at(value: Any, *path: str | int) -> Any:
+    """Like :func:`at`, but an unknown on the way is returned as UNKNOWN instead of raising."""
+    return _walk(value, path, strict=False, where=())
+
+
 @dataclass
 class Stack:
     """Every resource of the stack, for rules that join split resources."""

@@ -62,7 +62,8 @@ class _Resolver:
         self.region = environment.region or self.org.region
         self.production = environment.tier == "production"
         self.labels = _sorted({**self.org.labels, **environment.labels, "managed-by": MANAGED_BY,
-                               "org": self.org.org, "env": env})
+                               "org": self.org.org, "env": env,
+                               "trellis-tier": environment.tier})
 
     def spec(self) -> EnvSpec:
         org, env, environment = self.org, self.env, self.environment

@@ -78,7 +78,7 @@ def test_region_and_labels_per_environment(loaded):
     dev, prod = resolve(loaded, "dev"), resolve(loaded, "prod")
     assert (dev.region, prod.region) == ("us-central1", "us-east4")
     assert prod.labels == {"owner": "ml", "tier": "gold", "managed-by": "trellis", "org": "acme",
-                           "env": "prod"}
+                           "env": "prod", "trellis-tier": "production"}
     assert prod.teams["recsys"].labels["team"] == "recsys"
 
 
