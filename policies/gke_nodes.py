@@ -86,10 +86,11 @@ def gke_node_identity(stack: Stack, settings: Settings) -> Iterator[tuple[str, s
                     require_known(email, (nodes.prop, "serviceAccount"))
                 continue
             if not email:
-                yield (f"{nodes.where} sets no serviceAccount: the nodes run as the Compute "
+                yield (f"{nodes.where}: no serviceAccount, so the nodes run as the Compute "
                        "Engine default account (Editor on the project unless it was removed)")
             elif iamdoc.is_default_service_account(str(email)):
-                yield f"{nodes.where} runs as {email}, a default account shared by the project"
+                yield (f"{nodes.where}: serviceAccount {email} is a default account shared by "
+                       "the whole project")
 
     yield from each(stack.of_type(CLUSTER, NODE_POOL), check)
 

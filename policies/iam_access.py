@@ -71,8 +71,10 @@ def aws_no_service_wildcards(res: Res, settings: Settings) -> Iterator[str]:
                        f"{', '.join(st.not_resources)}{sid}: every other resource")
             wild = [a for a in st.actions if iamdoc.is_service_wildcard(a)]
             if wild:
-                extra = " (iam:* lets the holder grant itself anything)" if any(
-                    a.strip().lower() in ("iam:*", "*") for a in wild) else ""
+                names = {a.strip().lower() for a in wild}
+                extra = (" (iam:* lets the holder grant itself anything)" if "iam:*" in names
+                         else " (every action of every service, iam:* included)"
+                         if "*" in names else "")
                 yield f"{where} allows {', '.join(wild)}{sid}{extra}"
 
 
@@ -132,8 +134,11 @@ def gcp_no_public_sensitive_grants(res: Res, settings: Settings) -> Iterator[str
     for role, members in iamdoc.gcp_grants(res.type, res.get):
         public = [m for m in members if iamdoc.gcp_public_member(m)]
         if public:
+            who = ("anyone on the internet" if any(m.strip().lower() == "allusers"
+                                                   for m in public)
+                   else "anyone with a Google account")
             yield (f"{role} is granted to {', '.join(public)} on a {_NOUNS.get(what, what)}: "
-                   "anyone with (or without) a Google account gets it")
+                   f"{who} gets it")
 
 
 _NOUNS = {"iAMMember": "service account", "iAMBinding": "service account",

@@ -48,6 +48,7 @@ class Opening:
     protocol: str  # tcp | udp | all
     ports: tuple[tuple[int, int], ...] | None
     cidrs: tuple[object, ...]
+    source: str = "sourceRanges"  # where the ranges were read, for fail-closed messages
 
     def admin_ports(self) -> list[int]:
         if self.ports is None:
@@ -81,9 +82,14 @@ class Exposure:
     ports: tuple[int, ...]
 
     def describe(self, subject: str) -> str:
-        named = ", ".join(f"{p} ({ADMIN_PORTS[p]})" for p in self.ports)
-        return (f"{subject} admin port{'s' if len(self.ports) > 1 else ''} {named} to "
-                f"{' and '.join(self.families)}: anyone on the internet can try to log in")
+        if len(self.ports) == len(ADMIN_PORTS):
+            named = ("every admin port (22 SSH, 3389 RDP, 6443 Kubernetes API, 10250 kubelet, "
+                     "8888 Jupyter, ...)")
+        else:
+            named = (f"admin port{'s' if len(self.ports) > 1 else ''} "
+                     + ", ".join(f"{p} ({ADMIN_PORTS[p]})" for p in self.ports))
+        return (f"{subject} {named} to {' and '.join(self.families)}: anyone on the internet "
+                "can try to log in")
 
 
 def exposures(openings: Iterable[Opening]) -> tuple[list[Exposure], list[str]]:
@@ -96,7 +102,7 @@ def exposures(openings: Iterable[Opening]) -> tuple[list[Exposure], list[str]]:
     for op in openings:
         ports = op.admin_ports()
         if ports:
-            cidrs = [str(c) for c in require_known(list(op.cidrs), ("sourceRanges",))]
+            cidrs = [str(c) for c in require_known(list(op.cidrs), (op.source,))]
             for port in ports:
                 by_port.setdefault(port, []).extend(cidrs)
     grouped: dict[tuple[str, ...], list[int]] = {}
@@ -159,8 +165,8 @@ def gcp_firewall_admin_ports(res: Res, settings: Settings) -> Iterator[str]:
 
 # --- AWS -------------------------------------------------------------------------------------
 
-def _aws_opening(entry: dict[str, object], protocol_key: str, cidr_keys: tuple[str, str]
-                 ) -> Opening | None:
+def _aws_opening(entry: dict[str, object], protocol_key: str, cidr_keys: tuple[str, str],
+                 source: str) -> Opening | None:
     """One ingress entry; protocol and ports must be known, ranges may still be unknown."""
     protocol = _protocol(at(entry, protocol_key))
     if protocol is None:
@@ -170,7 +176,7 @@ def _aws_opening(entry: dict[str, object], protocol_key: str, cidr_keys: tuple[s
     for key in cidr_keys:
         value = entry.get(key)
         cidrs.extend([UNKNOWN] if value is UNKNOWN else as_list(value))
-    return Opening(protocol, None if ports is None else (ports,), tuple(cidrs))
+    return Opening(protocol, None if ports is None else (ports,), tuple(cidrs), source)
 
 
 _SG_KEYS = ("protocol", "fromPort", "toPort", "cidrBlocks", "ipv6CidrBlocks")
@@ -184,16 +190,16 @@ def aws_openings(res: Res) -> list[Opening]:
         entries = as_list(res.get("ingress"))
         if any(e is UNKNOWN for e in entries):
             res.get_known("ingress")  # an entry the engine does not know yet: fail closed
-        found = [_aws_opening(e, "protocol", ("cidrBlocks", "ipv6CidrBlocks"))
+        found = [_aws_opening(e, "protocol", ("cidrBlocks", "ipv6CidrBlocks"), "ingress")
                  for e in entries if isinstance(e, dict)]
     elif res.type == SG_RULE:
         if str(res.get("type") or "").lower() != "ingress":
             return []
         entry = {k: res.peek(k) for k in _SG_KEYS}
-        found = [_aws_opening(entry, "protocol", ("cidrBlocks", "ipv6CidrBlocks"))]
+        found = [_aws_opening(entry, "protocol", ("cidrBlocks", "ipv6CidrBlocks"), "cidrBlocks")]
     else:
         entry = {k: res.peek(k) for k in _RULE_KEYS}
-        found = [_aws_opening(entry, "ipProtocol", ("cidrIpv4", "cidrIpv6"))]
+        found = [_aws_opening(entry, "ipProtocol", ("cidrIpv4", "cidrIpv6"), "cidrIpv4")]
     return [o for o in found if o is not None and o.cidrs]
 
 

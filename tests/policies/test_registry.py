@@ -16,14 +16,14 @@ from functools import cache
 from typing import Any
 
 import pytest
-from test_rules import CASES
+from test_rules import all_cases
 
 from policies.registry import AREAS, ID_RE, SEVERITIES, all_rules
 from policies.settings import SETTINGS
 
 EQUIV_PATTERNS = {
-    "checkov": re.compile(r"CKV2?_(AWS|GCP)_\d+"),
-    "trivy": re.compile(r"AVD-(AWS|GCP)-\d{4}"),
+    "checkov": re.compile(r"CKV2?_(AWS|GCP|K8S)_\d+"),
+    "trivy": re.compile(r"AVD-(AWS|GCP|KSV)-\d{4,5}"),
     "cdk_nag": re.compile(r"(AwsSolutions-[A-Z]+\d+|[A-Z][A-Za-z0-9]+)"),
 }
 
@@ -51,7 +51,11 @@ def test_rule_metadata(rule: Any) -> None:
 
 def _resource_class(token: str) -> type:
     pkg, module, cls = token.split(":")
-    mod = importlib.import_module(f"pulumi_{pkg}.{module.split('/')[0]}")
+    if pkg == "kubernetes":  # rbac.authorization.k8s.io/v1 -> pulumi_kubernetes.rbac.v1
+        group, version = module.split("/")
+        mod = importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}")
+    else:
+        mod = importlib.import_module(f"pulumi_{pkg}.{module.split('/')[0]}")
     return getattr(mod, cls)  # type: ignore[no-any-return]
 
 
@@ -109,7 +113,7 @@ def _bad_keys(value: Any, args_cls: type, namespace: Any, path: str) -> list[str
 
 def _fixture_resources() -> list[dict[str, Any]]:
     seen: dict[tuple[str, str], dict[str, Any]] = {}
-    for cases in CASES.values():
+    for cases in all_cases().values():
         for stacks in cases.values():
             for stack in stacks:
                 for r in stack.resources:
