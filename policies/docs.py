@@ -59,8 +59,9 @@ def render() -> str:
         "Analyzer servicer, which rebuilds every resource for every rule; the tests require "
         "both to report the same findings (ADR 8).",
         "",
-        "Rules read the raw pulumi-gcp / pulumi-aws resources, so they hold for any stack, not "
-        "only for Trellis components. A value that is unknown during a preview, or an error "
+        "Rules read the raw pulumi-gcp / pulumi-aws / pulumi-kubernetes resources, so they hold "
+        "for any stack, not only for Trellis components: what a platform team writes beside the "
+        "components is judged too. A value that is unknown during a preview, or an error "
         "inside a rule, is reported as a violation (fail closed), never as a pass. Rule IDs are "
         "stable and never renamed.",
         "",
@@ -75,9 +76,9 @@ def render() -> str:
         "`pulumi preview --policy-pack policies` with no config file) a resource is held to the "
         "tier Trellis labelled it with (`trellis-tier` beside `managed-by: trellis`), and to "
         "`production` when it carries no such label; stack rules use `production` for every "
-        "resource when the stack's `trellis-tier` labels disagree. Enforcement levels are fixed "
-        "before any resource is seen, so TRL-COST-001 stays mandatory unless the config says "
-        "`tier: sandbox`.",
+        "resource when the stack's `trellis-tier` labels disagree (ADR 10). Enforcement "
+        "levels are fixed before any resource is seen, so TRL-COST-001 stays mandatory unless "
+        "the config says `tier: sandbox`.",
         "",
         "| Setting | Default | Meaning |",
         "|---|---|---|",

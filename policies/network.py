@@ -36,6 +36,7 @@ ADMIN_PORTS: dict[int, str] = {
     6443: "Kubernetes API", 8265: "Ray dashboard / job API", 8888: "Jupyter",
     10001: "Ray client", 10250: "kubelet", 10255: "kubelet read-only",
 }
+_PORT_LIST = ", ".join(f"{p} {name}" for p, name in ADMIN_PORTS.items())
 _ALL = "all"
 _PORTED = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
 
@@ -142,8 +143,8 @@ def _gcp_ports(spec: object) -> tuple[tuple[int, int], ...] | None:
 
 @resource_rule(
     id="TRL-NET-001", title="No admin ports open to the internet (GCP firewall)",
-    description="No enabled ingress firewall rule opens an admin port (SSH, RDP, the Kubernetes "
-                "API, kubelet, Jupyter, ...) to every internet address.",
+    description="No enabled ingress firewall rule opens an admin port "
+                f"({_PORT_LIST}) to every internet address.",
     severity="critical", enforcement="mandatory",
     remediation="Narrow `source_ranges` to your office or VPN ranges (or use `source_tags` / "
                 "`source_service_accounts` inside the VPC); reach machines through IAP TCP "
@@ -208,8 +209,8 @@ AWS_TYPES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE)
 
 @resource_rule(
     id="TRL-NET-002", title="No admin ports open to the internet (AWS security groups)",
-    description="No security group or security group rule opens an admin port (SSH, RDP, the "
-                "Kubernetes API, kubelet, Jupyter, ...) to every internet address.",
+    description="No security group or security group rule opens an admin port "
+                f"({_PORT_LIST}) to every internet address.",
     severity="critical", enforcement="mandatory",
     remediation="Narrow `cidr_blocks` / `cidr_ipv4` to your office or VPN ranges, or reference "
                 "another security group; reach instances through SSM Session Manager or "
