@@ -5,6 +5,8 @@ resource, and the same resource with one defect. The program runs under the offl
 property names, nesting and number types are exactly what the SDK sends), the pack checks it
 the way ``trellis check`` does, and the case passes only when the defect is reported by the
 expected rule *on that resource*, and the baseline is not: caught for the right reason.
+(Named ``REVIEWER_CASES``, not ``CASES``: ``test_rules.all_cases`` collects every module's
+``CASES`` as rule fixtures of another shape.)
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def _gke(defect: bool) -> None:
             {"cidr_block": c} for c in (HALVES if defect else ["203.0.113.0/24"])]})
 
 
-CASES: dict[str, Case] = {
+REVIEWER_CASES: dict[str, Case] = {
     "gcp firewall ssh from 0.0.0.0/0": Case("TRL-NET-001", "gcp", "admin", lambda d: _firewall(
         d, ranges=["0.0.0.0/0"], port="22")),
     "gcp firewall rdp from two /1": Case("TRL-NET-001", "gcp", "admin", lambda d: _firewall(
@@ -247,16 +249,16 @@ def _findings(case: Case, defect: bool) -> list[tuple[str, str]]:
     return [(f.policy, f.resource_name) for f in report.findings if f.policy == case.rule]
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", list(REVIEWER_CASES))
 def test_defect_is_caught_by_the_expected_rule_on_its_resource(name: str) -> None:
-    case = CASES[name]
+    case = REVIEWER_CASES[name]
     found = _findings(case, True)
     assert (case.rule, case.target) in found, (
         f"{name}: {case.rule} did not flag resource '{case.target}' (it reported {found})")
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", list(REVIEWER_CASES))
 def test_secure_baseline_is_not_flagged(name: str) -> None:
-    case = CASES[name]
+    case = REVIEWER_CASES[name]
     found = _findings(case, False)
     assert not found, f"{name}: {case.rule} flagged the secure baseline: {found}"
