@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from policies.registry import resource_rule
 from policies.settings import Settings
-from policies.view import Res, as_list, at
+from policies.view import Res, as_list, at, peek_at
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
@@ -49,15 +49,16 @@ def _encrypted(value: object) -> bool:
     trivy=["AVD-AWS-0131", "AVD-AWS-0008"], cdk_nag=["AwsSolutions-EC26", "EC2EBSVolumeEncrypted"])
 def ebs_encrypted(res: Res, settings: Settings) -> Iterator[str]:
     if res.type == LAUNCH_TEMPLATE:
-        for mapping in as_list(res.get_known("blockDeviceMappings")):
+        for mapping in as_list(res.get("blockDeviceMappings")):
             ebs = at(mapping, "ebs")
             if isinstance(ebs, dict) and not _encrypted(at(ebs, "encrypted")):
-                yield (f"block device {at(mapping, 'deviceName') or '(unnamed)'} is an EBS volume "
-                       "without encrypted=\"true\"")
+                yield (f"block device {peek_at(mapping, 'deviceName') or '(unnamed)'} is an EBS "
+                       "volume without encrypted=\"true\"")
         return
-    root = res.get_known("rootBlockDevice")
-    if isinstance(root, dict) and not _encrypted(root.get("encrypted")):
+    root = res.get("rootBlockDevice")
+    if isinstance(root, dict) and not _encrypted(at(root, "encrypted")):
         yield "rootBlockDevice is not encrypted"
-    for dev in as_list(res.get_known("ebsBlockDevices")):
+    for dev in as_list(res.get("ebsBlockDevices")):
         if not _encrypted(at(dev, "encrypted")):
-            yield f"EBS block device {at(dev, 'deviceName') or '(unnamed)'} is not encrypted"
+            yield (f"EBS block device {peek_at(dev, 'deviceName') or '(unnamed)'} is not "
+                   "encrypted")

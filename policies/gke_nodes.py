@@ -49,7 +49,7 @@ def node_sources(res: Res, *, strict: bool = True) -> list[Nodes]:
     autopilot = get("enableAutopilot") is True
     if not autopilot and get("removeDefaultNodePool") is not True:
         out.append(Nodes("the default node pool", "nodeConfig", get("nodeConfig"), None))
-    pools = res.get_known("nodePools") if strict else res.peek("nodePools")
+    pools = get("nodePools")
     for i, pool in enumerate(as_list(pools) if isinstance(pools, list) else []):
         name = walk(pool, "name")
         out.append(Nodes(f"inline node pool {name if isinstance(name, str) else f'#{i}'}",

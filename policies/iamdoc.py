@@ -53,6 +53,12 @@ class Statement:
     def allow(self) -> bool:
         return self.effect.lower() == "allow"
 
+    @property
+    def admin(self) -> bool:
+        """Allow ``Action: "*"`` (or ``*:*``) on ``Resource: "*"``."""
+        return (self.allow and any(a.strip() in ("*", "*:*") for a in self.actions)
+                and any(is_star(r) for r in self.resources))
+
 
 def _principals(value: Any) -> tuple[str, ...]:
     if value is None:
@@ -215,9 +221,7 @@ def is_star(value: str) -> bool:
 
 def admin_statements(doc: dict[str, Any]) -> list[Statement]:
     """Allow ``Action: "*"`` (or ``*:*``) on ``Resource: "*"``."""
-    return [s for s in statements(doc)
-            if s.allow and any(a.strip() in ("*", "*:*") for a in s.actions)
-            and any(is_star(r) for r in s.resources)]
+    return [s for s in statements(doc) if s.admin]
 
 
 ADMIN_POLICY_RE = re.compile(r"(AdministratorAccess|FullAccess|PowerUserAccess|IAMFullAccess)",

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from policies.joins import Index
 from policies.registry import each, stack_rule
 from policies.settings import Settings
-from policies.view import UNKNOWN, Res, Stack, as_list, at, require_known
+from policies.view import UNKNOWN, Res, Stack, as_list, at, peek_at
 
 _RBAC = "kubernetes:rbac.authorization.k8s.io/v1"
 CLUSTER_ROLE_BINDINGS = (f"{_RBAC}:ClusterRoleBinding", f"{_RBAC}:ClusterRoleBindingPatch")
@@ -38,7 +38,7 @@ ADMIN_CLUSTER_ROLES = ("cluster-admin",)
 
 def _broad_subjects(binding: Res) -> list[str]:
     out = []
-    for subject in as_list(binding.get_known("subjects")):
+    for subject in as_list(binding.get("subjects")):
         kind, name = str(at(subject, "kind") or ""), str(at(subject, "name") or "")
         group = name in BROAD_GROUPS or name.startswith("system:serviceaccounts:")
         if (kind == "Group" and group) or (kind == "User" and name == ANONYMOUS_USER):
@@ -49,7 +49,7 @@ def _broad_subjects(binding: Res) -> list[str]:
 def _all_verbs(role: Res) -> bool:
     """A rule of the role allows every verb (``*``)."""
     return any("*" in [str(v) for v in as_list(at(rule, "verbs"))]
-               for rule in as_list(role.get_known("rules")))
+               for rule in as_list(role.get("rules")))
 
 
 def _name_index(resources: list[Res]) -> Index:
@@ -124,19 +124,24 @@ def is_team_namespace(ns: Res) -> bool:
 
 
 def pod_spec_dangers(workload: Res) -> list[str]:
-    """What in the workload's pod spec hands a container the node (raises on unknowns)."""
-    spec = require_known(workload.get(*POD_SPEC_PATHS[workload.type]),
-                         POD_SPEC_PATHS[workload.type])
+    """What in the workload's pod spec hands a container the node.
+
+    Only the fields read must be known (an image computed from a registry URL is fine); an
+    unknown one of them raises, so the rule fails closed.
+    """
+    spec = workload.get(*POD_SPEC_PATHS[workload.type])
     if not isinstance(spec, dict):
         return []
-    out = [f"{key}: true" for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key) is True]
-    for vol in as_list(spec.get("volumes")):
-        if isinstance(vol, dict) and isinstance(vol.get("hostPath"), dict):
-            out.append(f"hostPath volume {vol.get('name')!s} ({vol['hostPath'].get('path')!s})")
+    out = [f"{key}: true" for key in ("hostNetwork", "hostPID", "hostIPC")
+           if at(spec, key) is True]
+    for vol in as_list(at(spec, "volumes")):
+        if at(vol, "hostPath") is not None:
+            out.append(f"hostPath volume {peek_at(vol, 'name')!s} "
+                       f"({peek_at(vol, 'hostPath', 'path')!s})")
     for group in ("initContainers", "containers", "ephemeralContainers"):
-        for c in as_list(spec.get(group)):
-            if isinstance(c, dict) and at(c, "securityContext", "privileged") is True:
-                out.append(f"privileged container {c.get('name')!s}")
+        for c in as_list(at(spec, group)):
+            if at(c, "securityContext", "privileged") is True:
+                out.append(f"privileged container {peek_at(c, 'name')!s}")
     return out
 
 

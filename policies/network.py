@@ -155,9 +155,10 @@ def gcp_firewall_admin_ports(res: Res, settings: Settings) -> Iterator[str]:
         return
     if str(res.get("direction") or "INGRESS").upper() != "INGRESS":
         return
-    cidrs = tuple(str(c) for c in as_list(res.get_known("sourceRanges")))
+    ranges = res.peek("sourceRanges")  # read only if an admin port is open (see exposures)
+    cidrs = (UNKNOWN,) if ranges is UNKNOWN else tuple(as_list(ranges))
     openings = []
-    for allow in as_list(res.get_known("allows")):
+    for allow in as_list(res.get("allows")):
         protocol = _protocol(at(allow, "protocol"))
         if protocol is not None:
             openings.append(Opening(protocol, _gcp_ports(at(allow, "ports")), cidrs))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from policies.aws_s3 import PAB_FLAGS
 from policies.registry import resource_rule
 from policies.settings import Settings
-from policies.view import Res, as_list, at
+from policies.view import Res, as_list, at, peek_at
 
 BUCKET_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 ACCOUNT_PAB = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
@@ -52,7 +52,7 @@ def _public_grants(policy: object) -> list[str]:
     for grant in as_list(at(policy, "grants")):
         uri = str(at(grant, "grantee", "uri") or "")
         if uri in PUBLIC_GROUPS:
-            out.append(f"{at(grant, 'permission')} to {uri.rsplit('/', 1)[-1]}")
+            out.append(f"{peek_at(grant, 'permission')!s} to {uri.rsplit('/', 1)[-1]}")
     return out
 
 
@@ -70,6 +70,6 @@ def s3_no_public_acl(res: Res, settings: Settings) -> Iterator[str]:
     if isinstance(acl, str) and acl.strip().lower() in PUBLIC_CANNED:
         yield f"canned ACL {acl}: {PUBLIC_CANNED[acl.strip().lower()]}"
     if res.type in ACLS:
-        grants = _public_grants(res.get_known("accessControlPolicy"))
+        grants = _public_grants(res.get("accessControlPolicy"))
         if grants:
             yield f"accessControlPolicy grants {', '.join(grants)}"

@@ -245,7 +245,10 @@ CASES: dict[str, dict[str, list[Stack]]] = {
                  S(firewall(direction="EGRESS", sourceRanges=DELETE,
                             destinationRanges=["0.0.0.0/0"])),
                  S(firewall(sourceRanges=["0.0.0.0/0"], allows=[{"protocol": "icmp"}])),
-                 S(firewall(sourceRanges=["0.0.0.0/1"]), note="half the internet only")],
+                 S(firewall(sourceRanges=["0.0.0.0/1"]), note="half the internet only"),
+                 S(firewall(sourceRanges=UNKNOWN, allows=[{"protocol": "tcp",
+                                                           "ports": ["443"]}]),
+                   note="unknown ranges on a web port")],
         "fail": [S(firewall(sourceRanges=["0.0.0.0/0"])),
                  S(firewall(sourceRanges=HALVES, allows=[{"protocol": "tcp",
                                                           "ports": ["3389"]}]),
@@ -432,6 +435,9 @@ CASES: dict[str, dict[str, list[Stack]]] = {
     "TRL-EC2-002": {
         "pass": [S(res(LT, "lt", GOOD_LT), note="no block devices declared"),
                  S(res(LT, "lt", {**GOOD_LT, "blockDeviceMappings": [EBS_MAPPING]})),
+                 S(res(LT, "lt", {**GOOD_LT, "blockDeviceMappings": [
+                     mod(EBS_MAPPING, {"ebs.kmsKeyId": UNKNOWN})]}),
+                   note="key computed by another resource"),
                  S(res(INSTANCE, "vm", GOOD_INSTANCE))],
         "fail": [S(res(LT, "lt", {**GOOD_LT, "blockDeviceMappings": [
                      mod(EBS_MAPPING, {"ebs.encrypted": DELETE})]})),
@@ -487,6 +493,9 @@ CASES: dict[str, dict[str, list[Stack]]] = {
     },
     "TRL-K8S-002": {
         "pass": [S(TEAM_NS, workload("apps/v1:Deployment", "recsys")),
+                 S(TEAM_NS, mod(workload("apps/v1:Deployment", "recsys"), {
+                     "inputs.spec.template.spec.containers": [{"name": "main", "image": UNKNOWN}]}),
+                   note="image computed from a registry URL"),
                  S(TEAM_NS, workload("apps/v1:DaemonSet", "kube-system", privileged=True,
                                      hostNetwork=True, volumes=HOST_PATH),
                    note="cluster add-ons outside team namespaces"),
