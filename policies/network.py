@@ -244,8 +244,8 @@ def aws_split_rules_admin_ports(stack: Stack, settings: Settings) -> Iterator[tu
     members: dict[str, list[Res]] = {}
 
     def collect(rule: Res) -> Iterator[str]:
-        if not aws_openings(rule):
-            return
+        if not any(o.admin_ports() for o in aws_openings(rule)):
+            return  # cannot add up to an admin port exposure, whatever its group
         target = groups.resolve(rule, "securityGroupId")
         ref = rule.get("securityGroupId") if target is None else target.urn  # unknown: closed
         if isinstance(ref, str):

@@ -292,14 +292,22 @@ CASES: dict[str, dict[str, list[Stack]]] = {
                  S(ingress_rule("a", 22, "0.0.0.0/1"),
                    res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "b", {
                        "securityGroupId": "sg-other", "ipProtocol": "tcp", "fromPort": 22,
-                       "toPort": 22, "cidrIpv4": "128.0.0.0/1"}), note="different groups")],
+                       "toPort": 22, "cidrIpv4": "128.0.0.0/1"}), note="different groups"),
+                 S(res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "web", {
+                     "securityGroupId": UNKNOWN, "ipProtocol": "tcp", "fromPort": 443,
+                     "toPort": 443, "cidrIpv4": "0.0.0.0/0"}),
+                   note="unknown group, but no admin port")],
         "fail": [S(sg(), ingress_rule("a", 22, "0.0.0.0/1"), ingress_rule("b", 22,
                                                                           "128.0.0.0/1")),
                  S(g := sg(), ingress_rule("a", 22, "0.0.0.0/1", group=g),
                    ingress_rule("b", 22, "128.0.0.0/1", group=g), note="group id unknown"),
                  S(sg([{"protocol": "tcp", "fromPort": 22, "toPort": 22,
                         "cidrBlocks": ["0.0.0.0/1"]}]),
-                   sg_rule("rest", ["128.0.0.0/1"]), note="inline entry plus rule resource")],
+                   sg_rule("rest", ["128.0.0.0/1"]), note="inline entry plus rule resource"),
+                 S(res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "ssh", {
+                     "securityGroupId": UNKNOWN, "ipProtocol": "tcp", "fromPort": 22,
+                     "toPort": 22, "cidrIpv4": "0.0.0.0/1"}),
+                   note="admin port, group unknown and not in the stack: fail closed")],
     },
     "TRL-IAM-007": {
         "pass": [S(role("ci")),
