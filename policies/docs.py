@@ -76,7 +76,7 @@ def render() -> str:
         "`pulumi preview --policy-pack policies` with no config file) a resource is held to the "
         "tier Trellis labelled it with (`trellis-tier` beside `managed-by: trellis`), and to "
         "`production` when it carries no such label; stack rules use `production` for every "
-        "resource when the stack's `trellis-tier` labels disagree (ADR 10). Enforcement "
+        "resource when the stack's `trellis-tier` labels disagree (ADR 13). Enforcement "
         "levels are fixed before any resource is seen, so TRL-COST-001 stays mandatory unless "
         "the config says `tier: sandbox`.",
         "",
