@@ -1,7 +1,7 @@
 """Load org.yaml: parse with positions, validate, and return the :class:`LoadedOrg`.
 
 ``load()`` is the single entry point used by the CLI, the Pulumi program and the tests:
-parse (:mod:`stacks.org.yamlsrc`) -> model and rules (:mod:`stacks.org.validate`, every problem
+parse (:mod:`stacks.org.yaml_source`) -> model and rules (:mod:`stacks.org.validate`, every problem
 reported at once) -> :class:`LoadedOrg`. Resolving an environment is a separate step
 (:func:`stacks.org.resolve.resolve`). It never imports Pulumi, so ``trellis validate`` stays
 fast enough for an editor.
@@ -14,7 +14,7 @@ from pathlib import Path
 from stacks.org.errors import Issue, OrgError
 from stacks.org.loaded import LoadedOrg
 from stacks.org.validate import validate
-from stacks.org.yamlsrc import parse
+from stacks.org.yaml_source import parse
 
 __all__ = ["DEFAULT_ORG", "LoadedOrg", "load", "load_text"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stacks.org.model import Org
-from stacks.org.yamlsrc import Source
+from stacks.org.yaml_source import Source
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from stacks.org import names as recipes
 from stacks.org.effective import Entry, TeamInEnv
 from stacks.org.errors import Issue, OrgError, Path_, did_you_mean, format_path
 from stacks.org.model import Org, Team
-from stacks.org.yamlsrc import Source
+from stacks.org.yaml_source import Source
 
 #: Kubernetes' own namespaces: a team namespace must not be one of them
 #: (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).

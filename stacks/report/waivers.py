@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stacks.org.errors import Issue, OrgError, did_you_mean
-from stacks.org.yamlsrc import Source, parse
+from stacks.org.yaml_source import Source, parse
 
 MAX_DAYS = 180
 FILE_NAME = "waivers.yaml"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from policies.registry import iter_ids
 from stacks.cli.app import main
 from stacks.org.load import load_text
-from stacks.org.yamlsrc import parse
+from stacks.org.yaml_source import parse
 from stacks.report.waivers import parse_waivers
 from tests.conftest import ROOT
 

@@ -31,18 +31,10 @@ def imported_modules(path: Path) -> set[str]:
     return out
 
 
-#: The YAML parsing modules import each other (a known cycle of issue 16, owned by the
-#: replacement of the YAML loader); everything else in stacks/org must be acyclic.
-YAML_PARSING = {"stacks.org.yamlsrc", "stacks.org.yamlnodes"}
-
-
 def org_graph() -> dict[str, set[str]]:
     modules = {f"stacks.org.{p.stem}" for p in ORG_DIR.glob("*.py") if p.stem != "__init__"}
-    graph = {f"stacks.org.{p.stem}": imported_modules(p) & modules
-             for p in ORG_DIR.glob("*.py") if p.stem != "__init__"}
-    for module in YAML_PARSING & set(graph):
-        graph[module] -= YAML_PARSING
-    return graph
+    return {f"stacks.org.{p.stem}": imported_modules(p) & modules
+            for p in ORG_DIR.glob("*.py") if p.stem != "__init__"}
 
 
 def test_no_import_cycle_in_the_org_layer():
