@@ -32,7 +32,7 @@ from yaml.composer import Composer, ComposerError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
-from yaml.scanner import Scanner
+from yaml.scanner import Scanner, ScannerError
 
 try:  # PyYAML built with libyaml: a C parser and composer
     from yaml._yaml import CParser as _CParser
@@ -269,7 +269,7 @@ _MISSING = object()
 class _BoundedComposer(Composer):
     """PyYAML's composer, which recurses twice per level, cut at the nesting limit: a node
     deeper than :data:`MAX_DEPTH` is read and replaced by an empty scalar at its place (the
-    walker refuses it there). libyaml's composer needs no cut: libyaml stops at 1,000 levels."""
+    walker refuses it there, as it refuses the same node from libyaml's composer)."""
 
     depth = 0
 
@@ -310,10 +310,34 @@ class _BoundedComposer(Composer):
                 open_ -= 1
 
 
-class _PureLoader(Reader, Scanner, Parser, _BoundedComposer, _Resolver):
+#: libyaml's scanner refuses nesting past this many levels ("exceeded maximum nesting depth").
+LIBYAML_NESTING = 1000
+
+
+class _BoundedScanner(Scanner):
+    """PyYAML's scanner with libyaml's nesting limit, at the same places (a test pins them):
+    without it, a thousand ``[`` on one line cost seconds (PyYAML rescans its open flow levels
+    for every token), a hundred thousand hours."""
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        if len(self.indents) + self.flow_level + 1 > LIBYAML_NESTING:
+            mark = self.get_mark()
+            raise ScannerError("while increasing flow level", mark,
+                               "exceeded maximum nesting depth", mark)
+        super().fetch_flow_collection_start(token_class)
+
+    def add_indent(self, column: int) -> bool:
+        if self.indent < column and len(self.indents) + 1 >= LIBYAML_NESTING:
+            mark = self.get_mark()
+            raise ScannerError("while increasing block level", mark,
+                               "exceeded maximum nesting depth", mark)
+        return super().add_indent(column)
+
+
+class _PureLoader(Reader, _BoundedScanner, Parser, _BoundedComposer, _Resolver):
     def __init__(self, text: str) -> None:
         Reader.__init__(self, text)
-        Scanner.__init__(self)
+        _BoundedScanner.__init__(self)
         Parser.__init__(self)
         _BoundedComposer.__init__(self)
         self.plain = {}
@@ -339,10 +363,13 @@ def _compose(text: str, file: str, *, libyaml: bool) -> tuple[Node | None, dict[
     try:
         return loader.get_single_node(), loader.plain
     except yaml.MarkedYAMLError as exc:
-        if libyaml and "maximum nesting depth" in f"{exc.problem} {exc.context}":
-            # libyaml stops at 1,000 levels before the walker can say where level 65 is: the
-            # pure composer, cut at the limit, finds it at the same place for any depth
-            return _compose(text, file, libyaml=False)
+        if "maximum nesting depth" in str(exc.problem) and exc.problem_mark is not None:
+            # the scanners stop here, before the walker can say where level 65 is
+            mark = exc.problem_mark
+            raise OrgError([Issue(
+                f"values are nested more than {LIBYAML_NESTING:,} levels deep here; org.yaml "
+                f"never needs more than {MAX_DEPTH}: flatten the value", (), file,
+                mark.line + 1, mark.column + 1)]) from None
         raise OrgError([_composer_issue(exc, text, file)]) from None
     except yaml.YAMLError as exc:  # pragma: no cover - characters are checked beforehand
         raise OrgError([Issue(f"YAML syntax error: {exc}", (), file, 1, 1)]) from None
