@@ -329,9 +329,9 @@ LIBYAML_NESTING = 1000
 
 
 class _BoundedScanner(Scanner):
-    """PyYAML's scanner with libyaml's nesting limit, at the same places (a test pins them):
-    without it, a thousand ``[`` on one line cost seconds (PyYAML rescans its open flow levels
-    for every token), a hundred thousand hours."""
+    """PyYAML's scanner with libyaml's nesting limit, at the same places (a test pins them).
+    Without it a thousand ``[`` on one line cost about a second, and the cost grows with the
+    square of the depth: PyYAML looks at every open flow level for every token."""
 
     def fetch_flow_collection_start(self, token_class: Any) -> None:
         if len(self.indents) + self.flow_level + 1 > LIBYAML_NESTING:

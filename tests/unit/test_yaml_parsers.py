@@ -267,15 +267,14 @@ def test_tricky_documents_read_the_same_by_both_composers(
         assert _nan_safe(result[1]) == BUILT[name], f"{name} read wrongly: {result[1]}"
 
 
-def test_no_document_gives_a_traceback_or_an_unlocated_problem(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_problem_is_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only :class:`OrgError` leaves the parser (anything else fails here), and every problem
+    in it has a line and a column."""
     for name, text in DOCUMENTS.items():
         for mode in ("c", "pure"):
-            result = parse_with(text, mode, monkeypatch)  # any other exception fails here
-            if result[0] == "error" and name not in ("comments_only", "scalar_doc", "list_doc",
-                                                     "empty_document", "empty_document_end",
-                                                     "root_null"):
-                assert all(line is not None for line, _ in result[1]), (name, result)
+            result = parse_with(text, mode, monkeypatch)
+            if result[0] == "error":
+                assert all(line and col for line, col in result[1]), (name, mode, result)
 
 
 def test_every_key_and_value_keeps_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
