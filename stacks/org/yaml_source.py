@@ -6,7 +6,7 @@ budget (an alias bomb fails fast with bounded memory), nesting is bounded, tags 
 (a value the tag cannot describe, or a tag org.yaml cannot carry, is a located error), and every
 key and value keeps its line and column for error messages.
 
-One path (ADR 13): PyYAML composes the document into nodes, then :class:`_Walker` builds the
+One path (ADR 14): PyYAML composes the document into nodes, then :class:`_Walker` builds the
 values from them.
 
 - **Composer**: PyYAML's C composer (``yaml._yaml.CParser``, libyaml) when PyYAML has it; its
@@ -225,7 +225,7 @@ def _check_version(text: str, file: str) -> None:
 
     Directives only come before a document's ``---``, so the first lines tell. YAML 1.1 reads
     ``yes``/``no``/``on``/``off`` as booleans, ``010`` as eight and ``1:30`` as ninety; org.yaml
-    is read by 1.2's rules only, and a file must not mean something else than it says (ADR 13).
+    is read by 1.2's rules only, and a file must not mean something else than it says (ADR 14).
     """
     if "%YAML" not in text:
         return
@@ -420,7 +420,7 @@ def _composer_issue(exc: Any, text: str, file: str) -> Issue:
 
 
 # ---------------------------------------------------------------------------------------------
-# Plain scalars: YAML 1.2's core schema, as ruamel.yaml read it before (ADR 8, kept by ADR 13)
+# Plain scalars: YAML 1.2's core schema, as ruamel.yaml read it before (ADR 8, kept by ADR 14)
 # ---------------------------------------------------------------------------------------------
 
 # Tried in this order for the scalar's first character. Timestamps, `=` and `<<` (as a value)
