@@ -593,6 +593,8 @@ class _Walker:
             value = self.sequence(node, path)
         if self.shared:
             self.built[id(node)] = value
+        else:  # no alias can come back to it: free its nodes, the next values reuse the memory
+            node.value = ()
         return value
 
     def scalar(self, node: Node, path: Path_) -> Any:
