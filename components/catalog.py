@@ -62,7 +62,7 @@ DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 ZONE_FILES = {"gcp": "gcp_gpu_zones.csv", "aws": "aws_gpu_zones.csv"}
 DATA_FILES = (
     "shapes.csv", "regions.csv", "spot_discounts.csv", "eks_excluded_zones.csv", "sources.csv",
-    *ZONE_FILES.values(),
+    *ZONE_FILES.values(), "eks_versions.csv",
 )
 """Every data file the catalogue reads, relative to :data:`DATA_DIR`."""
 
@@ -666,10 +666,128 @@ def eks_excluded_zone_ids(region: str | None = None) -> frozenset[str]:
     return table.get(region, frozenset())
 
 
+# The most AZs an EKS environment's network spans (EKS needs two; three survive one AZ's loss
+# with a majority of the system nodes). https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html
+EKS_MAX_ZONES = 3
+# Zone ID prefix of a region: us-east-1 -> use1, ap-southeast-2 -> apse2 (AWS names zone IDs
+# after the region's short form; used only where the zone table has no row for the region).
+_DIRECTIONS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
+               "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw"}
+
+
+def aws_zone_prefix(region: str) -> str:
+    """The zone-ID prefix of an AWS region: ``us-east-1`` -> ``use1``, ``ap-southeast-2`` ->
+    ``apse2`` (``use1-az1`` is then a zone ID of us-east-1)."""
+    area, direction, number = region.split("-")
+    return f"{area}{_DIRECTIONS.get(direction, direction)}{number}"
+
+
+def _zone_number(zone_id: str) -> int:
+    return int(zone_id.rsplit("az", 1)[1])
+
+
+def aws_region_zone_ids(region: str) -> tuple[str, ...]:
+    """Every regular AZ ID of ``region`` the zone table knows, by zone number.
+
+    The table lists zones that offer at least one GPU instance type: nearly every zone (G4dn
+    runs almost everywhere), but not all (af-south-1 lists az2 and az3 only). Empty for a
+    region it has no row for.
+    """
+    tables = _tables("aws")
+    found = {row.zone for rows in tables.by_type.values() for row in rows.get(region, [])
+             if not is_local_zone(row.zone)}
+    return tuple(sorted(found, key=_zone_number))
+
+
+def eks_cluster_zone_ids(region: str) -> tuple[str, ...]:
+    """The AZ IDs an EKS environment's network uses in ``region``: up to :data:`EKS_MAX_ZONES`.
+
+    The lowest-numbered zone IDs of the region that EKS accepts for cluster subnets
+    (:func:`eks_excluded_zone_ids` left out). Lowest numbers, not "most GPU types": the choice
+    should not move when the zone table is refreshed, because moving a subnet replaces it and
+    the cluster on it (a test pins the choice per region, so a refresh that moves one is seen);
+    in every region of the table these zones also offer every catalogued instance type the
+    region has. Empty when the table knows fewer than two such zones in the region: the
+    network then picks at deploy time.
+    """
+    excluded = eks_excluded_zone_ids(region)
+    usable = [z for z in aws_region_zone_ids(region) if z not in excluded]
+    return tuple(usable[:EKS_MAX_ZONES]) if len(usable) >= 2 else ()
+
+
 def zone_snapshot(cloud: str) -> Source:
     """Where the zone table of ``cloud`` comes from: repository, path, commit, read date."""
     _check_cloud(cloud)
     return sources()[f"skypilot-{cloud}-vms"]
+
+
+# --------------------------------------------------------------------------------------------
+# EKS Kubernetes versions
+# --------------------------------------------------------------------------------------------
+
+EKS_VERSIONS_DATE = "2026-12-03"
+"""The day ``eks_versions.csv`` was read: "in standard support" means on this day."""
+
+_EKS_VERSION_COLUMNS = ("version", "eks_release", "end_of_standard_support",
+                        "end_of_extended_support", "source", "autoscaler_image_tag",
+                        "autoscaler_source")
+
+
+@dataclass(frozen=True)
+class EksVersion:
+    """One Kubernetes minor version on EKS (a row of ``eks_versions.csv``)."""
+
+    version: str  # "1.35"
+    eks_release: str  # ISO dates, UTC (the EKS release calendar's)
+    end_of_standard_support: str
+    end_of_extended_support: str
+    source: str
+    autoscaler_image_tag: str  # the cluster-autoscaler release for this minor, "v1.35.0"
+    autoscaler_source: str
+
+    @property
+    def minor(self) -> int:
+        return int(self.version.split(".")[1])
+
+    def standard_on(self, day: str = EKS_VERSIONS_DATE) -> bool:
+        """In EKS standard support on ``day`` (ISO date; extended billing starts on the end
+        date itself)."""
+        return self.eks_release <= day < self.end_of_standard_support
+
+
+@cache
+def eks_versions() -> tuple[EksVersion, ...]:
+    """Every row of ``eks_versions.csv``, newest first."""
+    name = "eks_versions.csv"
+    found = []
+    date = re.compile(r"\d{4}-\d{2}-\d{2}")
+    known = sources()
+    for line, fields in _rows(DATA_DIR, name, _EKS_VERSION_COLUMNS):
+        row = EksVersion(*fields)
+        if not re.fullmatch(r"1\.\d+", row.version) or not all(
+                date.fullmatch(d) for d in (row.eks_release, row.end_of_standard_support,
+                                            row.end_of_extended_support)):
+            raise _bad(DATA_DIR, name, line, "version must look like 1.35 and dates like "
+                       "2026-01-28")
+        if row.source not in known or row.autoscaler_source not in known:
+            raise _bad(DATA_DIR, name, line, "source ids must be rows of sources.csv")
+        found.append(row)
+    return tuple(sorted(found, key=lambda v: v.minor, reverse=True))
+
+
+def eks_version(version: str) -> EksVersion | None:
+    """The table's row for ``version`` (``"1.35"``), or None."""
+    return next((v for v in eks_versions() if v.version == version), None)
+
+
+def eks_standard_versions(day: str = EKS_VERSIONS_DATE) -> tuple[str, ...]:
+    """Versions in EKS standard support on ``day``, newest first."""
+    return tuple(v.version for v in eks_versions() if v.standard_on(day))
+
+
+def eks_default_version() -> str:
+    """The newest version in standard support on :data:`EKS_VERSIONS_DATE`."""
+    return eks_standard_versions()[0]
 
 
 # --------------------------------------------------------------------------------------------

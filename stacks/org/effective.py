@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stacks.org.errors import Path_
-from stacks.org.model import Team, TeamOverride
+
+if TYPE_CHECKING:
+    from components.catalog import MachineShape
+from stacks.org.model import Org, Team, TeamOverride
 
 #: Buckets whose name matches are model buckets: versioned in every tier. The policy pack's
 #: default ``modelBucketPatterns`` (policies/settings.py), so what validates also passes.
@@ -85,6 +88,48 @@ class TeamInEnv:
         for key, declared in getattr(self.team, section).items():
             yield Entry(key, declared, overrides.get(key), (*self.path, section, key),
                         (*self.override_path, section, key))
+
+
+#: teams.cpu when a team does not set it (docs/aws.md, "CPU work").
+DEFAULT_CPU = (8, 32)  # vCPUs, memory GB
+
+
+def cpu(t: TeamInEnv) -> tuple[int, int]:
+    """(vcpus, memory_gb) of the team's CPU work in this environment."""
+    value = t.value("cpu")
+    return DEFAULT_CPU if value is None else (value.vcpus, value.memory_gb)
+
+
+def admins(org: Org, env: str) -> tuple[str, ...]:
+    """The environment's cluster administrators: its own list, else platform.admins."""
+    own = org.environments[env].admins
+    return org.platform.admins if own is None else own
+
+
+def admins_path(org: Org, env: str) -> Path_:
+    """Where :func:`admins` was written."""
+    if org.environments[env].admins is not None:
+        return ("environments", env, "admins")
+    return ("platform", "admins")
+
+
+def kubernetes_version(org: Org, env: str) -> str:
+    """aws: the EKS version of the environment (the table's default when unset)."""
+    from components import catalog
+
+    return org.environments[env].kubernetes_version or catalog.eks_default_version()
+
+
+def pool_zone_ids(pool: Entry, shape: MachineShape, region: str,
+                  network: tuple[str, ...]) -> tuple[str, ...]:
+    """aws: the AZ IDs a GPU pool's node group uses: zones of the environment's network that
+    offer its instance type, narrowed to ``gpu_pools.<pool>.zones`` when set (empty: no
+    placement, which validation reports)."""
+    from components import catalog
+
+    offered = set(catalog.zones("aws", shape.machine_type, region))
+    wanted = pool.value("zones")
+    return tuple(z for z in network if z in offered and (wanted is None or z in wanted))
 
 
 def deployed(team: Team, env: str) -> bool:

@@ -23,6 +23,13 @@ def _names(desc: str) -> Any:
     return Field(default=(), description=desc)
 
 
+ZONES = (
+    "Zones the pool's nodes may run in; default: every zone of the environment that offers the "
+    "pool's machine type. gcp: zone names (us-central1-a). aws: availability-zone IDs (use1-az2; "
+    "`aws ec2 describe-availability-zones --region R` lists ZoneName and ZoneId), which name the "
+    "same zone in every account, unlike zone names."
+)
+
 PREVIOUS_NAMES = (
     "Earlier keys of this entry. Renaming a key and listing the old one here keeps the existing "
     "cloud resources (Pulumi aliases, unchanged physical names) instead of replacing them."
@@ -45,6 +52,7 @@ class GpuPool(_Strict):
                               "true in sandbox, false in production.")
     disk_size_gb: int = Field(default=200, ge=50, le=65536, description="Boot disk per node "
                               "in GB (ML images are large). Default: 200.")
+    zones: tuple[str, ...] | None = Field(default=None, description=ZONES)
     previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
 
 
@@ -59,6 +67,7 @@ class GpuPoolOverride(_Strict):
     spot: bool | None = Field(default=None, description="See gpu_pools.spot.")
     disk_size_gb: int | None = Field(default=None, ge=50, le=65536,
                                      description="See gpu_pools.disk_size_gb.")
+    zones: tuple[str, ...] | None = Field(default=None, description="See gpu_pools.zones.")
 
 
 class Bucket(_Strict):
@@ -105,6 +114,15 @@ class PipelineOverride(_Strict):
                                               "pipeline's parameters.")
 
 
+class Cpu(_Strict):
+    """CPU and memory for a team's work without GPUs (notebooks, data preparation, services)."""
+
+    vcpus: int = Field(ge=1, le=100000, description="vCPUs the team's pods may request in "
+                       "total besides what its GPU pools hold.")
+    memory_gb: int = Field(ge=1, le=1000000, description="Memory (GB) the team's pods may "
+                           "request in total besides what its GPU pools hold.")
+
+
 class TeamOverride(_Strict):
     """Partial team settings for one environment, deep-merged over the team's own."""
 
@@ -113,6 +131,7 @@ class TeamOverride(_Strict):
                                             "in this environment.")
     cost_center: str | None = Field(default=None, description="See teams.cost_center.")
     budget_usd: float | None = Field(default=None, description="See teams.budget_usd.")
+    cpu: Cpu | None = Field(default=None, description="See teams.cpu.")
     gpu_pools: dict[str, GpuPoolOverride] = Field(default_factory=dict,
                                                   description="Changes per pool, by pool key.")
     buckets: dict[str, BucketOverride] = Field(default_factory=dict,
@@ -136,6 +155,10 @@ class Team(_Strict):
                                                  "team is deployed to. Default: all.")
     budget_usd: float | None = Field(default=None, description="Monthly budget in USD, per "
                                      "environment. Default: no budget.")
+    cpu: Cpu | None = Field(default=None, description="CPU work of the team per environment: "
+                            "sizes the environment's general-purpose nodes and caps the "
+                            "namespace's CPU and memory requests (plus what its GPU pools "
+                            "hold). Default: 8 vCPUs and 32 GB.")
     gpu_pools: dict[str, GpuPool] = Field(default_factory=dict, description="GPU node pools "
                                           "by name.")
     buckets: dict[str, Bucket] = Field(default_factory=dict, description="Buckets by purpose.")
@@ -158,6 +181,13 @@ class Environment(_Strict):
                                "Default: the org region.")
     labels: dict[str, str] = Field(default_factory=dict, description="Extra labels/tags for "
                                    "this environment, merged over the org labels.")
+    admins: tuple[str, ...] | None = Field(default=None, description="Cluster administrators "
+                                           "of this environment; replaces platform.admins "
+                                           "here (a dev role need not be an admin in prod).")
+    kubernetes_version: str | None = Field(default=None, description="aws only: EKS "
+                                           "Kubernetes minor version, e.g. '1.35'. Default: "
+                                           "the newest version in EKS standard support (gcp: "
+                                           "the release channel decides).")
 
 
 class Platform(_Strict):
@@ -166,12 +196,21 @@ class Platform(_Strict):
     network_cidr: str = Field(default="10.0.0.0/16", description="Address range of the "
                               "platform network (IPv4, /8 to /20).")
     admin_cidrs: tuple[str, ...] = Field(default=(), description="Who may reach the cluster "
-                                         "API. Empty: private endpoint only.")
+                                         "API. gcp: empty means private endpoint only. aws: "
+                                         "required, the public ranges `pulumi up` runs from "
+                                         "(it creates the team namespaces through the API).")
     billing_account: str | None = Field(default=None, description="GCP billing account "
                                         "(XXXXXX-XXXXXX-XXXXXX); enables budgets (gcp only).")
     admins: tuple[str, ...] = Field(default=(), description="Platform administrators with "
-                                    "cluster-wide access (GCP principals / AWS role ARNs). "
-                                    "Required on aws: the role that runs `pulumi up`.")
+                                    "cluster-wide access (GCP principals / AWS IAM role or user "
+                                    "ARNs), in every environment that does not list its own "
+                                    "`admins`. aws: when none are listed, whoever runs `pulumi "
+                                    "up` gets cluster-admin; when some are, `pulumi up` must "
+                                    "run as one of them.")
+    registry_scanning: Literal["basic", "enhanced"] | None = Field(
+        default=None, description="aws only: the account's ECR scanning, one setting per "
+        "account and region: basic (scan on push) or enhanced (Amazon Inspector, continuous). "
+        "Default: leave the account's setting as it is.")
     gke_security_group: str | None = Field(default=None, description="gcp only: the "
                                            "gke-security-groups@<your domain> Google Group, so "
                                            "`group:` members get Kubernetes access (Google "

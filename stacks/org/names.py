@@ -39,6 +39,7 @@ class Recipe(NamedTuple):
 Recipes = dict[str, Recipe]
 
 SYSTEM_POOL = "system"
+GENERAL_POOL = "general"  # aws: the node group for the teams' CPU pods
 PIPELINE_ROOT = "pipeline-root"
 
 
@@ -73,6 +74,8 @@ def platform(cloud: str, org: str, env: str) -> Recipes:
         "autoscaler_role": Recipe("iam_role", (org, env, "cluster-autoscaler")),
         "registry_template_role": Recipe("iam_role", (org, env, "ecr-templates")),
         "key_alias": Recipe("kms_alias", (f"alias/{org}", env)),
+        "general_pool": Recipe("eks_node_group", (GENERAL_POOL,)),
+        "general_node_identity": Recipe("iam_role", (org, env, "eks-general-node")),
     }
 
 
@@ -99,6 +102,8 @@ def team(cloud: str, org: str, env: str, name: str, previous: tuple[str, ...], *
             "workload_identity": Recipe("iam_role", (org, env, name, "workload")),
             "pipeline_identity": Recipe("iam_role", (org, env, name, "pipelines")),
             "scheduler_identity": Recipe("iam_role", (org, env, name, "scheduler")),
+            # The role the team's people assume (docs/adr/0016-aws-team-role.md).
+            "member_role": Recipe("iam_role", (org, env, name, "members")),
             "container_registry": registry,
             "pipeline_registry": registry,  # aws: no separate registry for pipeline templates
             "budget": Recipe("aws_budget", (org, env, name)),

@@ -61,6 +61,9 @@ class _Resolver:
         self.environment = environment
         self.region = environment.region or self.org.region
         self.production = environment.tier == "production"
+        aws = self.org.cloud == "aws"
+        # aws: the network's AZ IDs, chosen from the catalogue (catalog.eks_cluster_zone_ids).
+        self.zone_ids = catalog.eks_cluster_zone_ids(self.region) if aws else ()
         self.labels = _sorted({**self.org.labels, **environment.labels, "managed-by": MANAGED_BY,
                                "org": self.org.org, "env": env,
                                "trellis-tier": environment.tier})
@@ -72,15 +75,20 @@ class _Resolver:
         made = names.made(names.platform(org.cloud, org.org, env))
         cluster = made.pop("cluster_name")
         p = org.platform
+        aws = org.cloud == "aws"
         return EnvSpec(
             org=org.org, cloud=org.cloud, name=env, tier=environment.tier, region=self.region,
             project=environment.project, account=environment.account, labels=self.labels,
             contacts=org.contacts,
-            platform=PlatformSpec(p.network_cidr, p.admin_cidrs, p.billing_account, p.admins,
+            platform=PlatformSpec(p.network_cidr, p.admin_cidrs, p.billing_account,
+                                  effective.admins(org, env),
                                   cluster_name=cluster, network_name=cluster,
                                   names=PlatformNames(**made),
-                                  gke_security_group=p.gke_security_group),
-            teams=teams, org_file=self.loaded.path, all_environments=tuple(org.environments))
+                                  gke_security_group=p.gke_security_group,
+                                  registry_scanning=p.registry_scanning),
+            teams=teams, org_file=self.loaded.path, all_environments=tuple(org.environments),
+            kubernetes_version=effective.kubernetes_version(org, env) if aws else None,
+            zone_ids=self.zone_ids)
 
     def team(self, t: TeamInEnv) -> TeamSpec:
         org = self.org
@@ -93,6 +101,7 @@ class _Resolver:
         made = names.made(names.team(org.cloud, org.org, self.env, t.name,
                                      tuple(t.team.previous_names),
                                      has_pipelines=bool(pipelines)))
+        vcpus, memory_gb = effective.cpu(t)
         return TeamSpec(
             name=t.name, description=t.value("description"), members=t.value("members"),
             contacts=t.team.contacts or org.contacts, cost_center=cost_center,
@@ -100,7 +109,7 @@ class _Resolver:
             pipelines=pipelines,
             names=TeamNames(pipeline_root_bucket=made.pop("pipeline_root_bucket", None),
                             namespace=t.name, service_account=t.name, **made),
-            previous_names=t.team.previous_names)
+            previous_names=t.team.previous_names, cpu_vcpus=vcpus, cpu_memory_gb=memory_gb)
 
     def pool(self, t: TeamInEnv, pool: Entry) -> PoolSpec:
         cloud, accel = self.org.cloud, pool.value("accelerator")
@@ -114,7 +123,9 @@ class _Resolver:
             disk_size_gb=pool.value("disk_size_gb"),
             **names.made(names.pool(cloud, self.org.org, self.env, t.name, pool.key,
                                     pool.previous_names)),
-            previous_names=pool.previous_names)
+            previous_names=pool.previous_names,
+            zone_ids=effective.pool_zone_ids(pool, shape, self.region, self.zone_ids)
+            if cloud == "aws" else ())
 
     def bucket(self, t: TeamInEnv, bucket: Entry) -> BucketSpec:
         physical = names.made(names.bucket(self.org.cloud, self.org.org, self.env, t.name,

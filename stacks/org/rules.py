@@ -44,8 +44,10 @@ GCP_MEMBER = Rule(
     r"|principal(Set)?://\S+",
     "a GCP principal: user:EMAIL, group:EMAIL, serviceAccount:EMAIL, domain:DOMAIN or a "
     "principal:// / principalSet:// identifier")
-AWS_MEMBER = Rule(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
-                  "an IAM role ARN: arn:aws:iam::123456789012:role/NAME")
+AWS_MEMBER = Rule(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/"
+                  r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
+                  "an IAM role or user ARN: arn:aws:iam::123456789012:role/NAME (a path is "
+                  "fine: role/PATH/NAME; not an sts:...:assumed-role/... session ARN)")
 EMAIL = Rule(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")
 GCP_LABEL_KEY = Rule(r"[a-z][a-z0-9_-]{0,62}",
                      "a GCP label key: 1-63 lowercase letters, digits, '_' or '-', starting "
@@ -59,6 +61,23 @@ AWS_TAG_VALUE = Rule(r"[\w .:/=+@-]{0,256}",
                      "an AWS tag value: up to 256 letters, digits, spaces or _.:/=+-@")
 URI = {"gcp": Rule(r"gs://[a-z0-9][a-z0-9._-]{1,221}/.+", "a gs://BUCKET/OBJECT URI"),
        "aws": Rule(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", "an s3://BUCKET/KEY URI")}
+
+
+def aws_principal(arn: str) -> tuple[str, str, str]:
+    """``(account, "role" | "user", name)`` of an IAM ARN, the path left out.
+
+    Role and user names are unique in an account whatever their path, so two ARNs that differ
+    only in the path name one principal: ``role/team/ml-eng`` and ``role/ml-eng``. An STS
+    assumed-role ARN (``arn:aws:sts::1:assumed-role/NAME/SESSION``) gives the role's key.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return ("", "", arn)
+    account, resource = parts[4], parts[5]
+    kind, _, rest = resource.partition("/")
+    if kind == "assumed-role":
+        return (account, "role", rest.split("/", 1)[0])
+    return (account, kind, rest.rsplit("/", 1)[-1])
 
 
 def label_rules(cloud: str) -> tuple[Rule, Rule]:

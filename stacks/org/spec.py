@@ -30,6 +30,7 @@ class PoolSpec:
     node_pool_name: str  # GKE node pool / EKS node group physical name (kept on gcp renames)
     node_identity_name: str  # GCP node service account id / AWS node role name
     previous_names: tuple[str, ...] = ()
+    zone_ids: tuple[str, ...] = ()  # aws: AZ IDs of the environment's network offering the type
 
     @property
     def machine_type(self) -> str:
@@ -81,6 +82,7 @@ class TeamNames:
     namespace: str  # Kubernetes namespace = team slug
     service_account: str  # Kubernetes service account = team slug
     budget: str  # GCP budget display name / AWS budget name
+    member_role: str | None = None  # aws: IAM role the team's members assume
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,23 @@ class TeamSpec:
     pipelines: dict[str, PipelineSpec]
     names: TeamNames
     previous_names: tuple[str, ...] = ()
+    cpu_vcpus: int = 8  # teams.cpu in this environment (effective.DEFAULT_CPU when unset)
+    cpu_memory_gb: int = 32
 
     @property
     def max_gpus(self) -> int:
         return sum(p.max_gpus for p in self.pools.values())
+
+    @property
+    def quota_vcpus(self) -> int:
+        """CPU requests the namespace may hold: its CPU work plus every GPU pool at max size
+        (a GPU pod requests CPUs too; a quota of the CPU work alone would refuse it)."""
+        return self.cpu_vcpus + sum(p.max_nodes * p.shape.vcpus for p in self.pools.values())
+
+    @property
+    def quota_memory_gb(self) -> int:
+        return self.cpu_memory_gb + sum(p.max_nodes * p.shape.memory_gb
+                                        for p in self.pools.values())
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,8 @@ class PlatformNames:
     autoscaler_role: str | None = None  # aws: the cluster autoscaler's role
     registry_template_role: str | None = None  # aws: the ECR creation template role
     key_alias: str | None = None  # aws: KMS alias of the environment key
+    general_pool: str | None = None  # aws: node group of the teams' CPU pods
+    general_node_identity: str | None = None  # aws: its node role (and launch template)
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,7 @@ class PlatformSpec:
     network_name: str
     names: PlatformNames
     gke_security_group: str | None = None
+    registry_scanning: str | None = None  # aws: None = leave the account's ECR scanning as is
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,8 @@ class EnvSpec:
     teams: dict[str, TeamSpec]
     org_file: Path
     all_environments: tuple[str, ...] = field(default=())
+    kubernetes_version: str | None = None  # aws: EKS minor version
+    zone_ids: tuple[str, ...] = ()  # aws: AZ IDs of the network (empty: picked at deploy time)
 
     @property
     def production(self) -> bool:

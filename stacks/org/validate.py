@@ -71,6 +71,7 @@ def check(org: Org, src: Source, base_dir: Path) -> list[Issue]:
     top(p)
     platform(p)
     environments(p)
+    aws_day_one(p)
     teams(p)
     conflicted = renames(p)
     for env in org.environments:
@@ -293,10 +294,6 @@ def platform(p: Problems) -> None:
         elif not pf.gke_security_group.startswith("gke-security-groups@"):
             p.add(("platform", "gke_security_group"), f"'{pf.gke_security_group}' is not "
                   "valid: GKE only accepts a group named gke-security-groups@<your domain>")
-    if p.cloud == "aws" and not pf.admins:
-        p.add(("platform",), "admins is required on aws: list the IAM role ARN(s) that run "
-              "`pulumi up` and administer the cluster (EKS grants no implicit creator "
-              "access, so nothing could create the team namespaces)")
 
 
 def _network(p: Problems) -> None:
@@ -358,6 +355,90 @@ def environments(p: Problems) -> None:
         if env.region is not None:
             p.region((*path, "region"), env.region)
         p.labels((*path, "labels"), env.labels)
+        if env.admins is not None:
+            p.members((*path, "admins"), env.admins)
+
+
+# ---- aws: what `pulumi up` in a fresh account needs (issue 18) -----------------------------
+
+#: Where to look up your public address, for the admin_cidrs message.
+CHECK_IP = "curl -s https://checkip.amazonaws.com"
+
+
+def aws_day_one(p: Problems) -> None:
+    """aws: the API reachable from where `pulumi up` runs, an admin who can run it, the EKS
+    version; gcp: the aws-only fields refused."""
+    o = p.org
+    if o.cloud != "aws":
+        for name, env in o.environments.items():
+            if env.kubernetes_version is not None:
+                p.add(("environments", name, "kubernetes_version"), "kubernetes_version is "
+                      "for aws; on gcp the cluster's release channel decides the version "
+                      "(regular in production, rapid in sandbox): remove the key")
+        if o.platform.registry_scanning is not None:
+            p.add(("platform", "registry_scanning"), "registry_scanning is for aws (one ECR "
+                  "setting per account); Artifact Registry scans each repository: remove the "
+                  "key")
+        return
+    _admin_cidrs(p)
+    for name in o.environments:
+        _admins_can_deploy(p, name)
+        _kubernetes_version(p, name)
+
+
+def _admin_cidrs(p: Problems) -> None:
+    # docs/adr/0015-aws-api-reachable-from-pulumi-up.md: the stack creates the team namespaces
+    # through the cluster API from where `pulumi up` runs, outside the VPC it creates.
+    if p.org.platform.admin_cidrs:
+        return
+    where = ("platform", "admin_cidrs") if "admin_cidrs" in p.org.platform.model_fields_set \
+        else ("platform",)
+    p.add(where, "admin_cidrs is required on aws: `pulumi up` creates the team namespaces "
+          "through the EKS API from the machine it runs on, which is outside the VPC the same "
+          "stack creates, so a private-only endpoint can never be reached. List the public "
+          "ranges `pulumi up` runs from (your office or VPN egress, the CI runners' egress; "
+          f"`{CHECK_IP}` prints this machine's), e.g. `admin_cidrs: [203.0.113.0/24]`; the "
+          "endpoint stays private for everything else and every request still needs IAM")
+
+
+def _admins_can_deploy(p: Problems, env: str) -> None:
+    """An admin list none of whose members can run `pulumi up` for the environment."""
+    environment = p.org.environments[env]
+    admins = effective.admins(p.org, env)
+    account = environment.account
+    if not admins or account is None or not rules.AWS_ACCOUNT.ok(account):
+        return
+    if any(rules.AWS_MEMBER.ok(a) and rules.aws_principal(a)[0] == account for a in admins):
+        return
+    p.add(effective.admins_path(p.org, env), f"no admin of environment '{env}' is in its "
+          f"account {account}: `pulumi up -s {env}` runs with credentials of that account (the "
+          "provider refuses any other, allowed_account_ids) and must run as one of the admins, "
+          "so nobody could deploy it. Add the role that deploys it, e.g. "
+          f"`arn:aws:iam::{account}:role/platform-admin`, under "
+          f"environments.{env}.admins, or leave admins out to make the deployer the admin")
+
+
+def _kubernetes_version(p: Problems, env: str) -> None:
+    version = p.org.environments[env].kubernetes_version
+    if version is None:
+        return
+    path: Path_ = ("environments", env, "kubernetes_version")
+    standard = catalog.eks_standard_versions()
+    row = catalog.eks_version(version)
+    allowed = ", ".join(standard)
+    if row is None:
+        known = [v.version for v in catalog.eks_versions()]
+        p.add(path, f"'{version}' is not an EKS version Trellis knows{did_you_mean(version, known)}"
+              f"; in EKS standard support on {catalog.EKS_VERSIONS_DATE}: {allowed} (table: "
+              "components/data/eks_versions.csv, from the EKS release calendar)")
+    elif not row.standard_on():
+        ended = row.end_of_standard_support <= catalog.EKS_VERSIONS_DATE
+        when = (f"left EKS standard support on {row.end_of_standard_support}" if ended
+                else f"is not released on EKS before {row.eks_release}")
+        p.add(path, f"{version} {when}: Trellis clusters use the STANDARD upgrade policy, so "
+              "EKS would upgrade it on its own (or bill extended support, about six times the "
+              f"control-plane fee); use {allowed} (EKS release calendar as of "
+              f"{catalog.EKS_VERSIONS_DATE})")
 
 
 def teams(p: Problems) -> None:
@@ -506,6 +587,50 @@ def pools(p: Problems, t: TeamInEnv) -> None:
         if min_nodes > max_nodes:
             p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} is above max_nodes "
                   f"{max_nodes} in environment '{env}'; lower min_nodes or raise max_nodes")
+        if cloud == "aws" and shape is not None:
+            _aws_pool_zones(p, env, region, pool, shape)
+
+
+def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
+                    shape: catalog.MachineShape) -> None:
+    """aws: gpu_pools.<pool>.zones are AZ IDs of the environment's network that offer the
+    instance type, and the pool can be placed somewhere (docs/adr/0014-aws-zones.md)."""
+    network = catalog.eks_cluster_zone_ids(region)
+    offered = catalog.zones("aws", shape.machine_type, region)
+    wanted = pool.value("zones")
+    where = pool.where("zones")
+    what = f"{shape.machine_type} ({pool.value('accelerator')})"
+    if wanted is not None:
+        prefix = catalog.aws_zone_prefix(region)
+        for i, zone in enumerate(wanted):
+            at = (*where, i)
+            if len(zone) == len(region) + 1 and zone.startswith(region) and zone[-1].isalpha():
+                p.add(at, f"'{zone}' is a zone name; zone names map to different zones in "
+                      "every AWS account, so Trellis takes zone IDs: "
+                      f"`aws ec2 describe-availability-zones --region {region} --query "
+                      "'AvailabilityZones[].[ZoneName,ZoneId]'` shows which ID is your "
+                      f"{zone}; IDs of {region} offering {what}: {', '.join(offered)}")
+            elif not zone.startswith(f"{prefix}-az"):
+                p.add(at, f"'{zone}' is not an availability-zone ID of {region} (they look "
+                      f"like {prefix}-az1){did_you_mean(zone, offered)}; IDs offering {what}: "
+                      f"{', '.join(offered)}")
+            elif zone not in offered:
+                p.add(at, f"{zone} does not offer {what} (catalogue snapshot "
+                      f"{catalog.zone_snapshot('aws').date}); zones of {region} that do: "
+                      f"{', '.join(offered)}")
+            elif network and zone not in network:
+                excluded = catalog.eks_excluded_zone_ids(region)
+                why = (f"EKS refuses cluster subnets in {zone}" if zone in excluded
+                       else f"the environment's network spans {len(network)} zones")
+                p.add(at, f"{zone} is not one of environment '{env}''s zones "
+                      f"({', '.join(network)}; {why}); choose among them")
+        if any(z not in offered or (network and z not in network) for z in wanted):
+            return  # reported above, zone by zone
+    if network and not effective.pool_zone_ids(pool, shape, region, network):
+        p.add(where if wanted is not None else pool.where("accelerator"),
+              f"{what} cannot be placed in environment '{env}': none of its zones "
+              f"({', '.join(network)}) offers it; zones of {region} offering it: "
+              f"{', '.join(offered) or 'none'}")
 
 
 def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineShape | None:
