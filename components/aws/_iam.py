@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-PARTITION = "aws"  # commercial partition; see catalog._AWS_REGIONS
+PARTITION = "aws"  # commercial partition only: catalog.regions("aws") (components/data/regions.csv)
 MANAGED = f"arn:{PARTITION}:iam::aws:policy"
 
 
@@ -40,16 +40,26 @@ def document(*statements: dict[str, Any]) -> pulumi.Output[str]:
 
 
 def service_trust(service: str, *, actions: Sequence[str] = ("sts:AssumeRole",),
-                  source_account: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
+                  source_account: pulumi.Input[str] | None = None,
+                  source_arn: pulumi.Input[str] | None = None,
+                  conditions: Mapping[str, Mapping[str, Any]] | None = None,
+                  ) -> pulumi.Output[str]:
     """Trust policy letting one AWS service principal assume the role.
 
-    ``source_account`` adds the ``aws:SourceAccount`` condition that stops the confused
-    deputy (another account's schedule or pipeline using this role).
+    ``source_account`` / ``source_arn`` add the ``aws:SourceAccount`` / ``aws:SourceArn``
+    conditions that stop the confused deputy (another account's schedule, pipeline or
+    cluster using this role); ``conditions`` adds more (``StringEquals`` keys are merged).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
     """
     stmt: dict[str, Any] = {"Sid": "TrustService", "Effect": "Allow",
                             "Principal": {"Service": service}, "Action": list(actions)}
+    condition: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (conditions or {}).items()}
     if source_account is not None:
-        stmt["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+        condition.setdefault("StringEquals", {})["aws:SourceAccount"] = source_account
+    if source_arn is not None:
+        condition.setdefault("ArnEquals", {})["aws:SourceArn"] = source_arn
+    if condition:
+        stmt["Condition"] = condition
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [stmt]})
 
 
@@ -57,14 +67,25 @@ def role(parent: pulumi.Resource, logical: str, *, name: str, trust: pulumi.Inpu
          description: str, tags: Mapping[str, str],
          managed: Mapping[str, str] | None = None) -> aws.iam.Role:
     """A role with its managed policy attachments (keyed by a short stable name)."""
+    return role_with_attachments(parent, logical, name=name, trust=trust,
+                                 description=description, tags=tags, managed=managed)[0]
+
+
+def role_with_attachments(parent: pulumi.Resource, logical: str, *, name: str,
+                          trust: pulumi.Input[str], description: str, tags: Mapping[str, str],
+                          managed: Mapping[str, str] | None = None,
+                          ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """:func:`role`, and its attachments: what uses the role's rights depends on them, so
+    `pulumi up` attaches before and `pulumi destroy` detaches after (an EKS node without the
+    CNI policy cannot release its network interfaces)."""
     r = aws.iam.Role(logical, name=name, assume_role_policy=trust, description=description,
                      max_session_duration=3600, force_detach_policies=True, tags=dict(tags),
                      opts=pulumi.ResourceOptions(parent=parent))
-    for key, policy in (managed or {}).items():
-        aws.iam.RolePolicyAttachment(f"{logical}-{key}", role=r.name,
-                                     policy_arn=f"{MANAGED}/{policy}",
-                                     opts=pulumi.ResourceOptions(parent=parent))
-    return r
+    attachments = [aws.iam.RolePolicyAttachment(f"{logical}-{key}", role=r.name,
+                                                policy_arn=f"{MANAGED}/{policy}",
+                                                opts=pulumi.ResourceOptions(parent=parent))
+                   for key, policy in (managed or {}).items()]
+    return r, attachments
 
 
 def inline(parent: pulumi.Resource, logical: str, *, role: aws.iam.Role, name: str,

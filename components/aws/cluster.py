@@ -14,15 +14,21 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components import catalog
 from components.aws import _iam, _nodes
+from components.aws.identity import pod_identity_trust
 
-DEFAULT_VERSION = "1.34"
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 # Installed before the nodes (networking, kube-proxy, credentials); CoreDNS needs nodes.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = ("coredns",)
+# System nodes run the cluster's add-ons only: CoreDNS and the cluster autoscaler tolerate this
+# taint, the add-on DaemonSets tolerate every taint, and team pods go to the general nodes.
+# https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/
+SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+SYSTEM_LABELS = {"trellis.dev/pool": "system"}
 AUTOSCALER_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 
@@ -54,6 +60,9 @@ class AwsSystemNodeGroupArgs(TypedDict):
     """Upper bound for the autoscaler. Default: 3."""
     disk_size_gb: NotRequired[int]
     """Encrypted gp3 root volume per node, GB. Default: 50."""
+    running_nodes: NotRequired[int | None]
+    """The group's desired size now (``aws.eks.get_node_group``), or None for a new group.
+    Default: None."""
 
 
 class AwsClusterArgs(TypedDict):
@@ -72,8 +81,9 @@ class AwsClusterArgs(TypedDict):
     system_node_group: AwsSystemNodeGroupArgs
     """The CPU system node group."""
     kubernetes_version: NotRequired[str]
-    """Kubernetes minor version. Default: ``1.34`` (standard support; the upgrade policy is
-    STANDARD so the cluster never drifts into extended-support pricing).
+    """Kubernetes minor version. Default: the newest version in EKS standard support
+    (``catalog.eks_default_version()``); the upgrade policy is STANDARD so the cluster never
+    drifts into extended-support pricing. Add-on versions are resolved for it.
     https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html"""
     admin_cidrs: NotRequired[list[str]]
     """Ranges that may reach the public API endpoint. Default: none, and the public endpoint
@@ -81,8 +91,14 @@ class AwsClusterArgs(TypedDict):
     access: NotRequired[Mapping[str, AwsClusterAccess]]
     """Access entries keyed by IAM principal ARN (roles may be in other accounts).
     Default: none; the cluster creator gets no implicit admin access."""
+    deployer_principal_arn: NotRequired[pulumi.Input[str] | None]
+    """The IAM role or user running ``pulumi up``, given cluster admin through an access entry
+    of its own with a fixed logical name (``<name>-access-deployer``): another deployer
+    replaces it rather than adding one. Give it when ``access`` names no admin (and not a
+    principal ``access`` already has). Default: None."""
     metadata_hop_limit: NotRequired[int]
-    """IMDSv2 hop limit on the system nodes. Default: 2 (pods on the host network path)."""
+    """IMDSv2 hop limit on the system nodes. Default: 1 (pods use Pod Identity, never the
+    node's credentials)."""
     log_retention_days: NotRequired[int]
     """Retention of the control-plane log group. Default: 30 (365 in production)."""
     production: NotRequired[bool]
@@ -109,20 +125,34 @@ class AwsCluster(pulumi.ComponentResource):
     admin_principals: pulumi.Output[list[str]]
     """Principals with cluster-wide admin, known once their access policies are associated.
     Build in-cluster providers from it so they wait until the deployer may use the API."""
+    kubernetes_version: str
+    """The cluster's Kubernetes minor version."""
+    node_cluster_name: pulumi.Output[str]
+    """The cluster name, known once the add-ons nodes need (VPC CNI, kube-proxy, Pod Identity
+    agent) exist: node groups given it wait for them."""
+    system_ready_name: pulumi.Output[str]
+    """The cluster name, known once the system nodes and CoreDNS run: what in-cluster
+    controllers (the cluster autoscaler) wait for."""
 
     def __init__(self, name: str, args: AwsClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:Cluster", name, None, opts)
         self._name = name
         self._tags = dict(args.get("tags", {}))
+        self.kubernetes_version = str(args.get("kubernetes_version")
+                                      or catalog.eks_default_version())
         production = args.get("production", False)
-        role = self._create_role(args)
-        self._cluster = self._create_cluster(args, role, production)
-        self.admin_principals = self._create_access(args.get("access", {}))
+        role, role_policies = self._create_role(args)
+        self._cluster = self._create_cluster(args, role, role_policies, production)
+        self.admin_principals = self._create_access(args.get("access", {}),
+                                                    args.get("deployer_principal_arn"))
         before = [self._addon(a) for a in ADDONS_BEFORE_NODES]
-        system = self._create_system_nodes(args, before)
-        for addon in ADDONS_AFTER_NODES:
-            self._addon(addon, depends_on=[system])
+        self.node_cluster_name = pulumi.Output.all(
+            self._cluster.name, *[a.arn for a in before]).apply(lambda v: str(v[0]))
+        system = self._create_system_nodes(args)
+        after = [self._addon(addon, depends_on=[system]) for addon in ADDONS_AFTER_NODES]
+        self.system_ready_name = pulumi.Output.all(
+            self._cluster.name, system.arn, *[a.arn for a in after]).apply(lambda v: str(v[0]))
         self.autoscaler_role_arn = self._create_autoscaler_identity(args)
         self.name = self._cluster.name
         self.endpoint = self._cluster.endpoint
@@ -132,26 +162,30 @@ class AwsCluster(pulumi.ComponentResource):
         self.security_group_id = self._cluster.vpc_config.apply(
             lambda vpc: vpc.cluster_security_group_id or "")
         self.register_outputs({"name": self.name, "endpoint": self.endpoint, "arn": self.arn,
+                               "kubernetes_version": self.kubernetes_version,
                                "certificate_authority": self.certificate_authority,
                                "security_group_id": self.security_group_id,
                                "autoscaler_role_arn": self.autoscaler_role_arn,
                                "admin_principals": self.admin_principals})
 
-    def _create_role(self, args: AwsClusterArgs) -> aws.iam.Role:
-        role = _iam.role(self, f"{self._name}-role", name=args["role_name"],
-                         trust=_iam.service_trust("eks.amazonaws.com",
-                                                  actions=("sts:AssumeRole", "sts:TagSession")),
-                         description="EKS control plane (Trellis)", tags=self._tags,
-                         managed={"cluster": "AmazonEKSClusterPolicy"})
+    def _create_role(self, args: AwsClusterArgs,
+                     ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        role, attachments = _iam.role_with_attachments(
+            self, f"{self._name}-role", name=args["role_name"],
+            trust=_iam.service_trust("eks.amazonaws.com",
+                                     actions=("sts:AssumeRole", "sts:TagSession")),
+            description="EKS control plane (Trellis)", tags=self._tags,
+            managed={"cluster": "AmazonEKSClusterPolicy"})
         # Secrets encryption: the control plane uses the key through grants it creates.
-        _iam.inline(self, f"{self._name}-role-kms", role=role, name="secrets-encryption",
-                    policy=_iam.document(_iam.statement(
-                        "SecretsEnvelopeEncryption",
-                        ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                        [args["kms_key_arn"]])))
-        return role
+        kms = _iam.inline(self, f"{self._name}-role-kms", role=role, name="secrets-encryption",
+                          policy=_iam.document(_iam.statement(
+                              "SecretsEnvelopeEncryption",
+                              ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants",
+                               "kms:DescribeKey"], [args["kms_key_arn"]])))
+        return role, [*attachments, kms]
 
     def _create_cluster(self, args: AwsClusterArgs, role: aws.iam.Role,
+                        role_policies: list[pulumi.Resource],
                         production: bool) -> aws.eks.Cluster:
         name = args["name"]
         # EKS would create this group itself with no retention; owning it bounds the cost.
@@ -162,7 +196,7 @@ class AwsCluster(pulumi.ComponentResource):
         admin_cidrs = list(args.get("admin_cidrs", []))
         return aws.eks.Cluster(
             self._name, name=name, role_arn=role.arn,
-            version=args.get("kubernetes_version", DEFAULT_VERSION),
+            version=self.kubernetes_version,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=args["subnet_ids"], endpoint_private_access=True,
                 endpoint_public_access=bool(admin_cidrs),
@@ -178,12 +212,28 @@ class AwsCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             deletion_protection=production,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=production, depends_on=[logs]))
+            # The control plane's policies exist before it and outlive it (destroy detaches
+            # them last, after EKS has cleaned up its network interfaces).
+            opts=pulumi.ResourceOptions(parent=self, protect=production,
+                                        depends_on=[logs, *role_policies]))
 
-    def _create_access(self, access: Mapping[str, AwsClusterAccess]) -> pulumi.Output[list[str]]:
+    def _create_access(self, access: Mapping[str, AwsClusterAccess],
+                       deployer: pulumi.Input[str] | None) -> pulumi.Output[list[str]]:
         # One access entry per principal (EKS refuses a second one), then one association per
         # policy: a member of two teams gets one Edit association listing both namespaces.
         admins: list[pulumi.Output[str]] = []
+        if deployer is not None:
+            # A fixed logical name: the next deployer's `pulumi up` replaces this entry (the
+            # principal of an access entry cannot change) instead of adding a second admin.
+            key = f"{self._name}-access-deployer"
+            entry = aws.eks.AccessEntry(key, cluster_name=self._cluster.name,
+                                        principal_arn=deployer, type="STANDARD",
+                                        tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
+            admins.append(aws.eks.AccessPolicyAssociation(
+                f"{key}-admin", cluster_name=self._cluster.name,
+                principal_arn=entry.principal_arn, policy_arn=ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self)).principal_arn)
         for arn in sorted(access):
             grant = access[arn]
             key = f"{self._name}-access-{_iam.principal_key(arn)}"
@@ -208,43 +258,54 @@ class AwsCluster(pulumi.ComponentResource):
         return pulumi.Output.all(*admins)
 
     def _addon(self, addon: str, depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
-        # No addon_version: EKS picks the default for the cluster version, and a version bump
-        # of the cluster brings compatible add-ons with it.
+        # The newest version EKS offers for the cluster's Kubernetes version, looked up at every
+        # `pulumi up`: a cluster upgrade brings compatible add-ons instead of stale pins.
+        version = aws.eks.get_addon_version_output(
+            addon_name=addon, kubernetes_version=self.kubernetes_version, most_recent=True,
+            opts=pulumi.InvokeOutputOptions(parent=self))
         return aws.eks.Addon(f"{self._name}-{addon}", cluster_name=self._cluster.name,
-                             addon_name=addon, resolve_conflicts_on_create="OVERWRITE",
+                             addon_name=addon, addon_version=version.version,
+                             resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=self._tags,
                              opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
-    def _create_system_nodes(self, args: AwsClusterArgs,
-                             addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
+    def _create_system_nodes(self, args: AwsClusterArgs) -> aws.eks.NodeGroup:
         pool = args["system_node_group"]
         ami = "AL2023_x86_64_STANDARD"
-        role = _nodes.node_role(self, f"{self._name}-system-node", name=pool["node_role_name"],
-                                tags=self._tags)
+        role, attachments = _nodes.node_role(self, f"{self._name}-system-node",
+                                             name=pool["node_role_name"], tags=self._tags)
         template = _nodes.launch_template(
             self, f"{self._name}-system", name=pool["launch_template_name"], ami_type=ami,
             disk_size_gb=int(pool.get("disk_size_gb", 50)),
-            hop_limit=int(args.get("metadata_hop_limit", 2)), tags=self._tags,
+            hop_limit=int(args.get("metadata_hop_limit", _nodes.HOP_LIMIT)), tags=self._tags,
             instance_tags=self._tags)
         min_nodes, max_nodes = int(pool.get("min_nodes", 1)), int(pool.get("max_nodes", 3))
+        running = pool.get("running_nodes")
+        desired, ignore = _nodes.scaling(min_nodes, max_nodes,
+                                         None if running is None else int(running))
         return aws.eks.NodeGroup(
-            f"{self._name}-system", cluster_name=self._cluster.name,
+            # cluster_name waits for the add-ons nodes need; the policies come first and go
+            # last.
+            f"{self._name}-system", cluster_name=self.node_cluster_name,
             node_group_name=pool["node_group_name"], node_role_arn=role.arn,
             subnet_ids=args["subnet_ids"], ami_type=ami, capacity_type="ON_DEMAND",
             instance_types=[pool.get("instance_type", "m7i.xlarge")],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=min_nodes, max_size=max_nodes, desired_size=min_nodes),
+                min_size=min_nodes, max_size=max_nodes, desired_size=desired),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)),
-            labels={"trellis.dev/pool": "system"}, tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(addons),
-                                        ignore_changes=["scalingConfig.desiredSize"]))
+            labels=dict(SYSTEM_LABELS),
+            taints=[aws.eks.NodeGroupTaintArgs(**SYSTEM_TAINT)], tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(attachments),
+                                        ignore_changes=ignore))
 
     def _create_autoscaler_identity(self, args: AwsClusterArgs) -> pulumi.Output[str]:
+        account = self._cluster.arn.apply(lambda arn: arn.split(":")[4])
         role = _iam.role(self, f"{self._name}-autoscaler", name=args["autoscaler_role_name"],
-                         trust=_iam.service_trust("pods.eks.amazonaws.com",
-                                                  actions=("sts:AssumeRole", "sts:TagSession")),
+                         trust=pod_identity_trust(account=account, cluster_arn=self._cluster.arn,
+                                                  namespace=AUTOSCALER_NAMESPACE,
+                                                  service_account=AUTOSCALER_SERVICE_ACCOUNT),
                          description="Cluster autoscaler (Trellis, EKS Pod Identity)",
                          tags=self._tags)
         cluster_name = args["name"]

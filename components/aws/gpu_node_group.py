@@ -18,7 +18,11 @@ from components import common
 from components.aws import _nodes
 
 DEFAULT_AMI_TYPE = "BOTTLEROCKET_x86_64_NVIDIA"
-CA = "k8s.io/cluster-autoscaler"
+# The cluster autoscaler treats nodes with this label as GPU nodes: while the device plugin has
+# not advertised nvidia.com/gpu yet, such a node counts as coming up instead of "does not fit",
+# so no second node is launched for the same pod (cluster-autoscaler/cloudprovider/aws,
+# GPULabel).
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
 # Kubernetes taint effect -> EKS API spelling.
 EKS_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE",
               "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
@@ -40,7 +44,8 @@ class GpuNodeGroupArgs(TypedDict):
     launch_template_name: str
     """EC2 launch template name."""
     subnet_ids: pulumi.Input[Sequence[str]]
-    """Private subnets; the group can place nodes in any of them."""
+    """Private subnets in availability zones that offer ``instance_type``; the group places
+    nodes in any of them (a subnet in a zone without the type fails every launch there)."""
     instance_type: str
     """EC2 instance type (``MachineShape.machine_type``), e.g. ``g6.2xlarge``."""
     accelerator: str
@@ -59,19 +64,13 @@ class GpuNodeGroupArgs(TypedDict):
     """EKS AMI type. Default: ``BOTTLEROCKET_x86_64_NVIDIA`` (device plugin included).
     https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html#AmazonEKS-Type-Nodegroup-amiType"""
     metadata_hop_limit: NotRequired[int]
-    """IMDSv2 hop limit. Default: 2 (pods reach IMDS through one extra hop; tokens still
-    required)."""
+    """IMDSv2 hop limit. Default: 1 (pods cannot reach the node's credentials; they use EKS
+    Pod Identity)."""
+    running_nodes: NotRequired[int | None]
+    """The group's desired size now (``aws.eks.get_node_group``), or None for a new group.
+    Lets a raised ``min_nodes`` or lowered ``max_nodes`` apply. Default: None."""
     tags: NotRequired[Mapping[str, str]]
     """Team tags on every resource and on the instances and volumes it launches. Default: none."""
-
-
-def _asg_name(resources: Sequence[aws.eks.outputs.NodeGroupResource] | None) -> str:
-    """The node group's Auto Scaling group: ``resources[0].autoscalingGroups[0].name``."""
-    for resource in resources or []:
-        for group in resource.autoscaling_groups or []:
-            if group.name:
-                return group.name
-    return ""
 
 
 class GpuNodeGroup(pulumi.ComponentResource):
@@ -99,18 +98,25 @@ class GpuNodeGroup(pulumi.ComponentResource):
                              f"and max_nodes {max_nodes}")
         ami = args.get("ami_type", DEFAULT_AMI_TYPE)
         labels = common.merge_labels(common.node_labels(team, pool),
-                                     {"trellis.dev/accelerator": args["accelerator"]})
+                                     {"trellis.dev/accelerator": args["accelerator"],
+                                      ACCELERATOR_LABEL: f"nvidia-{args['accelerator']}"})
         taints = common.gpu_taints(team)
-        role = _nodes.node_role(self, f"{name}-node", name=args["node_role_name"], tags=tags)
+        role, attachments = _nodes.node_role(self, f"{name}-node", name=args["node_role_name"],
+                                             tags=tags)
         template = _nodes.launch_template(
             self, name, name=args["launch_template_name"], ami_type=ami,
             disk_size_gb=int(args.get("disk_size_gb", 200)),
-            hop_limit=int(args.get("metadata_hop_limit", 2)), tags=tags, instance_tags=tags)
+            hop_limit=int(args.get("metadata_hop_limit", _nodes.HOP_LIMIT)), tags=tags,
+            instance_tags=tags)
+        running = args.get("running_nodes")
         group = self._create_node_group(args, role, template, ami, labels, taints, tags,
-                                        min_nodes, max_nodes)
+                                        min_nodes, max_nodes,
+                                        None if running is None else int(running), attachments)
         self.node_group_name = group.node_group_name
-        self.autoscaling_group_name = group.resources.apply(_asg_name)
-        self._create_autoscaler_tags(args["cluster_name"], gpus, labels, taints)
+        self.autoscaling_group_name = group.resources.apply(_nodes.asg_name)
+        _nodes.autoscaler_tags(self, name, asg_name=self.autoscaling_group_name,
+                               cluster=args["cluster_name"], labels=labels, taints=taints,
+                               resources={common.GPU_RESOURCE: str(gpus)})
         self.node_role_arn = role.arn
         self.scheduling = common.scheduling_contract(team, pool, gpus)
         self.register_outputs({"node_group_name": self.node_group_name,
@@ -121,7 +127,9 @@ class GpuNodeGroup(pulumi.ComponentResource):
     def _create_node_group(self, args: GpuNodeGroupArgs, role: aws.iam.Role,
                            template: aws.ec2.LaunchTemplate, ami: str, labels: dict[str, str],
                            taints: list[common.Taint], tags: dict[str, str], min_nodes: int,
-                           max_nodes: int) -> aws.eks.NodeGroup:
+                           max_nodes: int, running: int | None,
+                           attachments: list[aws.iam.RolePolicyAttachment]) -> aws.eks.NodeGroup:
+        desired, ignore = _nodes.scaling(min_nodes, max_nodes, running)
         return aws.eks.NodeGroup(
             self._name, cluster_name=args["cluster_name"],
             node_group_name=args["node_group_name"], node_role_arn=role.arn,
@@ -129,7 +137,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
             capacity_type="SPOT" if args.get("spot", False) else "ON_DEMAND",
             instance_types=[args["instance_type"]],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=min_nodes, max_size=max_nodes, desired_size=min_nodes),
+                min_size=min_nodes, max_size=max_nodes, desired_size=desired),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)),
@@ -137,28 +145,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
             taints=[aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"],
                                                effect=EKS_EFFECT[t["effect"]]) for t in taints],
             tags=tags,
-            # The autoscaler owns the desired size once the group exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]))
-
-    def _create_autoscaler_tags(self, cluster: pulumi.Input[str], gpus: int,
-                                labels: dict[str, str], taints: list[common.Taint]) -> None:
-        # EKS does not copy node group tags to its Auto Scaling group (terraform-aws-eks#2255),
-        # and the autoscaler can only build a template node for an empty group from ASG tags.
-        hints: dict[str, tuple[pulumi.Input[str], pulumi.Input[str]]] = {
-            "ca-enabled": (f"{CA}/enabled", "true"),
-            "ca-owned": (pulumi.Output.concat(f"{CA}/", cluster), "owned"),
-            "ca-gpu-count": (f"{CA}/node-template/resources/{common.GPU_RESOURCE}",
-                              str(gpus)),
-        }
-        for key, value in labels.items():
-            hints[f"ca-label-{key.rsplit('/', 1)[-1]}"] = (
-                f"{CA}/node-template/label/{key}", value)
-        for taint in taints:
-            hints[f"ca-taint-{taint['key'].replace('/', '-').replace('.', '-')}"] = (
-                f"{CA}/node-template/taint/{taint['key']}", f"{taint['value']}:{taint['effect']}")
-        for slug, (tag_key, tag_value) in hints.items():
-            aws.autoscaling.Tag(
-                f"{self._name}-{slug}", autoscaling_group_name=self.autoscaling_group_name,
-                tag=aws.autoscaling.TagTagArgs(key=tag_key, value=tag_value,
-                                               propagate_at_launch=False),
-                opts=pulumi.ResourceOptions(parent=self))
+            # The autoscaler owns the desired size once the group exists (_nodes.scaling); the
+            # nodes need their role's policies from the first boot to the last ENI released.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore,
+                                        depends_on=list(attachments)))

@@ -1,11 +1,15 @@
 """TeamIdentity: who a team is on AWS, with no keys anywhere.
 
-Three roles per team. The *workload* role is what the team's pods run as (EKS Pod Identity on
-``<team>/<team>``); the *pipeline* role is what SageMaker runs the team's pipelines and jobs
-as; the *scheduler* role is what EventBridge Scheduler starts those pipelines as (each
-:class:`~components.aws.pipeline.Pipeline` adds the one permission for its own pipeline).
-Each role reaches the team's buckets, the environment key (through S3 and ECR only) and the
-team's ECR prefix; nothing else. No IAM users, no access keys.
+Up to four roles per team. The *workload* role is what the team's pods run as (EKS Pod
+Identity on ``<team>/<team>``, trusted only for that cluster, namespace and service account);
+the *pipeline* role is what SageMaker runs the team's pipelines and jobs as; the *scheduler*
+role is what EventBridge Scheduler starts those pipelines as (each
+:class:`~components.aws.pipeline.Pipeline` adds the one permission for its own pipeline); the
+*member* role is what the team's people assume to do what their guide says (connect kubectl,
+push images, use the buckets, start and watch the pipelines), with an EKS access entry that
+gives it edit rights in the team's namespace (docs/adr/0016-aws-team-role.md). Each role
+reaches the team's buckets, the environment key (through S3, for the team's buckets only, and
+ECR) and the team's ECR prefix; nothing else. No IAM users, no access keys.
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
@@ -18,6 +22,7 @@ import pulumi_aws as aws
 from components.aws import _iam
 
 POD_IDENTITY = "pods.eks.amazonaws.com"
+EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 
 
 class AwsTeamIdentityArgs(TypedDict):
@@ -46,6 +51,19 @@ class AwsTeamIdentityArgs(TypedDict):
     pipelines)."""
     bucket_arns: NotRequired[Mapping[str, pulumi.Input[str]]]
     """The team's buckets by purpose (including the pipeline root). Default: none."""
+    cluster_arn: NotRequired[pulumi.Input[str]]
+    """ARN of the cluster: the Pod Identity trust names it (``aws:RequestTag/eks-cluster-arn``)
+    and the member role may describe it. Default: the ARN of ``cluster_name`` in this
+    account and region."""
+    member_role_name: NotRequired[str | None]
+    """IAM role name the team's members assume. Default: None (no member role)."""
+    members: NotRequired[list[str]]
+    """IAM role or user ARNs that may assume the member role (roles may be in other accounts,
+    whose own policies must then allow ``sts:AssumeRole`` on it). Default: none, and no member
+    role."""
+    pipeline_names: NotRequired[list[str]]
+    """The team's SageMaker pipelines, which the member role may start and watch. Default:
+    none."""
     tags: NotRequired[Mapping[str, str]]
     """Team tags on every resource, merged over the provider's default tags. Default: none."""
 
@@ -61,6 +79,8 @@ class AwsTeamIdentity(pulumi.ComponentResource):
     """Role EventBridge Scheduler starts the team's pipelines as (None without pipelines)."""
     scheduler_role_arn: pulumi.Output[str] | None
     """ARN of that role (None without pipelines)."""
+    member_role_arn: pulumi.Output[str] | None
+    """Role the team's members assume (None without members)."""
 
     def __init__(self, name: str, args: AwsTeamIdentityArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -70,10 +90,14 @@ class AwsTeamIdentity(pulumi.ComponentResource):
         ident = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._account = ident.account_id
         self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self._cluster_arn = args.get("cluster_arn") or pulumi.Output.format(
+            "arn:aws:eks:{0}:{1}:cluster/{2}", self._region, self._account,
+            args["cluster_name"])
         self.workload_role_arn = self._create_workload(args)
         self.pipeline_role_arn = self._create_pipeline_role(args)
         self.scheduler_role_name = None
         self.scheduler_role_arn = None
+        self.member_role_arn = None
         if args.get("scheduler_role_name"):
             scheduler = _iam.role(
                 self, f"{name}-scheduler", name=str(args["scheduler_role_name"]),
@@ -83,18 +107,40 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                 tags=self._tags)
             self.scheduler_role_name = scheduler.name
             self.scheduler_role_arn = scheduler.arn
+        if args.get("member_role_name") and args.get("members"):
+            self.member_role_arn = self._create_member_role(args)
         self.register_outputs({"workload_role_arn": self.workload_role_arn,
                                "pipeline_role_arn": self.pipeline_role_arn,
                                "scheduler_role_name": self.scheduler_role_name,
-                               "scheduler_role_arn": self.scheduler_role_arn})
+                               "scheduler_role_arn": self.scheduler_role_arn,
+                               "member_role_arn": self.member_role_arn})
 
     # ---- shared statements ---------------------------------------------------------------
 
+    def _buckets(self, args: AwsTeamIdentityArgs) -> list[pulumi.Input[str]]:
+        return [args["bucket_arns"][k] for k in sorted(args.get("bucket_arns", {}))]
+
+    def _key_through_s3(self, args: AwsTeamIdentityArgs,
+                        actions: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey"),
+                        ) -> list[dict[str, Any]]:
+        """The environment key, through S3, for the team's buckets only.
+
+        With S3 Bucket Keys the encryption context is the bucket ARN, so the condition scopes
+        the shared environment key to this team's buckets.
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html
+        """
+        buckets = self._buckets(args)
+        if not buckets:
+            return []
+        return [_iam.statement(
+            "UseEnvironmentKeyForTeamBuckets", list(actions), [args["kms_key_arn"]],
+            {"StringEquals": {
+                "kms:ViaService": pulumi.Output.concat("s3.", self._region, ".amazonaws.com"),
+                "kms:EncryptionContext:aws:s3:arn": buckets}})]
+
     def _data(self, args: AwsTeamIdentityArgs) -> list[dict[str, Any]]:
-        buckets = [args["bucket_arns"][k] for k in sorted(args.get("bucket_arns", {}))]
+        buckets = self._buckets(args)
         objects = [pulumi.Output.concat(b, "/*") for b in buckets]
-        via = [pulumi.Output.concat("s3.", self._region, ".amazonaws.com"),
-               pulumi.Output.concat("ecr.", self._region, ".amazonaws.com")]
         out = []
         if buckets:
             out += [
@@ -105,10 +151,12 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                 "s3:DeleteObject", "s3:AbortMultipartUpload",
                                 "s3:ListMultipartUploadParts"], objects),
             ]
+        out += self._key_through_s3(args)
         out.append(_iam.statement(
-            "UseEnvironmentKeyThroughS3AndEcr",
-            ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [args["kms_key_arn"]],
-            {"StringEquals": {"kms:ViaService": via}}))
+            "UseEnvironmentKeyThroughEcr", ["kms:Decrypt", "kms:GenerateDataKey",
+                                            "kms:DescribeKey"], [args["kms_key_arn"]],
+            {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
+                "ecr.", self._region, ".amazonaws.com")}}))
         out.append(_iam.statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]))
         return out
 
@@ -128,8 +176,10 @@ class AwsTeamIdentity(pulumi.ComponentResource):
     def _create_workload(self, args: AwsTeamIdentityArgs) -> pulumi.Output[str]:
         team = args["team"]
         role = _iam.role(self, f"{self._name}-workload", name=args["workload_role_name"],
-                         trust=_iam.service_trust(POD_IDENTITY,
-                                                  actions=("sts:AssumeRole", "sts:TagSession")),
+                         trust=pod_identity_trust(
+                             account=self._account, cluster_arn=self._cluster_arn,
+                             namespace=args.get("namespace", team),
+                             service_account=args.get("service_account", team)),
                          description=f"Pods of the {team} team (Trellis, EKS Pod Identity)",
                          tags=self._tags)
         _iam.inline(self, f"{self._name}-workload-policy", role=role, name="team-resources",
@@ -204,6 +254,101 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                            "arn:aws:logs:{0}:{1}:log-group:/aws/sagemaker/*",
                                            self._region, self._account)])))
         return role.arn
+
+
+    def _create_member_role(self, args: AwsTeamIdentityArgs) -> pulumi.Output[str]:
+        team, members = args["team"], sorted(set(args.get("members", [])))
+        trust = pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "TeamMembers", "Effect": "Allow", "Principal": {"AWS": members},
+            # TagSession and SetSourceIdentity: SSO and session tags pass through, and
+            # CloudTrail shows who acted when the source identity is set.
+            "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]})
+        role = _iam.role(self, f"{self._name}-members", name=str(args["member_role_name"]),
+                         trust=trust, tags=self._tags,
+                         description=f"Members of the {team} team (Trellis): kubectl in the "
+                                     "team namespace, images, buckets, pipelines")
+        _iam.inline(self, f"{self._name}-members-policy", role=role, name="team-guide",
+                    policy=_iam.document(*self._member_statements(args)))
+        # Edit rights in the team's namespace: the access entry follows the role.
+        entry = aws.eks.AccessEntry(
+            f"{self._name}-members", cluster_name=args["cluster_name"], principal_arn=role.arn,
+            type="STANDARD", tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
+        aws.eks.AccessPolicyAssociation(
+            f"{self._name}-members-edit", cluster_name=args["cluster_name"],
+            principal_arn=entry.principal_arn, policy_arn=EDIT_POLICY,
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                type="namespace", namespaces=[args.get("namespace", team)]),
+            opts=pulumi.ResourceOptions(parent=self))
+        return role.arn
+
+    def _member_statements(self, args: AwsTeamIdentityArgs) -> list[dict[str, Any]]:
+        """Exactly what the team's guide tells a member to run (tests/aws/test_team_iam.py
+        evaluates each command against these)."""
+        buckets = self._buckets(args)
+        out = [
+            # aws eks update-kubeconfig
+            _iam.statement("ConnectKubectl", ["eks:DescribeCluster"], [self._cluster_arn]),
+            # aws ecr get-login-password (the token is per registry, not per repository)
+            _iam.statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+            # docker push / pull; the first push of a new image creates its repository
+            # through the team's creation template
+            _iam.statement("PushAndPullTeamImages",
+                           ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                            "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload",
+                            "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+                            "ecr:CreateRepository", "ecr:DescribeRepositories",
+                            "ecr:DescribeImages", "ecr:ListImages"],
+                           [self._repositories(args)]),
+        ]
+        if buckets:
+            out += [
+                # aws s3 ls / cp / sync, boto3 list_objects_v2
+                _iam.statement("ListTeamBuckets", ["s3:ListBucket", "s3:GetBucketLocation"],
+                               buckets),
+                _iam.statement("ReadWriteTeamObjects",
+                               ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                               [pulumi.Output.concat(b, "/*") for b in buckets]),
+                *self._key_through_s3(args),
+            ]
+        names = sorted({n.lower() for n in args.get("pipeline_names", [])})
+        if names:
+            pipelines = [pulumi.Output.format("arn:aws:sagemaker:{0}:{1}:pipeline/{2}",
+                                              self._region, self._account, n) for n in names]
+            executions = [pulumi.Output.format(
+                "arn:aws:sagemaker:{0}:{1}:pipeline/{2}/execution/*", self._region,
+                self._account, n) for n in names]
+            out += [
+                # aws sagemaker start-pipeline-execution / list-pipeline-executions
+                _iam.statement("StartAndListTeamPipelines",
+                               ["sagemaker:StartPipelineExecution", "sagemaker:DescribePipeline",
+                                "sagemaker:ListPipelineExecutions"], pipelines),
+                _iam.statement("WatchTeamPipelineRuns",
+                               ["sagemaker:DescribePipelineExecution",
+                                "sagemaker:ListPipelineExecutionSteps",
+                                "sagemaker:StopPipelineExecution"], executions),
+            ]
+        return out
+
+
+def pod_identity_trust(*, account: pulumi.Input[str], cluster_arn: pulumi.Input[str],
+                       namespace: str, service_account: str) -> pulumi.Output[str]:
+    """Trust for EKS Pod Identity, for one service account of one cluster of this account.
+
+    ``aws:SourceAccount`` stops another account's cluster (confused deputy); the session tags
+    EKS Pod Identity always sets (``eks-cluster-arn``, ``kubernetes-namespace``,
+    ``kubernetes-service-account``) stop every other service account, namespace and cluster
+    of the account from using the role through an association of their own.
+    https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html and pod-id-abac.html
+    (``aws:SourceArn`` is not used: EKS documents no source ARN for Pod Identity, and a
+    condition on an absent key would refuse every pod.)
+    """
+    return _iam.service_trust(
+        POD_IDENTITY, actions=("sts:AssumeRole", "sts:TagSession"), source_account=account,
+        conditions={"StringEquals": {"aws:RequestTag/eks-cluster-arn": cluster_arn,
+                                     "aws:RequestTag/kubernetes-namespace": namespace,
+                                     "aws:RequestTag/kubernetes-service-account":
+                                         service_account}})
 
 
 TeamIdentity = AwsTeamIdentity

@@ -1,6 +1,8 @@
 """Network: the VPC an EKS cluster and its node groups live in.
 
-Private subnets (one per AZ) hold every node and pod (the VPC CNI gives pods VPC addresses, so
+Subnets go in availability zones named by zone ID (``use1-az2``: the same physical zone in
+every account, where zone names are shuffled per account). Private subnets (one per AZ) hold
+every node and pod (the VPC CNI gives pods VPC addresses, so
 they get three quarters of the range); small public subnets hold the NAT gateways and
 internet-facing load balancers. Nodes reach the internet through NAT only, and S3 through a
 gateway endpoint (free, and keeps dataset traffic off the NAT's per-GB charge).
@@ -26,9 +28,17 @@ class AwsNetworkArgs(TypedDict):
     cidr: NotRequired[str]
     """IPv4 range of the VPC, /16 to /20. Default: ``10.0.0.0/16``. Carved as: three /(n+2)
     private subnets, then /(n+4) public subnets in the last quarter."""
+    availability_zone_ids: NotRequired[Sequence[str]]
+    """AZ IDs of the subnets, 2 or 3 (``catalog.eks_cluster_zone_ids(region)``). Default:
+    picked at deploy time: the lowest-numbered zone IDs of the account's region
+    (``aws.get_availability_zones``), ``excluded_zone_ids`` left out.
+    https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html"""
     availability_zone_count: NotRequired[int]
-    """AZs to spread subnets over, 2 or 3 (the first available ones the region lists).
-    Default: 3. https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html"""
+    """AZs to pick at deploy time when ``availability_zone_ids`` is not given, 2 or 3.
+    Default: 3."""
+    excluded_zone_ids: NotRequired[Sequence[str]]
+    """Zone IDs never picked at deploy time (EKS refuses cluster subnets in use1-az3,
+    usw1-az2, cac1-az3: ``catalog.eks_excluded_zone_ids()``). Default: those three."""
     nat_gateway_per_az: NotRequired[bool]
     """One NAT gateway per AZ, so losing an AZ does not cut the others off. Default: False
     (one shared NAT gateway, $33/month less per AZ; sandbox)."""
@@ -49,11 +59,14 @@ def carve(cidr: str, azs: int) -> tuple[list[str], list[str]]:
     return [str(q) for q in quarters[:azs]], [str(p) for p in public[:azs]]
 
 
-def _nth(i: int) -> Callable[[Sequence[str]], str]:
-    def pick(names: Sequence[str]) -> str:
-        if len(names) <= i:
-            raise ValueError(f"the region lists {len(names)} available zones; {i + 1} needed")
-        return names[i]
+def _nth(i: int, excluded: Sequence[str]) -> Callable[[Sequence[str]], str]:
+    def pick(ids: Sequence[str]) -> str:
+        usable = sorted((z for z in ids if z not in excluded),
+                        key=lambda z: int(z.rsplit("az", 1)[1]))
+        if len(usable) <= i:
+            raise ValueError(f"the region has {len(usable)} availability zones EKS accepts "
+                             f"({', '.join(usable)}); {i + 1} needed")
+        return usable[i]
     return pick
 
 
@@ -66,6 +79,9 @@ class AwsNetwork(pulumi.ComponentResource):
     """Private subnets, one per AZ: nodes, pods and internal load balancers."""
     public_subnet_ids: pulumi.Output[list[str]]
     """Public subnets, one per AZ: NAT gateways and internet-facing load balancers."""
+    private_subnet_ids_by_zone: dict[str, pulumi.Output[str]]
+    """The private subnet of each AZ ID given as ``availability_zone_ids`` (empty when the
+    zones are picked at deploy time): node groups of types offered in some zones only."""
 
     def __init__(self, name: str, args: AwsNetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -73,7 +89,8 @@ class AwsNetwork(pulumi.ComponentResource):
         self._name = name
         self._label = args["name"]
         self._tags = dict(args.get("tags", {}))
-        count = int(args.get("availability_zone_count", 3))
+        given = list(args.get("availability_zone_ids") or [])
+        count = len(given) or int(args.get("availability_zone_count", 3))
         private_cidrs, public_cidrs = carve(args.get("cidr", "10.0.0.0/16"), count)
         cluster = args.get("cluster_name")
         k8s = {f"kubernetes.io/cluster/{cluster}": "shared"} if cluster else {}
@@ -83,12 +100,17 @@ class AwsNetwork(pulumi.ComponentResource):
                                tags=self._named(self._label),
                                opts=pulumi.ResourceOptions(parent=self))
         self._lock_default_security_group()
-        zones = aws.get_availability_zones_output(
-            state="available",
-            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status",
-                                                        values=["opt-in-not-required"])],
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        az = [zones.names.apply(_nth(i)) for i in range(count)]
+        az: list[pulumi.Input[str]]
+        if given:
+            az = list(given)
+        else:
+            # No state filter: an AZ that is impaired today must not move the subnets.
+            zones = aws.get_availability_zones_output(
+                filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status",
+                                                            values=["opt-in-not-required"])],
+                opts=pulumi.InvokeOutputOptions(parent=self))
+            excluded = list(args.get("excluded_zone_ids", ("use1-az3", "usw1-az2", "cac1-az3")))
+            az = [zones.zone_ids.apply(_nth(i, excluded)) for i in range(count)]
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self._vpc.id,
                                       tags=self._named(f"{self._label}-igw"),
                                       opts=pulumi.ResourceOptions(parent=self))
@@ -107,6 +129,7 @@ class AwsNetwork(pulumi.ComponentResource):
         # Python callers get the subnet ids one by one, as inputs of their own resources.
         self._private_ids = [s.id for s in private]
         self.private_subnet_ids = pulumi.Output.all(*self._private_ids)
+        self.private_subnet_ids_by_zone = dict(zip(given, self._private_ids, strict=False))
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.register_outputs({"vpc_id": self.vpc_id,
                                "private_subnet_ids": self.private_subnet_ids,
@@ -122,7 +145,7 @@ class AwsNetwork(pulumi.ComponentResource):
                                      tags=self._named(f"{self._label}-default-deny"),
                                      opts=pulumi.ResourceOptions(parent=self))
 
-    def _create_public(self, cidrs: list[str], az: list[pulumi.Output[str]],
+    def _create_public(self, cidrs: list[str], az: list[pulumi.Input[str]],
                        igw: aws.ec2.InternetGateway,
                        k8s: dict[str, str]) -> list[aws.ec2.Subnet]:
         table = aws.ec2.RouteTable(f"{self._name}-public", vpc_id=self._vpc.id,
@@ -136,7 +159,7 @@ class AwsNetwork(pulumi.ComponentResource):
             suffix = chr(ord("a") + i)
             subnet = aws.ec2.Subnet(
                 f"{self._name}-public-{suffix}", vpc_id=self._vpc.id, cidr_block=cidr,
-                availability_zone=az[i], map_public_ip_on_launch=False,
+                availability_zone_id=az[i], map_public_ip_on_launch=False,
                 tags=self._named(f"{self._label}-public-{suffix}", {PUBLIC_ELB_TAG: "1", **k8s}),
                 opts=pulumi.ResourceOptions(parent=self))
             aws.ec2.RouteTableAssociation(f"{self._name}-public-{suffix}", subnet_id=subnet.id,
@@ -160,7 +183,7 @@ class AwsNetwork(pulumi.ComponentResource):
                                            opts=pulumi.ResourceOptions(parent=self)))
         return nats
 
-    def _create_private(self, cidrs: list[str], az: list[pulumi.Output[str]],
+    def _create_private(self, cidrs: list[str], az: list[pulumi.Input[str]],
                         nats: list[aws.ec2.NatGateway], k8s: dict[str, str],
                         ) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.RouteTable]]:
         subnets, tables = [], []
@@ -168,7 +191,7 @@ class AwsNetwork(pulumi.ComponentResource):
             suffix = chr(ord("a") + i)
             subnet = aws.ec2.Subnet(
                 f"{self._name}-private-{suffix}", vpc_id=self._vpc.id, cidr_block=cidr,
-                availability_zone=az[i],
+                availability_zone_id=az[i],
                 tags=self._named(f"{self._label}-private-{suffix}",
                                  {PRIVATE_ELB_TAG: "1", **k8s}),
                 opts=pulumi.ResourceOptions(parent=self))

@@ -18,6 +18,11 @@ import pulumi_aws as aws
 from components.aws import _iam
 
 
+#: Scan type -> the frequency of the rule covering every repository (enhanced scanning scans
+#: on push and again when new vulnerabilities are published).
+SCAN_FREQUENCY = {"BASIC": "SCAN_ON_PUSH", "ENHANCED": "CONTINUOUS_SCAN"}
+
+
 class RegistrySettingsArgs(TypedDict):
     """Arguments of :class:`RegistrySettings`."""
 
@@ -28,9 +33,14 @@ class RegistrySettingsArgs(TypedDict):
     """Prefixes the templates may create repositories under (one per team)."""
     kms_key_arn: pulumi.Input[str]
     """Key the created repositories are encrypted with."""
+    scan_type: NotRequired[str | None]
+    """The account's registry scanning, ``BASIC`` (scan on push) or ``ENHANCED`` (Amazon
+    Inspector, continuous). The scanning configuration is one per account and region: setting
+    it overwrites whatever the account had (an account on ENHANCED set to BASIC loses its
+    Inspector scanning), so it is set only when asked. Default: None (left as it is).
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html"""
     scan_on_push: NotRequired[bool]
-    """Registry-wide basic scanning of every pushed image. Default: True. Note the scanning
-    configuration is one per account and region."""
+    """Same as ``scan_type="BASIC"`` (kept for existing callers). Default: False."""
     tags: NotRequired[Mapping[str, str]]
     """Tags on the role, merged over the provider's default tags. Default: none."""
 
@@ -44,11 +54,16 @@ class RegistrySettings(pulumi.ComponentResource):
     def __init__(self, name: str, args: RegistrySettingsArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:RegistrySettings", name, None, opts)
-        if args.get("scan_on_push", True):
+        scan_type = args.get("scan_type") or ("BASIC" if args.get("scan_on_push") else None)
+        if scan_type is not None:
+            scan_type = str(scan_type).upper()
+            if scan_type not in SCAN_FREQUENCY:
+                raise ValueError(f"RegistrySettings '{name}': scan_type must be BASIC or "
+                                 f"ENHANCED; got {scan_type}")
             aws.ecr.RegistryScanningConfiguration(
-                f"{name}-scanning", scan_type="BASIC",
+                f"{name}-scanning", scan_type=scan_type,
                 rules=[aws.ecr.RegistryScanningConfigurationRuleArgs(
-                    scan_frequency="SCAN_ON_PUSH",
+                    scan_frequency=SCAN_FREQUENCY[scan_type],
                     repository_filters=[aws.ecr.RegistryScanningConfigurationRuleRepositoryFilterArgs(
                         filter="*", filter_type="WILDCARD")])],
                 opts=pulumi.ResourceOptions(parent=self))

@@ -12,6 +12,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import catalog
+
 #: https://github.com/kubernetes/autoscaler/releases (chart "cluster-autoscaler-chart-*").
 CHART_VERSION = "9.52.1"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
@@ -26,7 +28,14 @@ class ClusterAutoscalerArgs(TypedDict):
     region: str
     """AWS region of the cluster."""
     kubernetes_version: str
-    """Cluster minor version, e.g. ``1.34``: the autoscaler image must match it."""
+    """Cluster minor version, e.g. ``1.35``: the autoscaler image must match it (autoscaler
+    releases are specific to one Kubernetes minor)."""
+    image_tag: NotRequired[str]
+    """Autoscaler image tag. Default: the release for ``kubernetes_version`` in the EKS version
+    table (``catalog.eks_version(v).autoscaler_image_tag``), else ``v<minor>.0``."""
+    node_selector: NotRequired[dict[str, str]]
+    """Where the autoscaler runs (it tolerates ``CriticalAddonsOnly``, the system nodes'
+    taint). Default: anywhere."""
     chart_version: NotRequired[str]
     """Helm chart version. Default: the version this release of Trellis was tested with."""
 
@@ -41,6 +50,13 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:k8s:ClusterAutoscaler", name, None, opts)
         minor = str(args["kubernetes_version"])
+        row = catalog.eks_version(minor)
+        tag = args.get("image_tag") or (row.autoscaler_image_tag if row else f"v{minor}.0")
+        placement: dict[str, object] = {
+            "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists",
+                             "effect": "NoSchedule"}]}
+        if args.get("node_selector"):
+            placement["nodeSelector"] = dict(args["node_selector"])
         k8s.helm.v3.Release(
             f"{name}-release", opts=pulumi.ResourceOptions(parent=self),
             name="cluster-autoscaler", namespace="kube-system", chart="cluster-autoscaler",
@@ -49,7 +65,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             values={
                 "cloudProvider": "aws", "awsRegion": args["region"],
                 "autoDiscovery": {"clusterName": args["cluster_name"]},
-                "image": {"tag": f"v{minor}.0"},
+                "image": {"tag": tag},
+                **placement,
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
                 "extraArgs": {
                     # GPU groups differ only by team taint: balancing would mix them up.

@@ -38,6 +38,11 @@ class TeamNamespaceArgs(TypedDict):
     Default: none (EKS Pod Identity needs no annotation)."""
     edit_subjects: NotRequired[list[RbacSubject]]
     """Subjects bound to the built-in ``edit`` ClusterRole in this namespace only. Default: none."""
+    cpu_quota: NotRequired[str]
+    """Hard limit on ``requests.cpu`` in the namespace (a Kubernetes quantity, e.g. ``"104"``):
+    the team's CPU work plus what its GPU pools hold at max size. Default: no CPU quota."""
+    memory_quota: NotRequired[str]
+    """Hard limit on ``requests.memory`` (e.g. ``"1200Gi"``). Default: no memory quota."""
     default_cpu: NotRequired[str]
     """CPU request given to containers that set none. Default: ``500m``."""
     default_memory: NotRequired[str]
@@ -82,6 +87,13 @@ class TeamNamespace(pulumi.ComponentResource):
             f"{name}-gpu-quota", opts=in_ns, metadata=meta("gpu"),
             spec=k8s.core.v1.ResourceQuotaSpecArgs(
                 hard={GPU_QUOTA_KEY: str(int(args["gpu_quota"]))}))
+        compute = {k: str(v) for k, v in (("requests.cpu", args.get("cpu_quota")),
+                                          ("requests.memory", args.get("memory_quota")))
+                   if v}
+        if compute:
+            k8s.core.v1.ResourceQuota(
+                f"{name}-compute-quota", opts=in_ns, metadata=meta("compute"),
+                spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=compute))
         cpu, memory = args.get("default_cpu", "500m"), args.get("default_memory", "1Gi")
         # Containers without requests get modest defaults instead of BestEffort; GPU nodes stay
         # off-limits to them anyway through the GPU taint, which only GPU Jobs tolerate.

@@ -32,8 +32,10 @@ from components.aws import (
     TeamIdentity,
     TeamRegistry,
 )
-from components.aws.cluster import DEFAULT_VERSION
+from components.aws.cluster import SYSTEM_LABELS
+from components.aws.cpu_node_group import CpuNodeGroup
 from components.k8s import ClusterAutoscaler, TeamNamespace, eks_kubeconfig
+from stacks.org import effective, rules
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
 
 PIPELINE_ROOT = "pipeline-root"
@@ -73,14 +75,49 @@ def read_definition(spec: PipelineSpec) -> str:
 
 
 def _access(env: EnvSpec) -> dict[str, ClusterAccess]:
-    access: dict[str, ClusterAccess] = {}
-    for arn in env.platform.admins:
-        access.setdefault(arn, ClusterAccess())["cluster_admin"] = True
-    for team in env.teams.values():
-        for arn in team.members:
-            grant = access.setdefault(arn, ClusterAccess())
-            grant["namespaces"] = sorted({*grant.get("namespaces", []), team.names.namespace})
-    return access
+    """Cluster-admin access entries of the environment's admins. Team members reach their
+    namespace through the team's member role (TeamIdentity owns its access entry)."""
+    return {arn: ClusterAccess(cluster_admin=True) for arn in env.platform.admins}
+
+
+class DeployerNotAdmin(pulumi.RunError):
+    """`pulumi up` runs as a principal that is not among the environment's admins."""
+
+
+def deployer(env: EnvSpec, provider: aws.Provider) -> str:
+    """The IAM role or user running this program, checked against the environment's admins.
+
+    ``get_session_context`` maps an assumed-role session (an SSO permission set, a CI role) to
+    its role's ARN, path included, which is what an access entry takes. When admins are listed
+    and the deployer is not one of them, stop here, before anything is created: the cluster
+    would come up, and the namespaces fail fifteen minutes later with Unauthorized.
+    """
+    opts = pulumi.InvokeOptions(provider=provider)
+    caller = aws.get_caller_identity(opts=opts)
+    issuer = aws.iam.get_session_context(arn=caller.arn, opts=opts).issuer_arn
+    admins = env.platform.admins
+    if admins and rules.aws_principal(issuer) not in {rules.aws_principal(a) for a in admins}:
+        where = env.platform.admins_from
+        raise DeployerNotAdmin(
+            f"`pulumi up -s {env.name}` runs as {issuer} (session {caller.arn}), which is not "
+            f"one of the admins of environment '{env.name}' ({where}: {', '.join(admins)}). "
+            "Only admins get cluster access, so the team namespaces could never be created. "
+            "Run it as one of them (e.g. `aws sso login` with that permission set, or "
+            f"`AWS_PROFILE=...`), or add {issuer} to {where}.")
+    return str(issuer)
+
+
+def running_nodes(env: EnvSpec, provider: aws.Provider, node_group: str) -> int | None:
+    """The desired size of an existing node group (None when it does not exist yet)."""
+    try:
+        group = aws.eks.get_node_group(cluster_name=env.platform.cluster_name,
+                                       node_group_name=node_group,
+                                       opts=pulumi.InvokeOptions(provider=provider))
+    except Exception:  # noqa: BLE001 - the provider's "not found" is a plain Exception
+        return None
+    configs = group.scaling_configs or []
+    desired = configs[0].desired_size if configs else None
+    return None if desired is None else int(desired)
 
 
 def _provider(env: EnvSpec) -> aws.Provider:
@@ -92,9 +129,9 @@ def _provider(env: EnvSpec) -> aws.Provider:
 def _kubernetes_provider(env: EnvSpec, cluster: Cluster) -> kubernetes.Provider:
     """In-cluster objects go through a provider built from the cluster's outputs.
 
-    Its kubeconfig waits for the admins' access policies (the deployer must be one of
-    ``platform.admins``: the cluster grants its creator nothing implicitly), and ``pulumi up``
-    must reach the API: from an admin CIDR, or from inside the VPC when the endpoint is private.
+    Its kubeconfig waits for the admins' access policies (the deployer is an admin: checked by
+    :func:`deployer`, or given the deployer access entry), and ``pulumi up`` reaches the API
+    from an address in ``platform.admin_cidrs`` (required on aws, ADR 15).
     """
     name = pulumi.Output.all(cluster.name, cluster.admin_principals).apply(lambda v: str(v[0]))
     return kubernetes.Provider(K8S_PROVIDER_NAME, kubeconfig=eks_kubeconfig(
@@ -107,6 +144,8 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     top = pulumi.ResourceOptions(providers=[provider])
     org, name, prod = env.org, env.name, env.production
     tags = dict(env.labels)
+    # Before anything is created: who deploys, and may they (docs/adr/0017-aws-cluster-admins.md).
+    deploying = deployer(env, provider)
 
     names = env.platform.names
     assert names.key_alias and names.cluster_role and names.autoscaler_role
@@ -114,9 +153,13 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     key = EnvironmentKey("key", {"alias": names.key_alias,
                                  "description": f"Trellis {org} {name}: EKS secrets, S3, ECR",
                                  "production": prod, "tags": tags}, top)
+    zones: dict[str, Any] = (
+        {"availability_zone_ids": list(env.zone_ids)} if env.zone_ids else
+        {"availability_zone_count": catalog.EKS_MAX_ZONES,
+         "excluded_zone_ids": sorted(catalog.eks_excluded_zone_ids())})
     network = Network("network", {"name": env.platform.network_name,
-                                  "cidr": env.platform.network_cidr,
-                                  "availability_zone_count": 3, "nat_gateway_per_az": prod,
+                                  "cidr": env.platform.network_cidr, **zones,
+                                  "nat_gateway_per_az": prod,
                                   "cluster_name": env.platform.cluster_name, "tags": tags}, top)
     system = catalog.SYSTEM_POOL["aws"]
     sys_min, sys_max = catalog.system_pool_bounds("aws", production=prod)
@@ -127,37 +170,57 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
         "kms_key_arn": key.arn,
         "admin_cidrs": list(env.platform.admin_cidrs),
         "access": _access(env),
+        # No admins listed: whoever deploys is the admin (an entry with a fixed name).
+        "deployer_principal_arn": None if env.platform.admins else deploying,
+        "kubernetes_version": env.kubernetes_version or catalog.eks_default_version(),
         "role_name": names.cluster_role,
         "autoscaler_role_name": names.autoscaler_role,
         "system_node_group": {
             "node_group_name": names.system_pool,
             "node_role_name": system_node_name, "launch_template_name": system_node_name,
             "instance_type": system["machine_type"], "min_nodes": sys_min, "max_nodes": sys_max,
-            "disk_size_gb": system["disk_size_gb"]},
+            "disk_size_gb": system["disk_size_gb"],
+            "running_nodes": running_nodes(env, provider, names.system_pool)},
         "production": prod, "tags": tags}, top)
     registry = RegistrySettings("registry", {
         "template_role_name": names.registry_template_role,
         "repository_prefixes": [t.names.container_registry for t in env.teams.values()],
-        "kms_key_arn": key.arn, "tags": tags}, top)
+        "kms_key_arn": key.arn, "tags": tags,
+        # Account-wide: only when org.yaml asks (platform.registry_scanning).
+        "scan_type": (env.platform.registry_scanning or "").upper() or None}, top)
+    assert names.general_pool and names.general_node_identity
+    # The teams' CPU pods (no selector, no toleration) land here, not on the system nodes.
+    CpuNodeGroup("general", {
+        "cluster_name": cluster.node_cluster_name, "node_group_name": names.general_pool,
+        "node_role_name": names.general_node_identity,
+        "launch_template_name": names.general_node_identity,
+        "subnet_ids": network.private_subnet_ids, "instance_type": effective.GENERAL_INSTANCE[0],
+        "min_nodes": 0, "max_nodes": env.platform.general_max_nodes,
+        "running_nodes": running_nodes(env, provider, names.general_pool), "tags": tags}, top)
 
     k8s = _kubernetes_provider(env, cluster)
-    # EKS node groups scale from zero only with the cluster autoscaler in the cluster.
-    ClusterAutoscaler("cluster-autoscaler", {"cluster_name": cluster.name, "region": env.region,
-                                             "kubernetes_version": DEFAULT_VERSION},
+    # EKS node groups scale from zero only with the cluster autoscaler in the cluster; it
+    # starts once the system nodes and CoreDNS run (system_ready_name), on the system nodes.
+    ClusterAutoscaler("cluster-autoscaler", {"cluster_name": cluster.system_ready_name,
+                                             "region": env.region,
+                                             "kubernetes_version": cluster.kubernetes_version,
+                                             "node_selector": dict(SYSTEM_LABELS)},
                       pulumi.ResourceOptions(provider=k8s))
-    teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s)
+    teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s,
+                                    provider)
              for team in env.teams.values()}
     return {
         "environment": {"name": name, "cloud": "aws", "tier": env.tier, "region": env.region,
                         "account": env.account, "cluster_name": cluster.name,
-                        "cluster_endpoint": cluster.endpoint},
+                        "cluster_endpoint": cluster.endpoint,
+                        "kubernetes_version": cluster.kubernetes_version},
         "teams": teams,
     }
 
 
 def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: EnvironmentKey,
                 network: Network, cluster: Cluster, registry: RegistrySettings,
-                k8s: kubernetes.Provider) -> dict[str, Any]:
+                k8s: kubernetes.Provider, provider: aws.Provider) -> dict[str, Any]:
     t, names, prod, tags = team.name, team.names, env.production, dict(team.labels)
 
     def opts(aliases: list[pulumi.Input[pulumi.Alias]]) -> pulumi.ResourceOptions:
@@ -193,29 +256,42 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
         "scheduler_role_name": names.scheduler_identity if team.pipelines else None,
         "bucket_arns": bucket_arns, "kms_key_arn": key.arn,
         "repository_prefix": names.container_registry, "model_package_group_name": model_group,
+        "cluster_arn": cluster.arn, "member_role_name": names.member_role,
+        "members": list(team.members),
+        "pipeline_names": [pl.pipeline_name for pl in team.pipelines.values()],
         "tags": tags}, opts(_team_aliases(team, "identity")))
 
     # Namespace and service account of the Pod Identity association; members' edit rights come
-    # from their EKS access policy, so no RBAC subjects are needed here.
+    # from the member role's EKS access policy, so no RBAC subjects are needed here.
     TeamNamespace(t, {"team": names.namespace, "gpu_quota": team.max_gpus,
+                      "cpu_quota": str(team.quota_vcpus),
+                      "memory_quota": f"{team.quota_memory_gb}Gi",
                       "labels": dict(team.labels)},
                   opts=pulumi.ResourceOptions(provider=k8s, aliases=[
                       pulumi.Alias(name=old) for old in team.previous_names]))
 
     pools = {}
     for pool_key, pool in team.pools.items():
+        by_zone = network.private_subnet_ids_by_zone
+        # Only subnets in zones that offer the instance type (validation made sure there is one).
+        subnets: pulumi.Input[list[str]] = (
+            pulumi.Output.all(*[by_zone[z] for z in pool.zone_ids])
+            if pool.zone_ids and all(z in by_zone for z in pool.zone_ids)
+            else network.private_subnet_ids)
         group = GpuNodeGroup(f"{t}-{pool_key}", {
-            "cluster_name": cluster.name, "team": t, "pool": pool_key,
+            "cluster_name": cluster.node_cluster_name, "team": t, "pool": pool_key,
             "node_group_name": pool.node_pool_name, "node_role_name": pool.node_identity_name,
             "launch_template_name": pool.node_identity_name,
-            "subnet_ids": network.private_subnet_ids, "instance_type": pool.machine_type,
+            "running_nodes": running_nodes(env, provider, pool.node_pool_name),
+            "subnet_ids": subnets, "instance_type": pool.machine_type,
             "accelerator": pool.accelerator, "gpus_per_node": pool.gpus_per_node,
             "min_nodes": pool.min_nodes, "max_nodes": pool.max_nodes, "spot": pool.spot,
             "disk_size_gb": pool.disk_size_gb, "tags": tags},
             opts(_aliases(team, pool_key, pool.previous_names)))
         pools[pool_key] = {**group.scheduling, "accelerator": pool.accelerator,
                            "machine_type": pool.machine_type, "min_nodes": pool.min_nodes,
-                           "max_nodes": pool.max_nodes, "spot": pool.spot}
+                           "max_nodes": pool.max_nodes, "spot": pool.spot,
+                           "zones": list(pool.zone_ids)}
 
     pipelines = {}
     for pl_key, pl in team.pipelines.items():
@@ -246,6 +322,7 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
         "service_account": names.service_account,
         "workload_identity": identity.workload_role_arn,
         "pipeline_identity": identity.pipeline_role_arn,
+        "member_role": identity.member_role_arn,
         "buckets": {p: b.uri for p, b in buckets.items()},
         "pipeline_root": root.uri if root is not None else None,
         "container_registry": team_registry.repository_url,

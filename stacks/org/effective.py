@@ -8,6 +8,7 @@ error points at the override that set a value); resolution reads the values only
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,22 @@ def cpu(t: TeamInEnv) -> tuple[int, int]:
     """(vcpus, memory_gb) of the team's CPU work in this environment."""
     value = t.value("cpu")
     return DEFAULT_CPU if value is None else (value.vcpus, value.memory_gb)
+
+
+#: aws: the general node group's instance type, vCPUs and memory (GiB); see CpuNodeGroup.
+GENERAL_INSTANCE = ("m7i.2xlarge", 8, 32)
+
+
+def general_max_nodes(cpu_work: list[tuple[int, int]]) -> int:
+    """Nodes of :data:`GENERAL_INSTANCE` that hold every team's CPU work at once (at least 1).
+
+    A node gives pods about 90% of its vCPUs and memory (kubelet and system reservations), so
+    the count is rounded up from that.
+    """
+    _, vcpus, memory = GENERAL_INSTANCE
+    need_cpu = sum(c for c, _ in cpu_work) / (vcpus * 0.9)
+    need_mem = sum(m for _, m in cpu_work) / (memory * 0.9)
+    return max(1, math.ceil(max(need_cpu, need_mem)))
 
 
 def admins(org: Org, env: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 from components import catalog
 from stacks.org import effective, names
 from stacks.org.effective import MODEL_BUCKET_PATTERNS, Entry, TeamInEnv
-from stacks.org.errors import Issue, OrgError, did_you_mean
+from stacks.org.errors import Issue, OrgError, did_you_mean, format_path
 from stacks.org.loaded import LoadedOrg
 from stacks.org.model import Org
 from stacks.org.spec import (
@@ -85,7 +85,10 @@ class _Resolver:
                                   cluster_name=cluster, network_name=cluster,
                                   names=PlatformNames(**made),
                                   gke_security_group=p.gke_security_group,
-                                  registry_scanning=p.registry_scanning),
+                                  registry_scanning=p.registry_scanning,
+                                  admins_from=format_path(effective.admins_path(org, env)),
+                                  general_max_nodes=effective.general_max_nodes(
+                                      [(t.cpu_vcpus, t.cpu_memory_gb) for t in teams.values()])),
             teams=teams, org_file=self.loaded.path, all_environments=tuple(org.environments),
             kubernetes_version=effective.kubernetes_version(org, env) if aws else None,
             zone_ids=self.zone_ids)

@@ -143,6 +143,8 @@ class PlatformSpec:
     names: PlatformNames
     gke_security_group: str | None = None
     registry_scanning: str | None = None  # aws: None = leave the account's ECR scanning as is
+    general_max_nodes: int = 1  # aws: general node group size for the teams' CPU work
+    admins_from: str = "platform.admins"  # where `admins` was written (for messages)
 
 
 @dataclass(frozen=True)

@@ -34,15 +34,8 @@ def mock_state(
 def mock_call(env: EnvSpec, token: str, args: dict[str, Any]) -> dict[str, Any]:
     """Answers to data-source invokes a program may make."""
     region = env.region
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        names = [f"{region}{z}" for z in "abc"]
-        return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 4)], "id": region}
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        acct = env.account or "123456789012"
-        return {"accountId": acct, "arn": f"arn:aws:iam::{acct}:root", "userId": acct, "id": acct}
-    if token in ("aws:index/getRegion:getRegion", "aws:index/getPartition:getPartition"):
-        return {"name": region, "region": region, "partition": "aws", "dnsSuffix": "amazonaws.com",
-                "id": region}
+    if token.startswith("aws:") and token in mocks_aws.INVOKES:
+        return mocks_aws.INVOKES[token](env, args)
     if token == "gcp:organizations/getProject:getProject":
         project = args.get("projectId") or env.project
         return {"projectId": project, "number": digits(str(project), 12), "name": project,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from components import catalog
+from stacks.org import rules
 from stacks.org.spec import EnvSpec
 from stacks.plan.mocks.common import FAKE_CA as _FAKE_CA
 from stacks.plan.mocks.common import digits as _digits
@@ -121,3 +124,89 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
     state.setdefault("id", rid)
     state.setdefault("tagsAll", {**(inputs.get("tags") or {})})
     return rid, state
+
+
+# ---- invokes ---------------------------------------------------------------------------------
+
+#: Who "runs" the offline plan when the environment lists no admin: a placeholder role, so the
+#: plan shows the deployer's access entry as `pulumi up` would create it for the real deployer.
+OFFLINE_DEPLOYER_ROLE = "offline-plan-deployer"
+
+
+def _zone_ids(env: EnvSpec) -> list[str]:
+    """The region's zone IDs as the catalogue knows them (EKS-refused ones included, as
+    DescribeAvailabilityZones lists them), or three made from the region's prefix."""
+    known = list(catalog.aws_region_zone_ids(env.region))
+    if len(known) < 2:
+        prefix = catalog.aws_zone_prefix(env.region)
+        known = [f"{prefix}-az{i}" for i in (1, 2, 3)]
+    return known
+
+
+def availability_zones(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
+    ids = [z for z in _zone_ids(env) if z not in (args.get("excludeZoneIds") or [])]
+    # Names map to IDs per account; in the plan, in ID order.
+    names = [f"{env.region}{chr(ord('a') + i)}" for i in range(len(ids))]
+    return {"names": names, "zoneIds": ids, "groupNames": [env.region] * len(ids),
+            "id": env.region}
+
+
+def _deployer(env: EnvSpec) -> tuple[str, str]:
+    """(session ARN, issuer ARN) of the plan's deployer: the first admin in the account."""
+    acct = env.account or "123456789012"
+    for admin in env.platform.admins:
+        account, kind, name = rules.aws_principal(admin)
+        if account == acct:
+            if kind == "user":
+                return admin, admin
+            return f"arn:aws:sts::{acct}:assumed-role/{name}/trellis-plan", admin
+    return (f"arn:aws:sts::{acct}:assumed-role/{OFFLINE_DEPLOYER_ROLE}/trellis-plan",
+            f"arn:aws:iam::{acct}:role/{OFFLINE_DEPLOYER_ROLE}")
+
+
+def caller_identity(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
+    acct = env.account or "123456789012"
+    session, _ = _deployer(env)
+    return {"accountId": acct, "arn": session, "userId": "AROA" + _digits(session, 17),
+            "id": acct}
+
+
+def session_context(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
+    arn = str(args.get("arn") or "")
+    session, issuer = _deployer(env)
+    if arn != session:  # another ARN: what the provider does with it
+        account, kind, name = rules.aws_principal(arn)
+        issuer = f"arn:aws:iam::{account}:role/{name}" if ":assumed-role/" in arn else arn
+    _, _, name = rules.aws_principal(issuer)
+    return {"arn": arn, "issuerArn": issuer, "issuerId": "AROA" + _digits(issuer, 17),
+            "issuerName": name, "sessionName": arn.rsplit("/", 1)[-1] if arn != issuer else "",
+            "id": arn}
+
+
+#: Add-on versions answered offline (shaped like EKS's; kube-proxy follows the cluster).
+_ADDON_VERSIONS = {"vpc-cni": "v1.20.4-eksbuild.1", "coredns": "v1.12.4-eksbuild.1",
+                   "eks-pod-identity-agent": "v1.3.9-eksbuild.3"}
+
+
+def addon_version(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
+    name, k8s = str(args.get("addonName")), str(args.get("kubernetesVersion"))
+    version = _ADDON_VERSIONS.get(name, f"v{k8s}.0-eksbuild.1")
+    return {"addonName": name, "kubernetesVersion": k8s, "mostRecent": args.get("mostRecent"),
+            "version": version, "id": name}
+
+
+def region(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
+    return {"name": env.region, "region": env.region, "partition": "aws",
+            "dnsSuffix": "amazonaws.com", "id": env.region}
+
+
+#: Invokes the AWS program makes. eks/getNodeGroup is absent: {} reads as "no such group yet",
+#: what a fresh account answers.
+INVOKES: dict[str, Callable[[EnvSpec, dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": caller_identity,
+    "aws:iam/getSessionContext:getSessionContext": session_context,
+    "aws:eks/getAddonVersion:getAddonVersion": addon_version,
+    "aws:index/getRegion:getRegion": region,
+    "aws:index/getPartition:getPartition": region,
+}
