@@ -26,7 +26,9 @@ ENVIRONMENTS = {
     "aws": ("us-east-1", "us-west-2", 'account: "111111111111"', 'account: "222222222222"'),
 }
 ADMINS = {"gcp": "group:ml-platform@bench.example.com",
-          "aws": "arn:aws:iam::111111111111:role/ml-platform-admin"}
+          # one admin per environment's account: `pulumi up` runs in the account it deploys
+          "aws": "arn:aws:iam::111111111111:role/ml-platform-admin, "
+                 "arn:aws:iam::222222222222:role/ml-platform-admin"}
 TEMPLATES = {"gcp": ROOT / "stacks" / "pipelines" / "train.yaml",
              "aws": ROOT / "examples" / "pipelines" / "train.json"}
 

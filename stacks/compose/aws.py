@@ -256,7 +256,10 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
         "scheduler_role_name": names.scheduler_identity if team.pipelines else None,
         "bucket_arns": bucket_arns, "kms_key_arn": key.arn,
         "repository_prefix": names.container_registry, "model_package_group_name": model_group,
-        "cluster_arn": cluster.arn, "member_role_name": names.member_role,
+        # Built from names, not cluster.arn: the team's roles need not wait for the cluster.
+        "cluster_arn": f"arn:aws:eks:{env.region}:{env.account}:cluster/"
+                       f"{env.platform.cluster_name}",
+        "member_role_name": names.member_role,
         "members": list(team.members),
         "pipeline_names": [pl.pipeline_name for pl in team.pipelines.values()],
         "tags": tags}, opts(_team_aliases(team, "identity")))

@@ -151,6 +151,7 @@ class TeamEnv:
     access: AccessMatrix
     idle_monthly_usd: float | None = None
     max_monthly_usd: float | None = None
+    member_role: str | None = None  # aws: the role members assume (stack output member_role)
 
     @property
     def over_budget(self) -> bool:
@@ -444,8 +445,11 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
         return (arn or "").rsplit("/", 1)[-1]
 
     workload, pipeline = role_name(team.workload_identity), role_name(team.pipeline_identity)
+    member = role_name(team.member_role) if team.member_role else None
     columns = ("Members", f"Pods ({team.namespace}/{team.service_account})", "Pipeline runs")
     policies: dict[str, list[dict[str, Any]]] = {workload: [], pipeline: []}
+    if member:
+        policies[member] = []
     for r in plan.resources:
         if r.type == "aws:iam/rolePolicy:RolePolicy" and r.inputs.get("role") in policies:
             policies[str(r.inputs["role"])].extend(_statements(r.inputs.get("policy")))
@@ -456,11 +460,12 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
             cells = rows.setdefault(label, ["", "", ""])
             cells[col] = "; ".join(x for x in (cells[col], text) if x)
 
-    # Members: what Trellis grants them is EKS access to the team's namespace.
+    # Members: the team's member role (they assume it) has EKS access to the namespace.
+    principals = {*team.members, *([team.member_role] if team.member_role else [])}
     member_policies: dict[str, set[str]] = {}
     for r in plan.resources:
         if r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation" and \
-                r.inputs.get("principalArn") in team.members:
+                r.inputs.get("principalArn") in principals:
             scope = r.inputs.get("accessScope") or {}
             if scope.get("type") == "cluster" or team.namespace in (scope.get("namespaces") or []):
                 member_policies.setdefault(str(r.inputs["principalArn"]), set()).add(
@@ -476,7 +481,9 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
     if team.pipeline_root:
         bucket_labels[team.pipeline_root.split("://", 1)[-1]] = \
             f"Pipeline root ({team.pipeline_root})"
-    for col, role in ((1, workload), (2, pipeline)):
+    columns_roles = ((0, member), (1, workload), (2, pipeline)) if member else \
+        ((1, workload), (2, pipeline))
+    for col, role in columns_roles:
         per_bucket: dict[str, set[str]] = {}
         other: dict[str, set[str]] = {}
         for s in policies.get(role, []):
@@ -501,9 +508,10 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
         add("SageMaker jobs", col, _aws_words(other.get("jobs", set()), "jobs"))
     notes = ("Access is keyless: pods get the workload role through EKS Pod Identity, pipeline "
              "steps get the pipeline role from SageMaker. No access keys exist.",
-             "Members are IAM roles managed outside Trellis: Trellis grants them the namespace "
-             "above; what they may do in S3, ECR and SageMaker from a laptop is up to their own "
-             "role's policies. From inside the cluster, pods have everything in the Pods column.")
+             (f"Members assume the team role `{team.member_role}` (their own roles are trusted "
+              "by it): the Members column is what that role may do, from a laptop or CI. "
+              if team.member_role else "The team lists no members, so no member role exists. ")
+             + "From inside the cluster, pods have everything in the Pods column.")
     return AccessMatrix(columns, tuple(AccessRow(k, tuple(v)) for k, v in rows.items()), notes)
 
 
@@ -579,7 +587,8 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
         pools=pools, buckets=buckets, pipelines=pipelines,
         access=AccessMatrix((), ()),
         idle_monthly_usd=cost.idle_monthly_usd if cost else None,
-        max_monthly_usd=cost.max_monthly_usd if cost else None)
+        max_monthly_usd=cost.max_monthly_usd if cost else None,
+        member_role=str(out["member_role"]) if out.get("member_role") else None)
     access = _gcp_access(plan, te) if env.cloud == "gcp" else _aws_access(plan, te)
     return replace(te, access=access)
 

@@ -82,12 +82,23 @@ def kubeconfig(team: TeamEnv) -> Recipe:
                 f"kubectl auth can-i create jobs   # expect: yes")
         intro = ("Once per machine: put the cluster in your kubeconfig and make your team's "
                  "namespace the default.")
+    elif team.member_role:
+        profile = f"{team.team}-{team.env}"
+        code = (f"aws configure set profile.{profile}.role_arn {team.member_role}\n"
+                f"aws configure set profile.{profile}.source_profile default   # your own login\n"
+                f"export AWS_PROFILE={profile}   # every aws command below runs as the team role\n"
+                f"aws eks update-kubeconfig --name {team.cluster_name} --region {team.region}\n"
+                f"kubectl config set-context --current --namespace {team.namespace}\n"
+                f"kubectl auth can-i create jobs   # expect: yes")
+        intro = ("Once per machine, signed in to AWS as one of the team's members (a role listed "
+                 "for the team): a profile that assumes the team role, then the cluster in "
+                 "your kubeconfig with your team's namespace as the default.")
     else:
         code = (f"aws eks update-kubeconfig --name {team.cluster_name} --region {team.region}\n"
                 f"kubectl config set-context --current --namespace {team.namespace}\n"
                 f"kubectl auth can-i create jobs   # expect: yes")
-        intro = ("Once per machine, signed in to AWS as one of the team's member roles: put the "
-                 "cluster in your kubeconfig and make your team's namespace the default.")
+        intro = ("The team lists no members in org.yaml, so no team role exists yet: ask the "
+                 "platform team to add your role under the team's `members`.")
     return Recipe("Connect kubectl", "shell", code, intro)
 
 

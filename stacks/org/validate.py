@@ -408,7 +408,9 @@ def _admins_can_deploy(p: Problems, env: str) -> None:
     account = environment.account
     if not admins or account is None or not rules.AWS_ACCOUNT.ok(account):
         return
-    if any(rules.AWS_MEMBER.ok(a) and rules.aws_principal(a)[0] == account for a in admins):
+    if not all(rules.AWS_MEMBER.ok(a) for a in admins):
+        return  # the malformed ARN is reported where it is written
+    if any(rules.aws_principal(a)[0] == account for a in admins):
         return
     p.add(effective.admins_path(p.org, env), f"no admin of environment '{env}' is in its "
           f"account {account}: `pulumi up -s {env}` runs with credentials of that account (the "

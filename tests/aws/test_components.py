@@ -67,6 +67,7 @@ def test_carve_gives_private_quarters_and_small_public_subnets():
 def test_network_subnets_nat_and_s3_endpoint(run, per_az, nats):
     plan = run(lambda: Network("network", {"name": "acme-dev", "cidr": "10.20.0.0/16",
                                            "nat_gateway_per_az": per_az,
+                                           "availability_zone_ids": ZONES,
                                            "cluster_name": CLUSTER}))
     assert count(plan, "aws:ec2/vpc:Vpc") == 1
     vpc = one(plan, "aws:ec2/vpc:Vpc", "network")
@@ -76,8 +77,11 @@ def test_network_subnets_nat_and_s3_endpoint(run, per_az, nats):
     private = {n: s for n, s in subnets.items() if "-private-" in n}
     public = {n: s for n, s in subnets.items() if "-public-" in n}
     assert len(private) == 3 and len(public) == 3, sorted(subnets)
-    assert len({s.inputs["availabilityZone"] for s in private.values()}) == 3, \
-        "private subnets must be in three different AZs"
+    assert [private[f"network-private-{x}"].inputs["availabilityZoneId"] for x in "abc"] == \
+        ZONES, "private subnets go in the given zone IDs, in order (a, b, c)"
+    assert [public[f"network-public-{x}"].inputs["availabilityZoneId"] for x in "abc"] == ZONES
+    assert not any("availabilityZone" in s.inputs for s in subnets.values()), \
+        "subnets are placed by zone ID, never by the per-account zone name"
     for n, s in private.items():
         assert s.inputs["tags"].get("kubernetes.io/role/internal-elb") == "1", \
             f"subnet {n}: private subnets carry kubernetes.io/role/internal-elb=1"
@@ -99,6 +103,18 @@ def test_network_subnets_nat_and_s3_endpoint(run, per_az, nats):
     sg = one(plan, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-sg")
     assert not sg.inputs.get("ingress") and not sg.inputs.get("egress"), \
         "default security group must have no rules"
+
+
+ZONES = ["use1-az1", "use1-az2", "use1-az4"]
+
+
+def test_network_picks_zone_ids_at_deploy_time_without_the_ones_eks_refuses(run):
+    plan = run(lambda: Network("network", {"name": "acme-dev", "availability_zone_count": 3,
+                                           "excluded_zone_ids": ["use1-az3"]}))
+    zones = sorted(s.inputs["availabilityZoneId"]
+                   for s in plan.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name)
+    assert zones == ["use1-az1", "use1-az2", "use1-az4"], \
+        "network: the lowest zone IDs of the region, use1-az3 (EKS refuses it) left out"
 
 
 # ---- Cluster -------------------------------------------------------------------------------
@@ -177,9 +193,19 @@ def test_cluster_addons_and_system_nodes(cluster_plan):
     assert system.inputs["instanceTypes"] == ["m7i.xlarge"]
     assert system.inputs["capacityType"] == "ON_DEMAND"
     assert system.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 3, "desiredSize": 1}
-    assert "taints" not in system.inputs, "system nodes must take add-ons: no taints"
+    assert system.inputs["taints"] == [
+        {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}], \
+        "system nodes run add-ons only: team pods go to the general nodes"
+    for name, addon in addons.items():
+        assert addon.inputs["addonVersion"].startswith("v"), \
+            f"add-on {name}: version resolved for the cluster version, not left to a default"
+    assert addons["kube-proxy"].inputs["addonVersion"].startswith(
+        f"v{one(cluster_plan, 'aws:eks/cluster:Cluster', 'cluster').inputs['version']}."), \
+        "kube-proxy follows the cluster's minor version"
     lt = one(cluster_plan, "aws:ec2/launchTemplate:LaunchTemplate", "cluster-system")
     assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
+    assert lt.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1, \
+        "system nodes: hop limit 1, pods never reach the node role"
     pia = one(cluster_plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
               "cluster-autoscaler")
     assert (pia.inputs["namespace"], pia.inputs["serviceAccount"]) == (
@@ -234,11 +260,15 @@ def test_gpu_launch_template_imdsv2_and_encrypted_data_volume(pool_plan):
     lt = one(pool_plan, "aws:ec2/launchTemplate:LaunchTemplate", "recsys-train")
     meta = lt.inputs["metadataOptions"]
     assert meta["httpTokens"] == "required", "launch template recsys-train: IMDSv2 required"
-    assert meta["httpPutResponseHopLimit"] == 2
-    [bdm] = lt.inputs["blockDeviceMappings"]
-    assert bdm["deviceName"] == "/dev/xvdb", "Bottlerocket keeps images on /dev/xvdb"
-    assert bdm["ebs"] == {"volumeSize": 500, "volumeType": "gp3", "encrypted": "true",
-                          "deleteOnTermination": "true"}
+    assert meta["httpPutResponseHopLimit"] == 1, \
+        "launch template recsys-train: hop limit 1 keeps the node role away from pods"
+    os_volume, data = lt.inputs["blockDeviceMappings"]
+    assert data["deviceName"] == "/dev/xvdb", "Bottlerocket keeps images on /dev/xvdb"
+    assert data["ebs"] == {"volumeSize": 500, "volumeType": "gp3", "encrypted": "true",
+                           "deleteOnTermination": "true"}
+    assert os_volume["deviceName"] == "/dev/xvda" and os_volume["ebs"]["encrypted"] == "true", \
+        "launch template recsys-train: the Bottlerocket OS volume is encrypted too"
+    assert "volumeSize" not in os_volume["ebs"], "the OS volume keeps the AMI's size"
     kinds = {t["resourceType"]: t["tags"] for t in lt.inputs["tagSpecifications"]}
     assert kinds["instance"]["team"] == "recsys", "GPU instances carry the team cost tag"
     assert "keyName" not in lt.inputs and "imageId" not in lt.inputs
@@ -350,13 +380,28 @@ def test_production_bucket_versioned_protected_and_retained(run):
 
 # ---- Registries ----------------------------------------------------------------------------
 
-def test_registry_settings_scan_on_push_and_scoped_template_role(run):
+SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+
+
+@pytest.mark.parametrize(("scan_type", "frequency"), [
+    (None, None), ("BASIC", "SCAN_ON_PUSH"), ("ENHANCED", "CONTINUOUS_SCAN")])
+def test_registry_scanning_only_when_asked(run, scan_type, frequency):
+    plan = run(lambda: RegistrySettings("registry", {
+        "template_role_name": "t", "repository_prefixes": ["dev/recsys"], "kms_key_arn": KEY,
+        "scan_type": scan_type}))
+    found = plan.of_type(SCANNING)
+    if scan_type is None:
+        assert not found, "registry scanning is account-wide: left alone unless asked"
+        return
+    [scan] = found
+    assert scan.inputs["scanType"] == scan_type
+    assert scan.inputs["rules"][0]["scanFrequency"] == frequency
+
+
+def test_registry_settings_scoped_template_role(run):
     plan = run(lambda: RegistrySettings("registry", {
         "template_role_name": "acme-dev-ecr-templates",
         "repository_prefixes": ["dev/recsys", "dev/vision"], "kms_key_arn": KEY}))
-    scan = one(plan, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
-               "registry-scanning")
-    assert scan.inputs["rules"][0]["scanFrequency"] == "SCAN_ON_PUSH"
     policy = one(plan, "aws:iam/rolePolicy:RolePolicy", "registry-template-policy")
     create = next(s for s in statements(policy) if s["Sid"] == "CreateTeamRepositories")
     assert create["Resource"] == [
@@ -552,3 +597,68 @@ def test_components_take_only_their_children(run):
     comp = one(plan, "trellis:aws:Bucket", "recsys-datasets")
     assert all(r.parent == comp.urn for r in plan.resources if r.custom), \
         "every resource of a component is its child"
+
+
+# ---- Scaling and deployer access (issue 18.1, 18.7) ----------------------------------------
+
+@pytest.mark.parametrize(("running", "desired", "ignored"), [
+    (None, 1, True),   # a new group starts at min_nodes; the autoscaler owns it afterwards
+    (2, 2, True),      # inside the new bounds: leave it to the autoscaler
+    (0, 1, False),     # min_nodes raised above what runs: EKS refuses unless desired moves too
+    (5, 3, False),     # max_nodes lowered below what runs
+])
+def test_scaling_changes_apply_whatever_runs_now(running, desired, ignored):
+    from components.aws import _nodes
+
+    got, ignore = _nodes.scaling(1, 3, running)
+    assert got == desired, f"running {running}: desired size must be {desired} for min 1 max 3"
+    assert (ignore == ["scalingConfig.desiredSize"]) is ignored, \
+        "the desired size is only sent when the running size is outside the new bounds"
+
+
+def test_gpu_node_group_sends_the_desired_size_when_min_nodes_is_raised(run):
+    args = {**_pool_args(), "min_nodes": 2, "max_nodes": 4, "running_nodes": 0}
+    ng = one(run(lambda: GpuNodeGroup("recsys-train", args)), "aws:eks/nodeGroup:NodeGroup",
+             "recsys-train")
+    assert ng.inputs["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+    assert ng.ignore_changes == [], \
+        "node group recsys-train: min_nodes 0 -> 2 with 0 nodes running must send desiredSize 2 " \
+        "(terraform-aws-eks #944)"
+
+
+def test_gpu_nodes_carry_the_autoscaler_accelerator_label(pool_plan):
+    ng = one(pool_plan, "aws:eks/nodeGroup:NodeGroup", "recsys-train")
+    assert ng.inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-h100-80gb", \
+        "node group recsys-train: the cluster autoscaler waits for GPU nodes it labels so"
+    tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"]
+            for t in pool_plan.of_type("aws:autoscaling/tag:Tag")}
+    assert tags["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"] \
+        == "nvidia-h100-80gb", "an empty group's template node carries the label too"
+
+
+def test_node_groups_wait_for_their_role_policies(pool_plan):
+    ng = one(pool_plan, "aws:eks/nodeGroup:NodeGroup", "recsys-train")
+    attachments = {a.urn for a in
+                   pool_plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    assert attachments and attachments <= set(ng.dependencies), \
+        "node group recsys-train must depend on its role's policy attachments (created " \
+        "before, destroyed after: EKS frees the nodes' ENIs with the CNI policy)"
+
+
+def test_deployer_gets_a_fixed_name_cluster_admin_entry(run):
+    deployer = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/Admin_abc"
+
+    def program():
+        Cluster("cluster", {
+            "name": CLUSTER, "subnet_ids": ["subnet-a", "subnet-b"], "kms_key_arn": KEY,
+            "role_name": "r", "autoscaler_role_name": "ca", "deployer_principal_arn": deployer,
+            "system_node_group": {"node_group_name": "system", "node_role_name": "s",
+                                  "launch_template_name": "s"}})
+
+    plan = run(program)
+    entry = one(plan, "aws:eks/accessEntry:AccessEntry", "cluster-access-deployer")
+    assert entry.inputs["principalArn"] == deployer, "the role ARN, path included"
+    admin = one(plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                "cluster-access-deployer-admin")
+    assert admin.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    assert admin.inputs["accessScope"] == {"type": "cluster"}

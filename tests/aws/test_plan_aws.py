@@ -18,37 +18,42 @@ DEV_COUNTS = {
     "aws:ec2/eip:Eip": 1, "aws:ec2/internetGateway:InternetGateway": 1,
     "aws:ec2/routeTable:RouteTable": 4, "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
     "aws:eks/cluster:Cluster": 1, "aws:eks/addon:Addon": 4,
-    "aws:eks/nodeGroup:NodeGroup": 6, "aws:ec2/launchTemplate:LaunchTemplate": 6,
-    "aws:autoscaling/tag:Tag": 40, "aws:eks/accessEntry:AccessEntry": 6,
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 6,
+    # system + general + 5 GPU pools
+    "aws:eks/nodeGroup:NodeGroup": 7, "aws:ec2/launchTemplate:LaunchTemplate": 7,
+    "aws:autoscaling/tag:Tag": 48,
+    # the admin + one member role per team (members reach the cluster through it)
+    "aws:eks/accessEntry:AccessEntry": 4,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 4,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 4,
-    "aws:iam/role:Role": 16, "aws:iam/rolePolicy:RolePolicy": 11,
+    "aws:iam/role:Role": 20, "aws:iam/rolePolicy:RolePolicy": 14,
     "aws:s3/bucket:Bucket": 7, "aws:s3/bucketPolicy:BucketPolicy": 7,
     "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": 3,
-    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": 1,
+    # account-wide: only with platform.registry_scanning
+    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": 0,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 3,
     "aws:sagemaker/pipeline:Pipeline": 2, "aws:scheduler/schedule:Schedule": 2,
     "aws:budgets/budget:Budget": 2,
     "trellis:aws:GpuNodeGroup": 5, "trellis:aws:Bucket": 7, "trellis:aws:TeamIdentity": 3,
+    "trellis:aws:CpuNodeGroup": 1,
     "pulumi:providers:kubernetes": 1, "trellis:k8s:TeamNamespace": 3,
     "kubernetes:core/v1:Namespace": 3, "kubernetes:core/v1:ServiceAccount": 3,
-    "kubernetes:core/v1:ResourceQuota": 3,
+    "kubernetes:core/v1:ResourceQuota": 6,  # GPUs, and CPU + memory
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 0,  # EKS access policies do it
 }
 PROD_COUNTS = {
     **DEV_COUNTS,
     "aws:ec2/natGateway:NatGateway": 3, "aws:ec2/eip:Eip": 3,
-    "aws:eks/nodeGroup:NodeGroup": 5, "aws:ec2/launchTemplate:LaunchTemplate": 5,
-    "aws:autoscaling/tag:Tag": 32, "aws:eks/accessEntry:AccessEntry": 4,
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 4,
+    "aws:eks/nodeGroup:NodeGroup": 6, "aws:ec2/launchTemplate:LaunchTemplate": 6,
+    "aws:autoscaling/tag:Tag": 39, "aws:eks/accessEntry:AccessEntry": 3,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 3,
-    "aws:iam/role:Role": 13, "aws:iam/rolePolicy:RolePolicy": 9,
+    "aws:iam/role:Role": 16, "aws:iam/rolePolicy:RolePolicy": 11,
     "aws:s3/bucket:Bucket": 6, "aws:s3/bucketPolicy:BucketPolicy": 6,
     "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": 2,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 2,
     "trellis:aws:GpuNodeGroup": 4, "trellis:aws:Bucket": 6, "trellis:aws:TeamIdentity": 2,
     "trellis:k8s:TeamNamespace": 2, "kubernetes:core/v1:Namespace": 2,
-    "kubernetes:core/v1:ServiceAccount": 2, "kubernetes:core/v1:ResourceQuota": 2,
+    "kubernetes:core/v1:ServiceAccount": 2, "kubernetes:core/v1:ResourceQuota": 4,
 }
 # A known subset of URNs: renaming any of these replaces real resources (docs/adr/0005).
 PINNED_URNS = [
@@ -134,7 +139,8 @@ def test_team_namespaces_through_the_cluster_provider(env_plan):
         "kubeconfig must authenticate with `aws eks get-token` against this cluster"
     quotas = {r.inputs["metadata"]["namespace"]:
               r.inputs["spec"]["hard"]["requests.nvidia.com/gpu"]
-              for r in env_plan.of_type("kubernetes:core/v1:ResourceQuota")}
+              for r in env_plan.of_type("kubernetes:core/v1:ResourceQuota")
+              if r.inputs["metadata"]["name"] == "gpu"}
     if env_plan.environment == "dev":
         assert quotas == {"recsys": "12", "vision": "9", "research": "2"}, quotas
     for r in env_plan.resources:
@@ -281,7 +287,9 @@ def test_renames_become_aliases(dev_plan):
 def test_outputs_shape(dev_plan, dev_env):
     out = dev_plan.outputs
     assert set(out["environment"]) == {"name", "cloud", "tier", "region", "account",
-                                       "cluster_name", "cluster_endpoint"}
+                                       "cluster_name", "cluster_endpoint",
+                                       "kubernetes_version"}
+    assert out["environment"]["kubernetes_version"] == "1.35"
     assert out["environment"]["cluster_endpoint"].startswith("https://")
     recsys = out["teams"]["recsys"]
     assert recsys["workload_identity"] == \
@@ -293,7 +301,10 @@ def test_outputs_shape(dev_plan, dev_env):
     assert recsys["model_registry"] == "acme-dev-recsys-models"
     pool = recsys["gpu_pools"]["train"]
     assert set(pool) == {"node_selector", "tolerations", "resource_name", "gpus_per_node",
-                         "accelerator", "machine_type", "min_nodes", "max_nodes", "spot"}
+                         "accelerator", "machine_type", "min_nodes", "max_nodes", "spot",
+                         "zones"}
+    assert pool["zones"] == ["use1-az1", "use1-az2", "use1-az4"]
+    assert recsys["member_role"] == "arn:aws:iam::111111111111:role/acme-dev-recsys-members"
     assert pool["machine_type"] == "p5.48xlarge" and pool["gpus_per_node"] == 8
     nightly = recsys["pipelines"]["nightly-train"]
     assert nightly == {"schedule": "cron(0 3 * * ? *)", "timezone": "Asia/Seoul",
@@ -315,7 +326,8 @@ def test_build_returns_every_output_key(dev_env):
     team = captured["teams"]["vision"]
     assert set(team) == {"namespace", "service_account", "workload_identity",
                          "pipeline_identity", "buckets", "pipeline_root", "container_registry",
-                         "pipeline_registry", "model_registry", "gpu_pools", "pipelines"}
+                         "pipeline_registry", "model_registry", "gpu_pools", "pipelines",
+                         "member_role"}
     assert team["pipeline_root"] is None and team["pipeline_registry"] is None
 
 

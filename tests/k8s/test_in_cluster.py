@@ -3,6 +3,8 @@ identity, member access, GPU quota and defaults, all in the same `pulumi up`."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.aws.cluster import AUTOSCALER_SERVICE_ACCOUNT
@@ -95,15 +97,26 @@ def test_gke_members_edit_only_their_namespace(plans):
 
 
 def test_eks_members_edit_through_namespace_scoped_access_policies(plans):
+    """Members reach the cluster through their team's member role (issue 18.4): its access
+    entry is scoped to the team's namespace, and the role trusts exactly the members."""
     spec, result = plans["aws", "prod"]
     policies = result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    roles = {r.inputs["name"]: r for r in result.of_type("aws:iam/role:Role")}
     for team in spec.teams.values():
+        role_name = team.names.member_role
+        role_arn = f"arn:aws:iam::{spec.account}:role/{role_name}"
+        scoped = [p.inputs for p in policies if p.inputs["principalArn"] == role_arn
+                  and p.inputs["policyArn"].endswith("AmazonEKSEditPolicy")]
+        assert scoped, f"team {team.name}: member role {role_name} has no edit policy"
+        scope = scoped[0]["accessScope"]
+        assert scope == {"type": "namespace", "namespaces": [team.names.namespace]}, \
+            f"team {team.name}: edit rights in its own namespace only"
+        trust = json.loads(roles[role_name].inputs["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"AWS": sorted(team.members)}, \
+            f"team {team.name}: member role trusts exactly the team's members"
         for member in team.members:
-            scoped = [p.inputs for p in policies if p.inputs["principalArn"] == member
-                      and p.inputs["policyArn"].endswith("AmazonEKSEditPolicy")]
-            assert scoped, f"{member} has no edit policy"
-            scope = scoped[0]["accessScope"]
-            assert scope["type"] == "namespace" and team.names.namespace in scope["namespaces"]
+            assert not [p for p in policies if p.inputs["principalArn"] == member], \
+                f"{member}: no access entry of its own, it assumes {role_name}"
 
 
 @pytest.mark.parametrize("cloud", ["gcp", "aws"])

@@ -116,7 +116,10 @@ POOLS = ("gcp:container/nodePool:NodePool", "aws:eks/nodeGroup:NodeGroup")
 INDEPENDENT = ("Bucket", "TeamRegistry", "RegistrySettings", "TeamIdentity", "Budget",
                "EnvironmentKey", "Network", "Services")
 NEEDS_CLUSTER = ("gcp:serviceaccount/iAMMember:IAMMember",
-                 "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                 "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                 # the team member role's cluster access (issue 18.4)
+                 "aws:eks/accessEntry:AccessEntry",
+                 "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
 MAX_CHAIN = 7  # docs/performance.md documents the chain of each bundled environment
 
 

@@ -251,7 +251,8 @@ version: 1
 org: acme
 cloud: aws
 region: us-east-1
-platform: {admins: ["arn:aws:iam::222222222222:role/platform-admin"]}
+platform: {admins: ["arn:aws:iam::222222222222:role/platform-admin"],
+           admin_cidrs: [203.0.113.0/24]}
 environments:
   prod: {account: "222222222222", tier: production}
 teams:

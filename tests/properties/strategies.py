@@ -74,5 +74,9 @@ def orgs(draw: Any) -> dict[str, Any]:
                            "contacts": ["ml-platform@acme.com"], "environments": environments,
                            "teams": teams}
     if cloud == "aws":
-        org["platform"] = {"admins": ["arn:aws:iam::111111111111:role/platform-admin"]}
+        # Admins listed or not (the deployer then gets the access entry); the API reachable.
+        org["platform"] = {"admin_cidrs": ["203.0.113.0/24"]}
+        if draw(st.booleans()):
+            org["platform"]["admins"] = [f"arn:aws:iam::{e['account']}:role/platform-admin"
+                                         for e in environments.values()]
     return org

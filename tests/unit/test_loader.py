@@ -9,6 +9,7 @@ import pytest
 
 from stacks.org.errors import OrgError
 from stacks.org.load import load
+from stacks.org.resolve import resolve
 from tests.conftest import MINIMAL_GCP
 
 
@@ -166,9 +167,10 @@ def test_member_of_the_wrong_form_for_gcp(write_org):
 def test_member_of_the_wrong_form_for_aws(write_org):
     text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
             .replace("project: acme-ml-dev", "account: '123456789012'")
-            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin']}\n")
+            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
+            "admin_cidrs: [203.0.113.0/24]}\n")
     err = one_error(write_org, text)
-    assert "expected an IAM role ARN" in err
+    assert "expected an IAM role or user ARN" in err
 
 
 def test_bad_project_id(write_org):
@@ -180,7 +182,8 @@ def test_unquoted_aws_account_gets_a_hint(write_org):
     text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
             .replace("project: acme-ml-dev", "account: 123456789012")
             .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
-            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin']}\n")
+            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
+            "admin_cidrs: [203.0.113.0/24]}\n")
     err = one_error(write_org, text)
     assert "environments.dev.account" in err and "quote" in err
 
@@ -281,11 +284,73 @@ def test_keys_that_join_into_the_same_name_collide(write_org):
                "as teams.recsys.gpu_pools.b-c does" in e for e in errs), errs
 
 
-def test_aws_needs_an_explicit_cluster_admin(write_org):
-    text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
-            .replace("project: acme-ml-dev", "account: '123456789012'")
-            .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys"))
-    assert "platform: admins is required on aws" in one_error(write_org, text)
+MINIMAL_AWS = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+               .replace("project: acme-ml-dev", "account: '123456789012'")
+               .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys"))
+
+
+def test_aws_without_admins_is_valid_the_deployer_becomes_admin(write_org):
+    org = load(write_org(MINIMAL_AWS + "platform: {admin_cidrs: [203.0.113.0/24]}\n")).org
+    assert org.platform.admins == (), "aws without platform.admins must validate (issue 18.1)"
+
+
+def test_aws_needs_admin_cidrs_and_says_what_to_set(write_org):
+    err = one_error(write_org, MINIMAL_AWS)
+    assert "platform: admin_cidrs is required on aws" in err, err
+    assert "admin_cidrs: [203.0.113.0/24]" in err and "checkip" in err, \
+        "the error must say exactly what to set and how to find this machine's address"
+
+
+def test_aws_admins_must_include_someone_who_can_deploy_the_environment(write_org):
+    text = MINIMAL_AWS + ("platform: {admin_cidrs: [203.0.113.0/24], "
+                          "admins: ['arn:aws:iam::999999999999:role/admin']}\n")
+    err = one_error(write_org, text)
+    assert "platform.admins: no admin of environment 'dev' is in its account 123456789012" \
+        in err, err
+
+
+def test_aws_per_environment_admins_replace_platform_admins(write_org):
+    text = MINIMAL_AWS.replace(
+        "account: '123456789012'",
+        "account: '123456789012', admins: ['arn:aws:iam::123456789012:role/dev/ops']") + (
+        "platform: {admin_cidrs: [203.0.113.0/24], "
+        "admins: ['arn:aws:iam::999999999999:role/admin']}\n")
+    spec = resolve(load(write_org(text)), "dev")
+    assert spec.platform.admins == ("arn:aws:iam::123456789012:role/dev/ops",), \
+        "environments.dev.admins must replace platform.admins in dev"
+    assert spec.platform.admins_from == "environments.dev.admins"
+
+
+@pytest.mark.parametrize(("arn", "ok"), [
+    ("arn:aws:iam::123456789012:role/path/to/Name", True),
+    ("arn:aws:iam::123456789012:user/alice", True),
+    ("arn:aws:sts::123456789012:assumed-role/Name/session", False),
+    ("arn:aws:iam::123456789012:group/ml", False),
+])
+def test_aws_admins_take_roles_with_paths_and_users(write_org, arn, ok):
+    text = MINIMAL_AWS + f"platform: {{admin_cidrs: [203.0.113.0/24], admins: ['{arn}']}}\n"
+    if ok:
+        assert load(write_org(text)).org.platform.admins == (arn,)
+    else:
+        assert "expected an IAM role or user ARN" in one_error(write_org, text)
+
+
+@pytest.mark.parametrize(("version", "words"), [
+    ("1.33", "1.33 left EKS standard support on 2026-07-29"),
+    ("1.99", "'1.99' is not an EKS version Trellis knows"),
+])
+def test_kubernetes_version_is_checked_against_the_eks_table(write_org, version, words):
+    text = MINIMAL_AWS.replace("account: '123456789012'",
+                               f"account: '123456789012', kubernetes_version: '{version}'")
+    err = one_error(write_org, text + "platform: {admin_cidrs: [203.0.113.0/24]}\n")
+    assert f"environments.dev.kubernetes_version: {words}" in err, err
+    assert "1.35" in err, "the error must name the versions that work"
+
+
+def test_kubernetes_version_on_gcp_is_refused_with_a_hint(write_org):
+    text = MINIMAL_GCP.replace("project: acme-ml-dev",
+                               "project: acme-ml-dev, kubernetes_version: '1.35'")
+    assert "release channel decides" in one_error(write_org, text)
 
 
 def test_gke_security_group_must_be_the_gke_group(write_org):

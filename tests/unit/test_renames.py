@@ -21,7 +21,8 @@ AWS_EXAMPLE = ROOT / "examples" / "aws.yaml"
 MINIMAL_AWS = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
                .replace("project: acme-ml-dev", "account: '123456789012'")
                .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
-               + "platform: {admins: ['arn:aws:iam::123456789012:role/admin']}\n")
+               + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
+               "admin_cidrs: [203.0.113.0/24]}\n")
 
 #: Resource types that hold data: deleting or replacing one loses it.
 STATEFUL = ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository",
