@@ -17,7 +17,6 @@ import pulumi_aws as aws
 
 from components.aws import _iam
 
-
 #: Scan type -> the frequency of the rule covering every repository (enhanced scanning scans
 #: on push and again when new vulnerabilities are published).
 SCAN_FREQUENCY = {"BASIC": "SCAN_ON_PUSH", "ENHANCED": "CONTINUOUS_SCAN"}

@@ -27,6 +27,7 @@ from components.aws import (
     EnvironmentKey,
     GpuNodeGroup,
     Network,
+    NetworkArgs,
     Pipeline,
     RegistrySettings,
     TeamIdentity,
@@ -153,14 +154,15 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     key = EnvironmentKey("key", {"alias": names.key_alias,
                                  "description": f"Trellis {org} {name}: EKS secrets, S3, ECR",
                                  "production": prod, "tags": tags}, top)
-    zones: dict[str, Any] = (
-        {"availability_zone_ids": list(env.zone_ids)} if env.zone_ids else
-        {"availability_zone_count": catalog.EKS_MAX_ZONES,
-         "excluded_zone_ids": sorted(catalog.eks_excluded_zone_ids())})
-    network = Network("network", {"name": env.platform.network_name,
-                                  "cidr": env.platform.network_cidr, **zones,
-                                  "nat_gateway_per_az": prod,
-                                  "cluster_name": env.platform.cluster_name, "tags": tags}, top)
+    network_args: NetworkArgs = {"name": env.platform.network_name,
+                                 "cidr": env.platform.network_cidr, "nat_gateway_per_az": prod,
+                                 "cluster_name": env.platform.cluster_name, "tags": tags}
+    if env.zone_ids:  # chosen from the catalogue (ADR 14)
+        network_args["availability_zone_ids"] = list(env.zone_ids)
+    else:  # a region the zone table does not cover: the lowest IDs EKS accepts, at deploy time
+        network_args["availability_zone_count"] = catalog.EKS_MAX_ZONES
+        network_args["excluded_zone_ids"] = sorted(catalog.eks_excluded_zone_ids())
+    network = Network("network", network_args, top)
     system = catalog.SYSTEM_POOL["aws"]
     sys_min, sys_max = catalog.system_pool_bounds("aws", production=prod)
     system_node_name = names.system_node_identity

@@ -175,7 +175,7 @@ def session_context(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
     arn = str(args.get("arn") or "")
     session, issuer = _deployer(env)
     if arn != session:  # another ARN: what the provider does with it
-        account, kind, name = rules.aws_principal(arn)
+        account, _, name = rules.aws_principal(arn)
         issuer = f"arn:aws:iam::{account}:role/{name}" if ":assumed-role/" in arn else arn
     _, _, name = rules.aws_principal(issuer)
     return {"arn": arn, "issuerArn": issuer, "issuerId": "AROA" + _digits(issuer, 17),
