@@ -1,0 +1,147 @@
+"""A small IAM policy evaluator for the planned identity policies (tests only).
+
+Enough of the IAM evaluation logic to answer "may this role call this action on this resource
+with this request context?" over the policies Trellis writes: an explicit Deny wins, then any
+Allow, else the implicit deny. Statements match on Action/NotAction (wildcards ``*`` and ``?``,
+case-insensitive), Resource/NotResource (wildcards, case-sensitive) and Condition with the
+operators Trellis uses: String(Not)Equals, String(Not)Like, Arn(Not)Equals, Arn(Not)Like, Bool,
+each with the ``IfExists`` suffix and ``ForAnyValue:``/``ForAllValues:`` prefixes; a key absent
+from the request makes a positive operator false and a negated one true.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+
+Session policies, permission boundaries, SCPs and resource policies are out of scope: Trellis
+writes none that would narrow the identity policies checked here (the KMS key keeps the
+default key policy, which delegates to IAM).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Context = Mapping[str, str | Sequence[str] | bool]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _glob(pattern: str, value: str, *, case: bool) -> bool:
+    # IAM wildcards: * any run, ? one character; nothing else is special.
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, 0 if case else re.IGNORECASE) is not None
+
+
+def _action_matches(patterns: Iterable[str], action: str) -> bool:
+    return any(_glob(p, action, case=False) for p in patterns)
+
+
+def _resource_matches(patterns: Iterable[str], resource: str) -> bool:
+    return any(_glob(p, resource, case=True) for p in patterns)
+
+
+def _compare(op: str, wanted: str, given: str) -> bool:
+    if op in ("StringEquals", "ArnEquals"):
+        return given == wanted
+    if op in ("StringLike", "ArnLike"):
+        return _glob(wanted, given, case=True)
+    if op == "Bool":
+        return str(given).lower() == str(wanted).lower()
+    raise ValueError(f"condition operator {op} is not supported by this evaluator")
+
+
+NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike",
+           "ArnNotEquals": "ArnEquals", "ArnNotLike": "ArnLike"}
+
+
+def _condition(op: str, key: str, wanted: Any, context: Context) -> bool:
+    qualifier = ""
+    if ":" in op and op.split(":", 1)[0] in ("ForAnyValue", "ForAllValues"):
+        qualifier, op = op.split(":", 1)
+    if_exists = op.endswith("IfExists")
+    op = op.removesuffix("IfExists")
+    negated = op in NEGATED
+    base = NEGATED.get(op, op)
+    if key not in context:
+        return True if (if_exists or negated) else qualifier == "ForAllValues"
+    given = [str(v) for v in _as_list(context[key])]
+    wanted_values = [str(v) for v in _as_list(wanted)]
+
+    def one(value: str) -> bool:
+        return any(_compare(base, w, value) for w in wanted_values)
+
+    if qualifier == "ForAllValues":
+        hit = all(one(v) for v in given)
+    else:  # single-valued keys and ForAnyValue
+        hit = any(one(v) for v in given)
+    return not hit if negated else hit
+
+
+@dataclass(frozen=True)
+class Statement:
+    effect: str
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    not_resources: tuple[str, ...] = ()
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    sid: str = ""
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Statement:
+        return cls(effect=str(raw["Effect"]),
+                   actions=tuple(_as_list(raw.get("Action"))),
+                   not_actions=tuple(_as_list(raw.get("NotAction"))),
+                   resources=tuple(_as_list(raw.get("Resource"))),
+                   not_resources=tuple(_as_list(raw.get("NotResource"))),
+                   conditions=raw.get("Condition") or {}, sid=str(raw.get("Sid", "")))
+
+    def applies(self, action: str, resource: str, context: Context) -> bool:
+        if self.actions and not _action_matches(self.actions, action):
+            return False
+        if self.not_actions and _action_matches(self.not_actions, action):
+            return False
+        if self.resources and not _resource_matches(self.resources, resource):
+            return False
+        if self.not_resources and _resource_matches(self.not_resources, resource):
+            return False
+        return all(_condition(op, key, wanted, context)
+                   for op, block in self.conditions.items() for key, wanted in block.items())
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str  # the deciding statement's Sid, or "implicit deny"
+
+
+def evaluate(documents: Iterable[Mapping[str, Any]], action: str, resource: str,
+             context: Context | None = None) -> Decision:
+    """The identity-policy decision for one request."""
+    statements = [Statement.parse(s) for d in documents for s in _as_list(d.get("Statement"))]
+    ctx = context or {}
+    matching = [s for s in statements if s.applies(action, resource, ctx)]
+    deny = next((s for s in matching if s.effect == "Deny"), None)
+    if deny is not None:
+        return Decision(False, f"explicit deny {deny.sid}")
+    allow = next((s for s in matching if s.effect == "Allow"), None)
+    if allow is not None:
+        return Decision(True, allow.sid or "allow")
+    return Decision(False, "implicit deny")
+
+
+def actions_of(document: Mapping[str, Any]) -> list[str]:
+    """Every action named in a policy document (Action and NotAction)."""
+    out: list[str] = []
+    for s in _as_list(document.get("Statement")):
+        out += [str(a) for a in _as_list(s.get("Action"))]
+        out += [str(a) for a in _as_list(s.get("NotAction"))]
+    return out
+
+
+__all__ = ["Decision", "Statement", "actions_of", "evaluate"]
