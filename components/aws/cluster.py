@@ -25,8 +25,10 @@ EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = ("coredns",)
 # System nodes run the cluster's add-ons only: CoreDNS and the cluster autoscaler tolerate this
-# taint, the add-on DaemonSets tolerate every taint, and team pods go to the general nodes.
-# https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/
+# taint, the add-on DaemonSets tolerate every taint, and team pods go to the general nodes. EKS
+# Auto Mode taints its own `system` node pool the same way, for add-ons that tolerate it.
+# https://docs.aws.amazon.com/eks/latest/userguide/critical-workload.html (awsdocs/amazon-eks-user-guide,
+# latest/ug/automode/critical-workload.adoc)
 SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
 SYSTEM_LABELS = {"trellis.dev/pool": "system"}
 AUTOSCALER_NAMESPACE = "kube-system"
@@ -151,9 +153,12 @@ class AwsCluster(pulumi.ComponentResource):
             self._cluster.name, *[a.arn for a in before]).apply(lambda v: str(v[0]))
         system = self._create_system_nodes(args)
         after = [self._addon(addon, depends_on=[system]) for addon in ADDONS_AFTER_NODES]
+        self.autoscaler_role_arn, association = self._create_autoscaler_identity(args)
+        # The Pod Identity webhook gives credentials to pods created after the association:
+        # the autoscaler's pod must not start before it.
         self.system_ready_name = pulumi.Output.all(
-            self._cluster.name, system.arn, *[a.arn for a in after]).apply(lambda v: str(v[0]))
-        self.autoscaler_role_arn = self._create_autoscaler_identity(args)
+            self._cluster.name, system.arn, association.association_arn,
+            *[a.arn for a in after]).apply(lambda v: str(v[0]))
         self.name = self._cluster.name
         self.endpoint = self._cluster.endpoint
         self.arn = self._cluster.arn
@@ -300,7 +305,9 @@ class AwsCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(attachments),
                                         ignore_changes=ignore))
 
-    def _create_autoscaler_identity(self, args: AwsClusterArgs) -> pulumi.Output[str]:
+    def _create_autoscaler_identity(
+            self, args: AwsClusterArgs,
+    ) -> tuple[pulumi.Output[str], aws.eks.PodIdentityAssociation]:
         account = self._cluster.arn.apply(lambda arn: arn.split(":")[4])
         role = _iam.role(self, f"{self._name}-autoscaler", name=args["autoscaler_role_name"],
                          trust=pod_identity_trust(account=account, cluster_arn=self._cluster.arn,
@@ -331,11 +338,11 @@ class AwsCluster(pulumi.ComponentResource):
                              "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
                              "ec2:GetInstanceTypesFromInstanceRequirements"], ["*"]),
                         _iam.statement("NodeGroups", ["eks:DescribeNodegroup"], [nodegroups])))
-        aws.eks.PodIdentityAssociation(
+        association = aws.eks.PodIdentityAssociation(
             f"{self._name}-autoscaler", cluster_name=self._cluster.name,
             namespace=AUTOSCALER_NAMESPACE, service_account=AUTOSCALER_SERVICE_ACCOUNT,
             role_arn=role.arn, tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
-        return role.arn
+        return role.arn, association
 
 
 Cluster = AwsCluster

@@ -311,6 +311,11 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                [pulumi.Output.concat(b, "/*") for b in buckets]),
                 *self._key_through_s3(args),
             ]
+        # Images in the team's repositories are encrypted with the environment key.
+        out.append(_iam.statement(
+            "UseEnvironmentKeyThroughEcr", ["kms:Decrypt", "kms:GenerateDataKey"],
+            [args["kms_key_arn"]], {"StringEquals": {"kms:ViaService": pulumi.Output.concat(
+                "ecr.", self._region, ".amazonaws.com")}}))
         names = sorted({n.lower() for n in args.get("pipeline_names", [])})
         if names:
             pipelines = [pulumi.Output.format("arn:aws:sagemaker:{0}:{1}:pipeline/{2}",

@@ -96,6 +96,11 @@ def deployer(env: EnvSpec, provider: aws.Provider) -> str:
     opts = pulumi.InvokeOptions(provider=provider)
     caller = aws.get_caller_identity(opts=opts)
     issuer = aws.iam.get_session_context(arn=caller.arn, opts=opts).issuer_arn
+    if issuer.endswith(":root"):
+        raise DeployerNotAdmin(
+            f"`pulumi up -s {env.name}` runs with the root user of account {env.account}; EKS "
+            "access entries cannot name it, and root keys should not exist. Run it as an IAM "
+            "role (e.g. through `aws sso login`).")
     admins = env.platform.admins
     if admins and rules.aws_principal(issuer) not in {rules.aws_principal(a) for a in admins}:
         where = env.platform.admins_from
