@@ -8,6 +8,7 @@ Kubernetes-layer concern, see docs/aws.md).
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+import json
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
@@ -27,9 +28,16 @@ ADDONS_AFTER_NODES = ("coredns",)
 # System nodes run the cluster's add-ons only: CoreDNS and the cluster autoscaler tolerate this
 # taint, the add-on DaemonSets tolerate every taint, and team pods go to the general nodes. EKS
 # Auto Mode taints its own `system` node pool the same way, for add-ons that tolerate it.
-# https://docs.aws.amazon.com/eks/latest/userguide/critical-workload.html (awsdocs/amazon-eks-user-guide,
-# latest/ug/automode/critical-workload.adoc)
+# https://docs.aws.amazon.com/eks/latest/userguide/critical-workload.html
+# (awsdocs/amazon-eks-user-guide, latest/ug/automode/critical-workload.adoc)
 SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}
+# CoreDNS tolerates it by default; said explicitly, so an add-on default that changes cannot
+# leave DNS pending (the add-on's configuration schema takes `tolerations`:
+# `aws eks describe-addon-configuration --addon-name coredns`).
+ADDON_CONFIGURATION = {"coredns": json.dumps({"tolerations": [
+    {"key": "CriticalAddonsOnly", "operator": "Exists"},
+    {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]},
+    sort_keys=True)}
 SYSTEM_LABELS = {"trellis.dev/pool": "system"}
 AUTOSCALER_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -270,6 +278,7 @@ class AwsCluster(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self))
         return aws.eks.Addon(f"{self._name}-{addon}", cluster_name=self._cluster.name,
                              addon_name=addon, addon_version=version.version,
+                             configuration_values=ADDON_CONFIGURATION.get(addon),
                              resolve_conflicts_on_create="OVERWRITE",
                              resolve_conflicts_on_update="OVERWRITE", tags=self._tags,
                              opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
