@@ -150,7 +150,7 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     top = pulumi.ResourceOptions(providers=[provider])
     org, name, prod = env.org, env.name, env.production
     tags = dict(env.labels)
-    # Before anything is created: who deploys, and may they (docs/adr/0017-aws-cluster-admins.md).
+    # Before anything is created: who deploys, and may they (ADR 17).
     deploying = deployer(env, provider)
 
     names = env.platform.names

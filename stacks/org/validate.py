@@ -596,7 +596,7 @@ def pools(p: Problems, t: TeamInEnv) -> None:
 def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
                     shape: catalog.MachineShape) -> None:
     """aws: gpu_pools.<pool>.zones are AZ IDs of the environment's network that offer the
-    instance type, and the pool can be placed somewhere (docs/adr/0014-aws-zones.md)."""
+    instance type, and the pool can be placed somewhere (docs/adr/0014-aws-zones-by-id.md)."""
     network = catalog.eks_cluster_zone_ids(region)
     offered = catalog.zones("aws", shape.machine_type, region)
     wanted = pool.value("zones")
