@@ -361,6 +361,12 @@ def environments(p: Problems) -> None:
 
 # ---- aws: what `pulumi up` in a fresh account needs (issue 18) -----------------------------
 
+#: Ranges a request to a public endpoint never comes from (RFC 1918, shared address space,
+#: loopback, link-local). Documentation ranges (203.0.113.0/24) stay allowed: examples use them.
+_INTERNAL = tuple(ipaddress.IPv4Network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "169.254.0.0/16"))
+
 #: Where to look up your public address, for the admin_cidrs message.
 CHECK_IP = "curl -s https://checkip.amazonaws.com"
 
@@ -390,6 +396,18 @@ def _admin_cidrs(p: Problems) -> None:
     # docs/adr/0015-aws-api-reachable-from-pulumi-up.md: the stack creates the team namespaces
     # through the cluster API from where `pulumi up` runs, outside the VPC it creates.
     if p.org.platform.admin_cidrs:
+        for i, cidr in enumerate(p.org.platform.admin_cidrs):
+            try:
+                net = ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                continue  # reported by _network
+            if isinstance(net, ipaddress.IPv4Network) and any(net.subnet_of(r)
+                                                              for r in _INTERNAL):
+                p.add(("platform", "admin_cidrs", i), f"'{cidr}' is a private range: on aws "
+                      "admin_cidrs are the public addresses `pulumi up` comes from (the EKS "
+                      "public endpoint never sees a private source address; inside the VPC the "
+                      "private endpoint is used anyway); list your office, VPN or CI egress, "
+                      f"e.g. `{CHECK_IP}`")
         return
     where = ("platform", "admin_cidrs") if "admin_cidrs" in p.org.platform.model_fields_set \
         else ("platform",)

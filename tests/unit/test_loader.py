@@ -357,3 +357,8 @@ def test_gke_security_group_must_be_the_gke_group(write_org):
     text = MINIMAL_GCP.replace("environments:", "platform: {gke_security_group: ml@acme.com}\n"
                                                 "environments:")
     assert "gke-security-groups@<your domain>" in one_error(write_org, text)
+
+
+def test_aws_admin_cidrs_are_public_ranges(write_org):
+    err = one_error(write_org, MINIMAL_AWS + "platform: {admin_cidrs: [10.0.0.0/8]}\n")
+    assert "platform.admin_cidrs[0]: '10.0.0.0/8' is a private range" in err, err
