@@ -7,7 +7,7 @@ role is what EventBridge Scheduler starts those pipelines as (each
 :class:`~components.aws.pipeline.Pipeline` adds the one permission for its own pipeline); the
 *member* role is what the team's people assume to do what their guide says (connect kubectl,
 push images, use the buckets, start and watch the pipelines), with an EKS access entry that
-gives it edit rights in the team's namespace (docs/adr/0016-aws-team-member-role.md). Each
+gives it edit rights in the team's namespace (docs/adr/0017-aws-team-member-role.md). Each
 role reaches the team's buckets, the environment key (through S3, for the team's buckets only, and
 ECR) and the team's ECR prefix; nothing else. No IAM users, no access keys.
 """

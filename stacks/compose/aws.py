@@ -137,7 +137,7 @@ def _kubernetes_provider(env: EnvSpec, cluster: Cluster) -> kubernetes.Provider:
 
     Its kubeconfig waits for the admins' access policies (the deployer is an admin: checked by
     :func:`deployer`, or given the deployer access entry), and ``pulumi up`` reaches the API
-    from an address in ``platform.admin_cidrs`` (required on aws, ADR 15).
+    from an address in ``platform.admin_cidrs`` (required on aws, ADR 16).
     """
     name = pulumi.Output.all(cluster.name, cluster.admin_principals).apply(lambda v: str(v[0]))
     return kubernetes.Provider(K8S_PROVIDER_NAME, kubeconfig=eks_kubeconfig(
@@ -150,7 +150,7 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     top = pulumi.ResourceOptions(providers=[provider])
     org, name, prod = env.org, env.name, env.production
     tags = dict(env.labels)
-    # Before anything is created: who deploys, and may they (ADR 17).
+    # Before anything is created: who deploys, and may they (ADR 18).
     deploying = deployer(env, provider)
 
     names = env.platform.names
@@ -162,7 +162,7 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
     network_args: NetworkArgs = {"name": env.platform.network_name,
                                  "cidr": env.platform.network_cidr, "nat_gateway_per_az": prod,
                                  "cluster_name": env.platform.cluster_name, "tags": tags}
-    if env.zone_ids:  # chosen from the catalogue (ADR 14)
+    if env.zone_ids:  # chosen from the catalogue (ADR 15)
         network_args["availability_zone_ids"] = list(env.zone_ids)
     else:  # a region the zone table does not cover: the lowest IDs EKS accepts, at deploy time
         network_args["availability_zone_count"] = catalog.EKS_MAX_ZONES

@@ -102,7 +102,7 @@ def team(cloud: str, org: str, env: str, name: str, previous: tuple[str, ...], *
             "workload_identity": Recipe("iam_role", (org, env, name, "workload")),
             "pipeline_identity": Recipe("iam_role", (org, env, name, "pipelines")),
             "scheduler_identity": Recipe("iam_role", (org, env, name, "scheduler")),
-            # The role the team's people assume (docs/adr/0016-aws-team-member-role.md).
+            # The role the team's people assume (docs/adr/0017-aws-team-member-role.md).
             "member_role": Recipe("iam_role", (org, env, name, "members")),
             "container_registry": registry,
             "pipeline_registry": registry,  # aws: no separate registry for pipeline templates

@@ -393,7 +393,7 @@ def aws_day_one(p: Problems) -> None:
 
 
 def _admin_cidrs(p: Problems) -> None:
-    # docs/adr/0015-aws-api-reachable-from-pulumi-up.md: the stack creates the team namespaces
+    # docs/adr/0016-aws-api-reachable-from-pulumi-up.md: the stack creates the team namespaces
     # through the cluster API from where `pulumi up` runs, outside the VPC it creates.
     if p.org.platform.admin_cidrs:
         for i, cidr in enumerate(p.org.platform.admin_cidrs):
@@ -614,7 +614,7 @@ def pools(p: Problems, t: TeamInEnv) -> None:
 def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
                     shape: catalog.MachineShape) -> None:
     """aws: gpu_pools.<pool>.zones are AZ IDs of the environment's network that offer the
-    instance type, and the pool can be placed somewhere (docs/adr/0014-aws-zones-by-id.md)."""
+    instance type, and the pool can be placed somewhere (docs/adr/0015-aws-zones-by-id.md)."""
     network = catalog.eks_cluster_zone_ids(region)
     offered = catalog.zones("aws", shape.machine_type, region)
     wanted = pool.value("zones")

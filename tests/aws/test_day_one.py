@@ -112,7 +112,7 @@ def test_aws_cluster_endpoint_reachable_from_admin_cidrs_and_private(minimal_pla
 # ---- 3. zones ---------------------------------------------------------------------------------
 
 #: The network's zones per region. Moving one replaces subnets and the cluster: a catalogue
-#: refresh that changes this table needs a decision (docs/adr/0014-aws-zones-by-id.md).
+#: refresh that changes this table needs a decision (docs/adr/0015-aws-zones-by-id.md).
 PINNED_ZONES = {
     "us-east-1": ("use1-az1", "use1-az2", "use1-az4"),
     "us-west-1": ("usw1-az1", "usw1-az3"),

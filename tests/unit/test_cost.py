@@ -42,7 +42,7 @@ def org_text(cloud: str, pools: dict[str, str], budget: float = 10_000) -> str:
     dev, prod = (where.format(env=e, account=ACCOUNTS[e]) for e in ("dev", "prod"))
     text = ONE_TEAM.format(cloud=cloud, region=region, dev=dev, prod=prod, member=member,
                            budget=budget, pools=body)
-    if cloud == "aws":  # the API must be reachable from where `pulumi up` runs (ADR 15)
+    if cloud == "aws":  # the API must be reachable from where `pulumi up` runs (ADR 16)
         text += "platform: {admin_cidrs: [203.0.113.0/24]}\n"
     return text
 
