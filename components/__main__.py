@@ -37,6 +37,7 @@ def public_components() -> dict[str, type[pulumi.ComponentResource]]:
         "trellis:gcp:TeamRegistry": gcp.TeamRegistry,
         "trellis:gcp:TeamIdentity": gcp.TeamIdentity,
         "trellis:gcp:Pipeline": gcp.Pipeline,
+        "trellis:gcp:AlertChannels": gcp.AlertChannels,
         "trellis:gcp:Budget": gcp.Budget,
         "trellis:gcp:ProjectAccess": gcp.ProjectAccess,
         "trellis:aws:EnvironmentKey": aws.EnvironmentKey,

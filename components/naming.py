@@ -79,6 +79,9 @@ KINDS: dict[str, Kind] = {
                       "'alias/' then letters, digits, '/', '_' and '-'"),
     # https://cloud.google.com/billing/docs/reference/budget/rest/v1/billingAccounts.budgets
     "budget": Kind("budget", 1, 60, r"[^\x00-\x1f]+", "printable characters", separator=" "),
+    # https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies (displayName)
+    "alert_policy": Kind("Cloud Monitoring alert policy", 1, 512, r"[^\x00-\x1f]+",
+                         "printable characters", separator=" "),
     "aws_budget": Kind("AWS budget", 1, 100, r"[^:\\]+", "no ':' or '\\'"),
     "k8s_namespace": Kind("Kubernetes namespace", 1, 63, r"[a-z0-9]([-a-z0-9]*[a-z0-9])?",
                           "lowercase letters, digits and '-'"),

@@ -12,6 +12,12 @@ from components.gcp.access import (
     ProjectAccess,
     ProjectAccessArgs,
 )
+from components.gcp.alerts import (
+    AlertChannels,
+    AlertChannelsArgs,
+    GcpAlertChannels,
+    GcpAlertChannelsArgs,
+)
 from components.gcp.bucket import Bucket, BucketArgs, GcpBucket, GcpBucketArgs
 from components.gcp.budget import Budget, BudgetArgs, GcpBudget, GcpBudgetArgs
 from components.gcp.cluster import (
@@ -47,12 +53,16 @@ from components.gcp.services import (
 
 __all__ = [
     "PLATFORM_SERVICES",
+    "AlertChannels",
+    "AlertChannelsArgs",
     "Bucket",
     "BucketArgs",
     "Budget",
     "BudgetArgs",
     "Cluster",
     "ClusterArgs",
+    "GcpAlertChannels",
+    "GcpAlertChannelsArgs",
     "GcpBucket",
     "GcpBucketArgs",
     "GcpBudget",

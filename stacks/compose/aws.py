@@ -10,7 +10,6 @@ stateful resources keep across a rename, are read from the spec (made in
 
 from __future__ import annotations
 
-import json
 from itertools import product
 from typing import Any
 
@@ -35,13 +34,13 @@ from components.aws import (
 )
 from components.aws.cluster import SYSTEM_LABELS
 from components.aws.cpu_node_group import CpuNodeGroup
+from components.aws.pipeline import canonical_definition
 from components.k8s import ClusterAutoscaler, TeamNamespace, eks_kubeconfig
 from stacks.org import effective, rules
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
 
 PIPELINE_ROOT = "pipeline-root"
 K8S_PROVIDER_NAME = "kubernetes"
-DEFINITION_VERSION = "2020-12-01"
 
 
 def _aliases(team: TeamSpec, key: str,
@@ -58,21 +57,11 @@ def _team_aliases(team: TeamSpec, suffix: str) -> list[pulumi.Input[pulumi.Alias
 
 
 def read_definition(spec: PipelineSpec) -> str:
-    """The local SageMaker pipeline definition, checked enough to fail at plan time."""
+    """The local SageMaker pipeline definition as CreatePipeline takes it (validation,
+    :mod:`stacks.org.sagemaker`, has already checked it)."""
     assert spec.template_path is not None
-    text = spec.template_path.read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"pipeline '{spec.name}': {spec.template} is not JSON ({exc}); AWS "
-                         "takes a SageMaker pipeline definition JSON "
-                         "(pipeline.definition() in the SageMaker SDK)") from None
-    if not isinstance(doc, dict) or doc.get("Version") != DEFINITION_VERSION or "Steps" not in doc:
-        raise ValueError(f"pipeline '{spec.name}': {spec.template} is not a SageMaker pipeline "
-                         f"definition (needs \"Version\": \"{DEFINITION_VERSION}\" and "
-                         "\"Steps\")")
-    # Compact and key-sorted: the same file always gives the same input.
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return canonical_definition(spec.template_path.read_text(encoding="utf-8-sig"),
+                                f"pipeline '{spec.name}': {spec.template}")
 
 
 def _access(env: EnvSpec) -> dict[str, ClusterAccess]:
@@ -312,6 +301,8 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
             "definition": None if pl.template_is_uri else read_definition(pl),
             "definition_s3_uri": pl.template if pl.template_is_uri else None,
             "role_arn": identity.pipeline_role_arn,
+            "role_name": identity.pipeline_role_arn.apply(lambda arn: arn.rsplit("/", 1)[-1]),
+            "image_repositories": list(pl.image_repositories),
             "scheduler_role_name": identity.scheduler_role_name,
             "scheduler_role_arn": identity.scheduler_role_arn,
             "schedule": pl.schedule, "timezone": pl.timezone, "schedule_name": pl.job_name,

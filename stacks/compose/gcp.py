@@ -18,6 +18,7 @@ import pulumi_kubernetes as kubernetes
 from components import catalog
 from components.gcp import (
     PLATFORM_SERVICES,
+    AlertChannels,
     Bucket,
     Budget,
     Cluster,
@@ -189,7 +190,12 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
             "object_admins": bucket_admins,
             "object_viewers": viewers, "protected": env.production, "labels": team.labels},
             opts=ctx.opts(_aliases(team, "pipeline-root")))
-        pipelines = {key: _pipeline(ctx, team, spec, identity, root)
+        # Who hears about a scheduled run that failed to start: the team's contacts.
+        channels = AlertChannels(team.name, {
+            "project": ctx.project, "display_name": f"{env.org} {env.name} {team.name}",
+            "emails": list(team.contacts), "labels": team.labels},
+            opts=ctx.opts(_aliases(team, None)))
+        pipelines = {key: _pipeline(ctx, team, spec, identity, root, channels)
                      for key, spec in team.pipelines.items()}
 
     if env.platform.billing_account and team.budget_usd:
@@ -247,7 +253,7 @@ def _pool_output(spec: PoolSpec, pool: GpuNodePool) -> dict[str, Any]:
 
 
 def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdentity,
-              root: Bucket) -> dict[str, Any]:
+              root: Bucket, channels: AlertChannels) -> dict[str, Any]:
     if identity.pipeline_email is None or identity.scheduler_email is None:
         raise ValueError(f"team {team.name} has pipelines but no pipeline identities")
     pipeline = Pipeline(f"{team.name}-{spec.name}", {
@@ -260,7 +266,9 @@ def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdent
         "template_path": str(spec.template_path) if spec.template_path else None,
         "template_uri": spec.template if spec.template_is_uri else None,
         "parameters": spec.parameters, "description": spec.description,
-        "labels": {**team.labels, "pipeline": spec.name}},
+        "labels": {**team.labels, "pipeline": spec.name},
+        "alert_policy_name": spec.alert_policy_name,
+        "notification_channels": channels.names},
         opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
     return {"schedule": spec.schedule, "timezone": spec.timezone,
             "template_uri": pipeline.template_uri, "job_name": pipeline.job_name,

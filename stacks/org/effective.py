@@ -185,3 +185,13 @@ def parameters(pipeline: Entry) -> dict[str, Any]:
     if pipeline.override is not None and pipeline.override.parameters:
         merged.update(pipeline.override.parameters)
     return merged
+
+
+def parameter_paths(pipeline: Entry) -> dict[str, Path_]:
+    """Where each of :func:`parameters` was written: the override's key when it sets one."""
+    paths: dict[str, Path_] = {k: (*pipeline.path, "parameters", k)
+                               for k in pipeline.declared.parameters}
+    if pipeline.override is not None and pipeline.override.parameters:
+        paths.update({k: (*pipeline.override_path, "parameters", k)
+                      for k in pipeline.override.parameters})
+    return paths

@@ -139,11 +139,14 @@ def bucket(cloud: str, org: str, env: str, team_name: str, team_previous: tuple[
 
 def pipeline(cloud: str, org: str, env: str, team_name: str, key: str,
              previous: tuple[str, ...]) -> Recipes:
-    """``job_name`` (Cloud Scheduler job / EventBridge schedule) and ``pipeline_name``."""
+    """``job_name`` (Cloud Scheduler job / EventBridge schedule), ``pipeline_name`` and, on
+    gcp, ``alert_policy_name`` (the alert on runs that fail to start)."""
     display = Recipe("sagemaker_pipeline", (org, env, team_name, key))
     if cloud == "gcp":
         return {"job_name": Recipe("scheduler_job", (team_name, original(key, previous)),
                                    bool(previous)),
-                "pipeline_name": display}
+                "pipeline_name": display,
+                "alert_policy_name": Recipe("alert_policy",
+                                            (org, env, team_name, key, "did not start"))}
     return {"job_name": Recipe("eventbridge_schedule", (org, env, team_name, key)),
             "pipeline_name": display}

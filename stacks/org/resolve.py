@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from components import catalog
-from stacks.org import effective, names
+from stacks.org import effective, names, sagemaker
 from stacks.org.effective import MODEL_BUCKET_PATTERNS, Entry, TeamInEnv
 from stacks.org.errors import Issue, OrgError, did_you_mean, format_path
 from stacks.org.loaded import LoadedOrg
@@ -100,10 +100,11 @@ class _Resolver:
                           **({"cost-center": cost_center} if cost_center else {})})
         pools = {e.key: self.pool(t, e) for e in t.entries("gpu_pools")}
         buckets = {e.key: self.bucket(t, e) for e in t.entries("buckets")}
-        pipelines = {e.key: self.pipeline(t, e) for e in t.entries("pipelines")}
         made = names.made(names.team(org.cloud, org.org, self.env, t.name,
                                      tuple(t.team.previous_names),
-                                     has_pipelines=bool(pipelines)))
+                                     has_pipelines=bool(t.entries("pipelines"))))
+        pipelines = {e.key: self.pipeline(t, e, made["container_registry"])
+                     for e in t.entries("pipelines")}
         vcpus, memory_gb = effective.cpu(t)
         return TeamSpec(
             name=t.name, description=t.value("description"), members=t.value("members"),
@@ -141,16 +142,22 @@ class _Resolver:
             delete_after_days=bucket.value("delete_after_days"),
             previous_names=bucket.previous_names)
 
-    def pipeline(self, t: TeamInEnv, pl: Entry) -> PipelineSpec:
+    def pipeline(self, t: TeamInEnv, pl: Entry, registry_prefix: str) -> PipelineSpec:
         template = pl.value("template")
+        path = None if "://" in template else self._local(template)
+        parameters = _sorted(effective.parameters(pl))
+        repositories: tuple[str, ...] = ()
+        if self.org.cloud == "aws" and path is not None:
+            repositories = sagemaker.pull_repositories(
+                path, template, parameters, region=self.region,
+                account=self.environment.account, team_prefix=registry_prefix)
         return PipelineSpec(
-            name=pl.key, template=template,
-            template_path=None if "://" in template else self._local(template),
+            name=pl.key, template=template, template_path=path,
             schedule=pl.value("schedule"), timezone=pl.value("timezone"),
-            parameters=_sorted(effective.parameters(pl)), description=pl.declared.description,
+            parameters=parameters, description=pl.declared.description,
             **names.made(names.pipeline(self.org.cloud, self.org.org, self.env, t.name, pl.key,
                                         pl.previous_names)),
-            previous_names=pl.previous_names)
+            previous_names=pl.previous_names, image_repositories=repositories)
 
     def _local(self, template: str) -> Path:
         return (self.loaded.base_dir / template).resolve()

@@ -62,6 +62,10 @@ class PipelineSpec:
     job_name: str  # Cloud Scheduler job (kept on renames) / EventBridge schedule name
     pipeline_name: str  # SageMaker pipeline name (aws) / display name (gcp)
     previous_names: tuple[str, ...] = ()
+    alert_policy_name: str | None = None  # gcp: alert policy on runs that fail to start
+    #: aws: ECR repositories outside the team's prefix whose images the steps run (AWS Deep
+    #: Learning Containers of the region): the pipeline role is granted pulls on exactly these.
+    image_repositories: tuple[str, ...] = ()
 
     @property
     def template_is_uri(self) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from components import catalog, cron, naming
-from stacks.org import effective, rules
+from stacks.org import effective, rules, sagemaker, templates
 from stacks.org import names as recipes
 from stacks.org.effective import Entry, TeamInEnv
 from stacks.org.errors import Issue, OrgError, Path_, did_you_mean, format_path
@@ -728,20 +728,48 @@ def pipelines(p: Problems, t: TeamInEnv) -> None:
         if not _valid_timezone(tz):
             p.add(pl.where("timezone"), f"'{tz}' is not an IANA time zone"
                   f"{did_you_mean(tz, _timezones())}; e.g. Europe/Berlin, Asia/Seoul, UTC")
-        _template(p, pl.value("template"), pl.where("template"))
+        template = pl.value("template")
+        if _template(p, template, pl.where("template")):
+            _template_contents(p, t, pl, template)
 
 
-def _template(p: Problems, template: str, path: Path_) -> None:
+def _template_contents(p: Problems, t: TeamInEnv, pl: Entry, template: str) -> None:
+    """The local template itself, and the parameters org.yaml passes it (stacks.org.templates,
+    stacks.org.sagemaker)."""
+    file = (p.base_dir / template).resolve()
+    paths = effective.parameter_paths(pl)
+    params = {k: (v, paths[k]) for k, v in effective.parameters(pl).items()}
+    at_params: Path_ = (*pl.path, "parameters")
+    if p.cloud == "gcp":
+        templates.check_gcp(p.add, file, template, pl.where("template"), params, at_params)
+        return
+    env = p.org.environments[t.env]
+    account = env.account if env.account and rules.AWS_ACCOUNT.ok(env.account) else None
+    try:
+        prefix: str | None = recipes.team(p.cloud, p.org.org, t.env, t.name,
+                                          tuple(t.team.previous_names),
+                                          has_pipelines=True)["container_registry"].make()
+    except naming.InvalidName:
+        prefix = None  # reported by names()
+    sagemaker.check_aws(p.add, file, template, pl.where("template"), params, at_params,
+                        env=t.env, region=_region(p, t.env), account=account,
+                        team_prefix=prefix)
+
+
+def _template(p: Problems, template: str, path: Path_) -> bool:
+    """The template reference is well-formed; True for a local file that exists."""
     if "://" in template:
         rule = rules.URI[p.cloud]
         if not rule.ok(template):
             p.add(path, f"'{template}' is not valid here: expected a local file path or "
                   f"{rule.explain}")
-        return
+        return False
     if not p.template_exists(template):
         local = (p.base_dir / template).resolve()
         p.add(path, f"template file '{template}' does not exist (looked for {local}); "
               "paths are relative to the org file")
+        return False
+    return True
 
 
 class _Claims:

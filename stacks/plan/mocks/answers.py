@@ -40,6 +40,11 @@ def mock_call(env: EnvSpec, token: str, args: dict[str, Any]) -> dict[str, Any]:
         project = args.get("projectId") or env.project
         return {"projectId": project, "number": digits(str(project), 12), "name": project,
                 "id": f"projects/{project}"}
+    if token == "gcp:storage/getBucketObjectContent:getBucketObjectContent":
+        bucket, name = str(args.get("bucket")), str(args.get("name"))
+        return {"bucket": bucket, "name": name, "id": f"{bucket}-{name}",
+                "content": mocks_gcp.object_content(bucket, name),
+                "contentType": "application/json"}
     if token == "gcp:organizations/getClientConfig:getClientConfig":
         return {"accessToken": "offline-plan-token", "project": env.project, "region": region}
     return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -200,6 +201,28 @@ def region(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
             "dnsSuffix": "amazonaws.com", "id": env.region}
 
 
+def object_body(bucket: str, key: str) -> str:
+    """What ``aws.s3.getObject`` answers offline for an ``s3://`` pipeline definition.
+
+    The real object is read by ``pulumi up``; the plan shows a minimal definition in its
+    place, which says so.
+    """
+    return json.dumps({
+        "Version": "2020-12-01",
+        "Metadata": {"trellis-offline-plan": f"s3://{bucket}/{key} is read by pulumi up"},
+        "Parameters": [],
+        "Steps": [{"Name": "OfflinePlanPlaceholder", "Type": "Fail",
+                   "Arguments": {"ErrorMessage": "offline plan placeholder"}}],
+    })
+
+
+def s3_object(env: EnvSpec, args: dict[str, Any]) -> dict[str, Any]:
+    bucket, key = str(args.get("bucket")), str(args.get("key"))
+    return {"bucket": bucket, "key": key, "id": f"{bucket}/{key}",
+            "body": object_body(bucket, key), "contentType": "application/json",
+            "etag": _digits(f"{bucket}/{key}", 32)}
+
+
 #: Invokes the AWS program makes. eks/getNodeGroup is absent: {} reads as "no such group yet",
 #: what a fresh account answers.
 INVOKES: dict[str, Callable[[EnvSpec, dict[str, Any]], dict[str, Any]]] = {
@@ -209,4 +232,5 @@ INVOKES: dict[str, Callable[[EnvSpec, dict[str, Any]], dict[str, Any]]] = {
     "aws:eks/getAddonVersion:getAddonVersion": addon_version,
     "aws:index/getRegion:getRegion": region,
     "aws:index/getPartition:getPartition": region,
+    "aws:s3/getObject:getObject": s3_object,
 }

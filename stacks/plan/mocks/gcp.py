@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from stacks.org.spec import EnvSpec
@@ -80,6 +81,9 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
     elif typ == "gcp:billing/budget:Budget":
         rid = f"billingAccounts/{inputs.get('billingAccount')}/budgets/{_digits(name, 10)}"
         state.update(name=rid)
+    elif typ == "gcp:monitoring/alertPolicy:AlertPolicy":
+        rid = f"projects/{project}/alertPolicies/{_digits(name, 19)}"
+        state.update(name=rid, creationRecords=[])
     elif typ == "gcp:monitoring/notificationChannel:NotificationChannel":
         rid = f"projects/{project}/notificationChannels/{_digits(name, 19)}"
         state.update(name=rid)
@@ -93,3 +97,18 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
     if "name" not in state and "name" not in inputs:
         state["name"] = rid
     return str(rid), state
+
+
+def object_content(bucket: str, name: str) -> str:
+    """What ``gcp.storage.getBucketObjectContent`` answers offline for a ``gs://`` template.
+
+    The real object is read by ``pulumi up``; the plan shows the shape of the request with a
+    minimal compiled pipeline in its place, which says so.
+    """
+    return json.dumps({
+        "pipelineInfo": {"name": "offline-plan-placeholder",
+                         "description": f"offline plan: gs://{bucket}/{name} is read by pulumi up"},
+        "root": {"dag": {"tasks": {}}},
+        "schemaVersion": "2.1.0",
+        "sdkVersion": "trellis-offline-plan",
+    })
