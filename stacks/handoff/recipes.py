@@ -50,6 +50,12 @@ def _sh(value: str) -> str:
         value.replace("'", "'\"'\"'") + "'"
 
 
+def heredoc_text(text: str) -> str:
+    """``text`` inside an unquoted here-document, where the shell would expand ``$``, backquotes
+    and backslashes: escaped, so it arrives as written."""
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
+
+
 def _py(value: Any) -> str:
     """A Python literal for a JSON-able value, strings double-quoted like the rest of a recipe."""
     if isinstance(value, str):
@@ -287,9 +293,12 @@ def pipeline_python(team: TeamEnv, p: Pipeline) -> Recipe:
 
 def pipeline_cli(team: TeamEnv, p: Pipeline) -> Recipe:
     if team.cloud == "gcp":
+        # Vertex AI takes the compiled spec in the body (templateUri is read only from
+        # Artifact Registry): the schedule's copy of it is spliced in by the shell.
+        marker = "__TRELLIS_PIPELINE_SPEC__"
         body = {
             "displayName": p.pipeline_name,
-            "templateUri": p.template_uri,
+            "pipelineSpec": marker,
             "runtimeConfig": {"gcsOutputDirectory": p.output_directory or team.pipeline_root,
                               "parameterValues": p.parameters},
             "serviceAccount": team.pipeline_identity,
@@ -297,15 +306,17 @@ def pipeline_cli(team: TeamEnv, p: Pipeline) -> Recipe:
         }
         url = (f"https://{team.region}-aiplatform.googleapis.com/v1/projects/{team.project}/"
                f"locations/{team.region}/pipelineJobs")
+        text = heredoc_text(json.dumps(body, indent=2, ensure_ascii=False)).replace(
+            json.dumps(marker), f"$(gcloud storage cat {_sh(str(p.template_uri))})")
         code = ("curl -sS -X POST \\\n"
                 "    -H \"Authorization: Bearer $(gcloud auth print-access-token)\" \\\n"
                 "    -H \"Content-Type: application/json\" \\\n"
                 f"    {url} \\\n"
-                "    --data-binary @- <<'EOF'\n"
-                f"{json.dumps(body, indent=2)}\n"
+                "    --data-binary @- <<EOF\n"
+                f"{text}\n"
                 "EOF")
-        intro = ("The same run with gcloud credentials (the Vertex AI REST call the schedule "
-                 "makes).")
+        intro = ("The same run with gcloud credentials: the Vertex AI REST call the schedule "
+                 "makes, with the pipeline spec it sends (its JSON copy in the pipeline root).")
     else:
         args = " ".join(f"Name={_sh(str(k))},Value={_sh(str(v))}"
                         for k, v in p.parameters.items())

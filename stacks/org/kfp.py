@@ -25,6 +25,7 @@ from typing import Any
 
 from google.protobuf import (
     any_pb2,
+    descriptor_pb2,
     descriptor_pool,
     duration_pb2,
     json_format,
@@ -65,13 +66,32 @@ _WELL_KNOWN_STRINGS = ("google.protobuf.Duration", "google.protobuf.Timestamp",
 MAX_PROBLEMS = 8
 
 
+def _status_proto() -> bytes:
+    """``google/rpc/status.proto``, which pipeline_spec.proto imports, built here: importing
+    googleapis-common-protos' ``status_pb2`` fails in a process where Pulumi's runtime has
+    already registered ``google.rpc.Status`` in the default pool."""
+    f = descriptor_pb2.FileDescriptorProto(name="google/rpc/status.proto", package="google.rpc",
+                                           dependency=["google/protobuf/any.proto"],
+                                           syntax="proto3")
+    status = f.message_type.add(name="Status")
+    optional, repeated = (descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+                          descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED)
+    types = descriptor_pb2.FieldDescriptorProto
+    status.field.add(name="code", number=1, label=optional, type=types.TYPE_INT32,
+                     json_name="code")
+    status.field.add(name="message", number=2, label=optional, type=types.TYPE_STRING,
+                     json_name="message")
+    status.field.add(name="details", number=3, label=repeated, type=types.TYPE_MESSAGE,
+                     type_name=".google.protobuf.Any", json_name="details")
+    return f.SerializeToString()
+
+
 @lru_cache(maxsize=1)
 def _pool() -> descriptor_pool.DescriptorPool:
-    from google.rpc import status_pb2  # googleapis-common-protos: pipeline_spec.proto imports it
-
     pool = descriptor_pool.DescriptorPool()
-    for dependency in (any_pb2, duration_pb2, struct_pb2, timestamp_pb2, status_pb2):
+    for dependency in (any_pb2, duration_pb2, struct_pb2, timestamp_pb2):
         pool.AddSerializedFile(dependency.DESCRIPTOR.serialized_pb)
+    pool.AddSerializedFile(_status_proto())
     pool.AddSerializedFile(DESCRIPTOR_FILE.read_bytes())
     return pool
 

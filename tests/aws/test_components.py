@@ -21,7 +21,7 @@ from components.aws import (
     _iam,
 )
 from components.aws.network import carve
-from components.aws.pipeline import parameter_value, parse_s3_uri
+from components.aws.pipeline import canonical_definition, parameter_value, parse_s3_uri
 from components.aws.registry import lifecycle_policy
 from stacks.plan.engine import PlanError
 
@@ -548,12 +548,40 @@ def test_pipeline_inline_definition_and_schedule(run):
     assert start.urn in sched.dependencies
 
 
-def test_pipeline_s3_definition(run):
+def test_pipeline_s3_definition_is_read_by_pulumi_up_and_sent_inline(run):
     plan = run(_pipeline(definition_s3_uri="s3://defs/recsys/eval.json"))
     pl = one(plan, "aws:sagemaker/pipeline:Pipeline", "recsys-nightly-train")
-    assert pl.inputs["pipelineDefinitionS3Location"] == {"bucket": "defs",
-                                                         "objectKey": "recsys/eval.json"}
-    assert "pipelineDefinition" not in pl.inputs
+    assert "pipelineDefinitionS3Location" not in pl.inputs, (
+        f"{pl.name}: an S3 location breaks updates (terraform-provider-aws #38259)")
+    doc = json.loads(pl.inputs["pipelineDefinition"])
+    # Offline, the mock answers the object read with a placeholder that names the object.
+    assert "s3://defs/recsys/eval.json" in doc["Metadata"]["trellis-offline-plan"]
+
+
+def test_pipeline_role_may_pull_exactly_the_named_outside_repositories(run):
+    repo = "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training"
+    plan = run(_pipeline(definition=DEFINITION, role_name="acme-dev-recsys-pipelines",
+                         image_repositories=[repo, repo]))
+    grant = one(plan, "aws:iam/rolePolicy:RolePolicy", "recsys-nightly-train-images")
+    assert grant.inputs["role"] == "acme-dev-recsys-pipelines"
+    [s] = statements(grant)
+    assert s["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                           "ecr:BatchCheckLayerAvailability"]
+    assert s["Resource"] == [repo], f"{grant.name}: pulls of the named repository only"
+    plan = run(_pipeline(definition=DEFINITION))
+    assert "recsys-nightly-train-images" not in named(plan, "aws:iam/rolePolicy:RolePolicy")
+
+
+def test_canonical_definition_refuses_what_create_pipeline_would():
+    assert canonical_definition('{"Steps": [], "Version": "2020-12-01"}') == \
+        '{"Steps":[],"Version":"2020-12-01"}'
+    with pytest.raises(ValueError, match="not JSON"):
+        canonical_definition("steps: []")
+    with pytest.raises(ValueError, match="no \"Steps\""):
+        canonical_definition('{"Version": "2020-12-01"}')
+    big = json.dumps({"Steps": [], "Metadata": {"x": "y" * 1_048_576}})
+    with pytest.raises(ValueError, match="at most 1,048,576"):
+        canonical_definition(big)
 
 
 def test_pipeline_needs_exactly_one_definition(run):

@@ -26,7 +26,7 @@ from components.gcp import (
 )
 from components.gcp._iam import NODE_ROLES
 from components.gcp.gpu_pool import boot_disk_type
-from components.gcp.pipeline import template_object_name
+from components.gcp.pipeline import read_template, runtime_config, template_object_name
 from stacks.plan.engine import PlanError
 from tests.conftest import ROOT
 from tests.gcp.helpers import (
@@ -455,16 +455,30 @@ def _pipeline(**overrides):
     return lambda: Pipeline("recsys-nightly-train", args)  # type: ignore[arg-type]
 
 
-def test_pipeline_uploads_template_and_schedules_a_pipeline_job(run):
+ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
+
+
+def _spec() -> dict:
+    spec, _ = read_template(TEMPLATE.read_text(), str(TEMPLATE))
+    return spec
+
+
+def test_pipeline_posts_the_compiled_spec_and_keeps_a_json_copy(run):
     plan = run(_pipeline())
-    assert counts(plan) == {"trellis:gcp:Pipeline": 1, BUCKET_OBJECT: 1, JOB: 1}
+    assert counts(plan) == {"trellis:gcp:Pipeline": 1, BUCKET_OBJECT: 1, JOB: 1}, (
+        "no alert policy without alert_policy_name")
     obj = one(plan, BUCKET_OBJECT, "recsys-nightly-train-template")
-    expected_object = template_object_name("nightly-train", TEMPLATE)
+    expected_object = template_object_name("nightly-train", _spec())
     assert obj.inputs["bucket"] == "acme-dev-recsys-pipeline-root"
     assert obj.inputs["name"] == expected_object
+    content = obj.inputs["content"]  # pulumi-gcp marks an object's content secret
+    content = content["value"] if isinstance(content, dict) else content
+    assert json.loads(content) == _spec(), (
+        f"{obj.name}: the copy is the pipeline spec the schedule runs, as JSON")
     job = one(plan, JOB, "recsys-nightly-train")
     subset(job, {"name": "recsys-nightly-train", "schedule": "0 3 * * *",
                  "timeZone": "Asia/Seoul", "region": "us-central1",
+                 "retryConfig": {"retryCount": 0},
                  "httpTarget": {
                      "httpMethod": "POST",
                      "uri": "https://us-central1-aiplatform.googleapis.com/v1/projects/"
@@ -472,9 +486,11 @@ def test_pipeline_uploads_template_and_schedules_a_pipeline_job(run):
                      "oauthToken": {"serviceAccountEmail":
                                     "recsys-scheduler@acme-ml-dev.iam.gserviceaccount.com"}}})
     body = json.loads(base64.b64decode(job.inputs["httpTarget"]["body"]))
+    assert "templateUri" not in body, (
+        f"{job.name}: Vertex AI reads templateUri only from Artifact Registry, never gs://")
     assert body == {
         "displayName": "acme-dev-recsys-nightly-train",
-        "templateUri": f"gs://acme-dev-recsys-pipeline-root/{expected_object}",
+        "pipelineSpec": _spec(),
         "runtimeConfig": {
             "gcsOutputDirectory": "gs://acme-dev-recsys-pipeline-root/runs/nightly-train",
             "parameterValues": {"epochs": 10}},
@@ -482,22 +498,79 @@ def test_pipeline_uploads_template_and_schedules_a_pipeline_job(run):
         "labels": {"team": "recsys"}}
 
 
-def test_pipeline_template_object_name_follows_content(tmp_path: Path):
-    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text("x: 1\n")
-    b.write_text("x: 2\n")
+def test_pipeline_template_object_name_follows_content():
+    a, b = {"root": {"dag": {}}, "x": 1}, {"root": {"dag": {}}, "x": 2}
     assert template_object_name("p", a).startswith("templates/p-")
+    assert template_object_name("p", a).endswith(".json")
     assert template_object_name("p", a) != template_object_name("p", b)
-    assert template_object_name("p", a) == template_object_name("p", a)
+    assert template_object_name("p", a) == template_object_name("p", dict(reversed(a.items())))
 
 
-def test_pipeline_uri_template_is_used_as_is(run):
+def test_pipeline_gs_template_is_read_by_pulumi_up_and_sent_inline(run):
     uri = "gs://shared-templates/train-v3.yaml"
     plan = run(_pipeline(template_path=None, template_uri=uri))
-    assert not plan.of_type(BUCKET_OBJECT), "a template URI is not uploaded"
     body = json.loads(base64.b64decode(one(plan, JOB, "recsys-nightly-train")
                                        .inputs["httpTarget"]["body"]))
-    assert body["templateUri"] == uri
+    assert "templateUri" not in body
+    # Offline, the mock answers the object read with a placeholder that names the URI.
+    assert uri in body["pipelineSpec"]["pipelineInfo"]["description"]
+    obj = one(plan, BUCKET_OBJECT, "recsys-nightly-train-template")
+    assert obj.inputs["name"] == template_object_name("nightly-train", body["pipelineSpec"])
+
+
+def test_pipeline_encryption_key_is_set_on_every_run(run):
+    key = "projects/acme-ml-dev/locations/us-central1/keyRings/acme-dev/cryptoKeys/vertex"
+    plan = run(_pipeline(kms_key_name=key))
+    body = json.loads(base64.b64decode(one(plan, JOB, "recsys-nightly-train")
+                                       .inputs["httpTarget"]["body"]))
+    assert body["encryptionSpec"] == {"kmsKeyName": key}
+
+
+def test_pipeline_alerts_the_channels_when_a_run_fails_to_start(run):
+    channels = ["projects/acme-ml-dev/notificationChannels/1",
+                "projects/acme-ml-dev/notificationChannels/2"]
+    plan = run(_pipeline(alert_policy_name="acme dev recsys nightly-train did not start",
+                         notification_channels=channels))
+    alert = one(plan, ALERT, "recsys-nightly-train")
+    subset(alert, {"displayName": "acme dev recsys nightly-train did not start",
+                   "notificationChannels": channels, "combiner": "OR",
+                   "alertStrategy": {"notificationRateLimit": {"period": "3600s"}}})
+    (condition,) = alert.inputs["conditions"]
+    lines = condition["conditionMatchedLog"]["filter"].splitlines()
+    assert lines == [
+        'resource.type="cloud_scheduler_job"',
+        'resource.labels.project_id="acme-ml-dev"',
+        'resource.labels.location="us-central1"',
+        'resource.labels.job_id="recsys-nightly-train"',
+        'log_id("cloudscheduler.googleapis.com/executions")',
+        'jsonPayload.@type="type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished"',
+        "severity>=ERROR"], f"{alert.name}: the filter must match only this job's failures"
+    assert "gcloud scheduler jobs run recsys-nightly-train" in \
+        alert.inputs["documentation"]["content"], "the alert says how to start the missed run"
+
+
+def test_runtime_config_follows_the_schema_version():
+    spec_21 = {"schemaVersion": "2.1.0", "root": {"dag": {}}}
+    assert runtime_config(spec_21, {"n": 3}, "gs://b/runs/p") == {
+        "gcsOutputDirectory": "gs://b/runs/p", "parameterValues": {"n": 3}}
+    spec_20 = {"schemaVersion": "2.0.0", "root": {"inputDefinitions": {"parameters": {
+        "n": {"type": "INT"}, "lr": {"type": "DOUBLE"}, "s": {"type": "STRING"}}}}}
+    assert runtime_config(spec_20, {"n": 3, "lr": 0.1, "s": "x"}, "gs://b/r",
+                          {"parameters": {"s": {"stringValue": "default"}}}) == {
+        "gcsOutputDirectory": "gs://b/r",
+        "parameters": {"n": {"intValue": "3"}, "lr": {"doubleValue": 0.1},
+                       "s": {"stringValue": "x"}}}
+
+
+def test_read_template_takes_the_first_document_and_unwraps_pipeline_jobs():
+    spec, runtime = read_template("root: {dag: {}}\n---\nplatforms: {}\n")
+    assert spec == {"root": {"dag": {}}} and runtime == {}
+    spec, runtime = read_template(json.dumps({
+        "pipelineSpec": {"root": {"dag": {}}},
+        "runtimeConfig": {"parameterValues": {"a": 1}}}))
+    assert spec == {"root": {"dag": {}}} and runtime == {"parameterValues": {"a": 1}}
+    with pytest.raises(ValueError, match="not a compiled KFP pipeline spec"):
+        read_template("hello: world\n", "t.yaml")
 
 
 def test_pipeline_needs_exactly_one_template(run):

@@ -160,6 +160,38 @@ def test_shell_recipes_parse(example):
                 json.loads(body)
 
 
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_gcp_run_recipe_sends_the_spec_the_schedule_sends(gcp):
+    """The curl recipe runs as written: with gcloud and curl stubbed, bash prints the request
+    body, which must carry the pipeline spec read from the pipeline root (never templateUri,
+    which Vertex AI reads only from Artifact Registry)."""
+    spec = {"pipelineInfo": {"name": "x"}, "root": {"dag": {"tasks": {}}}, "note": "a $b `c` \\"}
+    stub = ("gcloud() { if [ \"$1\" = storage ]; then printf '%s' \"$SPEC\"; "
+            "else echo token; fi; }\ncurl() { cat; }\n")
+    found = 0
+    for path, text in gcp.files.items():
+        for code in blocks(text, "shell"):
+            if "pipelineJobs" not in code:
+                continue
+            found += 1
+            run = subprocess.run(["bash", "-c", stub + code], capture_output=True, text=True,
+                                 check=False, env={"SPEC": json.dumps(spec), "PATH": "/bin"})
+            assert run.returncode == 0, f"{path}: {run.stderr}"
+            body = json.loads(run.stdout)
+            assert body["pipelineSpec"] == spec, f"{path}: the spec is spliced in verbatim"
+            assert "templateUri" not in body, f"{path}: Vertex AI refuses gs:// templateUri"
+            assert set(body) == {"displayName", "pipelineSpec", "runtimeConfig",
+                                 "serviceAccount", "labels"}, path
+    assert found, "the GCP guide has a run-now recipe"
+
+
+def test_heredoc_text_survives_an_unquoted_heredoc():
+    text = 'a $HOME `id` \\n "q"'
+    run = subprocess.run(["bash", "-c", f"cat <<EOF\n{recipes.heredoc_text(text)}\nEOF"],
+                         capture_output=True, text=True, check=True)
+    assert run.stdout == text + "\n"
+
+
 # Hypothesis: to_yaml (safe_dump with our options) round-trips anything a recipe could hold.
 scalars = (st.text(max_size=12) | st.integers(-10**12, 10**12) | st.booleans() | st.none()
            | st.floats(allow_nan=False, allow_infinity=False))
