@@ -68,18 +68,37 @@ def _team(cloud: str, i: int, offered: list[catalog.MachineShape], template: str
     lines += ["    buckets:", "      datasets: {}", "      models: {versioning: true}"]
     if i % 2 == 0:
         lines.append("      scratch: {delete_after_days: 30}")
+    prod: list[str] = []
     if i % 4 == 0:
         lines += ["    pipelines:",
                   "      nightly:",
                   f"        template: {template}",
                   '        schedule: "0 3 * * *"',
-                  "        parameters: {epochs: 10}"]
+                  f"        parameters: {_parameters(cloud, name, 'dev')}"]
+        if cloud == "aws" and i % 10 != 9:
+            # A definition's images and roles are per region and account: prod names its own.
+            prod.append(f"        pipelines: {{nightly: {{parameters: "
+                        f"{_parameters(cloud, name, 'prod')}}}}}")
     if i % 3 == 0 and i % 10 != 9:
-        lines += ["    overrides:",
-                  "      prod:",
-                  "        budget_usd: 2000000",
-                  "        gpu_pools: {train: {max_nodes: 4}}"]
+        prod += ["        budget_usd: 2000000",
+                 "        gpu_pools: {train: {max_nodes: 4}}"]
+    if prod:
+        lines += ["    overrides:", "      prod:", *prod]
     return lines
+
+
+def _parameters(cloud: str, team: str, env: str) -> str:
+    """Values for the inputs of the template (stacks/pipelines/train.yaml on gcp, the SageMaker
+    example definition on aws, whose image and role have no defaults)."""
+    if cloud == "gcp":
+        return "{epochs: 10}"
+    region = ENVIRONMENTS["aws"][0 if env == "dev" else 1]
+    account = "111111111111" if env == "dev" else "222222222222"
+    image = (f"763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-training:"
+             "2.3.0-gpu-py311-cu121-ubuntu20.04-sagemaker")
+    return (f'{{Epochs: 10, TrainingImage: "{image}", '
+            f'ExecutionRoleArn: "arn:aws:iam::{account}:role/{ORG}-{env}-{team}-pipelines", '
+            f'OutputPath: "s3://{ORG}-{env}-{team}-pipeline-root/nightly"}}')
 
 
 def generate(cloud: str, teams: int) -> str:
