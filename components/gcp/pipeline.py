@@ -135,14 +135,16 @@ def failed_start_filter(project: str, region: str, job_name: str) -> str:
     Cloud Scheduler logs every attempt to ``cloudscheduler.googleapis.com/executions`` on the
     ``cloud_scheduler_job`` resource (labels ``project_id``, ``job_id``, ``location``); an
     attempt the target refused ends with an ``AttemptFinished`` entry of severity ERROR.
+    https://cloud.google.com/logging/docs/view/logging-query-language
     """
     return "\n".join((
         'resource.type="cloud_scheduler_job"',
         f'resource.labels.project_id="{project}"',
         f'resource.labels.location="{region}"',
         f'resource.labels.job_id="{job_name}"',
-        'log_id("cloudscheduler.googleapis.com/executions")',
-        'jsonPayload.@type="type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished"',
+        f'logName="projects/{project}/logs/cloudscheduler.googleapis.com%2Fexecutions"',
+        # "Unquoted text must not contain any special characters" (Logging query language)
+        'jsonPayload."@type"="type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished"',
         "severity>=ERROR",
     ))
 
@@ -267,8 +269,10 @@ class GcpPipeline(pulumi.ComponentResource):
                                        compiled_runtime),
                 service_account=pipeline_sa, labels=args.get("labels", {}),
                 kms_key_name=kms_key)
-            raw = json.dumps(job, sort_keys=True, separators=(",", ":")).encode()
-            if len(raw) > SCHEDULER_JOB_MAX_BYTES - 8_192:
+            raw = json.dumps(job, sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False).encode()
+            # The rest of the job (URI, headers, name, schedule, token) stays under 4 KB.
+            if len(raw) + 4_096 > SCHEDULER_JOB_MAX_BYTES:
                 raise ValueError(f"Pipeline '{name}': the PipelineJob request is {len(raw):,} "
                                  "bytes; a Cloud Scheduler job holds at most 1 MB")
             return base64.b64encode(raw).decode()

@@ -95,7 +95,7 @@ class Pipeline:
     timezone: str
     template: str  # as written in org.yaml
     template_local: bool  # a file next to org.yaml, deployed by `pulumi up`
-    template_uri: str | None  # where the runs read it (gcp: uploaded object; aws: s3 uri/None)
+    template_uri: str | None  # gcp: the JSON copy of the spec the schedule sends; aws: s3 uri/None
     job_name: str  # Cloud Scheduler job / EventBridge schedule
     pipeline_name: str  # SageMaker pipeline (aws) / PipelineJob display name (gcp)
     parameters: dict[str, Any]

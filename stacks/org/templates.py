@@ -362,7 +362,9 @@ def check_gcp(add: Add, template: Path, shown: str, at_template: Path_,
         add(at_template, finding)
     if not t.ok:
         return
-    if t.size + SCHEDULER_JOB_OVERHEAD > SCHEDULER_JOB_MAX_BYTES:
+    values = {k: v for k, (v, _) in params.items()}
+    if t.size + len(compact_json(values).encode()) + SCHEDULER_JOB_OVERHEAD > \
+            SCHEDULER_JOB_MAX_BYTES:
         add(at_template, f"{shown}: the compiled spec is {t.size:,} bytes as JSON; the schedule "
             f"sends it inside its Cloud Scheduler job, which holds at most "
             f"{SCHEDULER_JOB_MAX_BYTES:,} bytes: make the pipeline smaller (fewer inlined "

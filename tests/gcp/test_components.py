@@ -541,8 +541,8 @@ def test_pipeline_alerts_the_channels_when_a_run_fails_to_start(run):
         'resource.labels.project_id="acme-ml-dev"',
         'resource.labels.location="us-central1"',
         'resource.labels.job_id="recsys-nightly-train"',
-        'log_id("cloudscheduler.googleapis.com/executions")',
-        'jsonPayload.@type="type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished"',
+        'logName="projects/acme-ml-dev/logs/cloudscheduler.googleapis.com%2Fexecutions"',
+        'jsonPayload."@type"="type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished"',
         "severity>=ERROR"], f"{alert.name}: the filter must match only this job's failures"
     assert "gcloud scheduler jobs run recsys-nightly-train" in \
         alert.inputs["documentation"]["content"], "the alert says how to start the missed run"
