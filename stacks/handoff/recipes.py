@@ -344,19 +344,26 @@ def publish_template(team: TeamEnv, p: Pipeline, org_file: str) -> Recipe:
                 "# open a pull request; once merged the platform team runs:\n"
                 f"pulumi up -s {team.env}")
         if team.cloud == "gcp":
-            intro = (f"The template lives in the platform repository (`{path}`). `pulumi up` "
-                     "uploads each version under its content hash and points the schedule at "
-                     "it; runs already started keep their version.")
+            intro = (f"The template lives in the platform repository (`{path}`); `trellis "
+                     "validate` checks it and the parameters org.yaml passes. `pulumi up` puts "
+                     "the compiled spec into the schedule's request (and a JSON copy under its "
+                     "content hash in the pipeline root); runs already started keep their "
+                     "version.")
         else:
-            intro = (f"The definition lives in the platform repository (`{path}`). `pulumi up` "
-                     f"updates the SageMaker pipeline `{p.pipeline_name}`; runs already started "
-                     "keep their version.")
+            intro = (f"The definition lives in the platform repository (`{path}`); `trellis "
+                     "validate` checks it, its parameters and the images its steps run. "
+                     f"`pulumi up` updates the SageMaker pipeline `{p.pipeline_name}`; runs "
+                     "already started keep their version.")
     else:
-        uri = str(p.template_uri or p.template)
+        uri = str(p.template if "://" in p.template else p.template_uri)
         if team.cloud == "gcp":
-            code = f"gcloud storage cp ./pipeline.yaml {uri}"
-            intro = ("The template is read from this URI at every run: the next run uses what "
-                     "you upload.")
+            code = (f"gcloud storage cp ./pipeline.yaml {uri}\n"
+                    "# the schedule sends the spec it was deployed with; then the platform\n"
+                    "# team runs:\n"
+                    f"pulumi up -s {team.env}")
+            intro = (f"The template is read from `{uri}` by `pulumi up` and sent in the "
+                     "schedule's request: the next deployment, not the next run, picks up "
+                     "what you upload.")
         else:
             code = (f"aws s3 cp ./definition.json {uri}\n"
                     "# SageMaker reads the definition when the pipeline is deployed; then the\n"

@@ -204,3 +204,18 @@ documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 @given(documents)
 def test_to_yaml_round_trips(value):
     assert yaml.safe_load(recipes.to_yaml(value)) == value
+
+
+def test_publishing_a_gs_template_names_its_uri_and_the_deployment_that_reads_it():
+    from types import SimpleNamespace
+
+    team = SimpleNamespace(cloud="gcp", env="prod")
+    p = SimpleNamespace(name="weekly", pipeline_name="globex-prod-search-weekly",
+                        template="gs://globex-ai-templates/search/train.yaml",
+                        template_local=False,
+                        template_uri="gs://globex-prod-search-pipeline-root/templates/w-1.json")
+    recipe = recipes.publish_template(team, p, "examples/many-teams.yaml")  # type: ignore[arg-type]
+    assert recipe.code.startswith(
+        "gcloud storage cp ./pipeline.yaml gs://globex-ai-templates/search/train.yaml\n"), (
+        "publish to the URI org.yaml names, not to the schedule's copy")
+    assert "pulumi up -s prod" in recipe.code and "by `pulumi up`" in recipe.intro
