@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stacks.org import kfp, sagemaker, templates
 from stacks.org.errors import OrgError
@@ -348,3 +350,28 @@ def test_a_copied_example_directory_validates(tmp_path):
     """Templates are found relative to the org file, wherever it is."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     load(tmp_path / "examples" / "aws.yaml")
+
+
+# Whatever a template holds, validate answers with located problems or accepts it, and what it
+# accepts plans: never an internal error.
+_scalars = (st.text(max_size=8) | st.integers(-5, 5) | st.booleans() | st.none()
+            | st.floats(allow_nan=False, allow_infinity=False))
+_keys = st.sampled_from(["root", "dag", "tasks", "pipelineInfo", "name", "schemaVersion",
+                         "components", "Version", "Steps", "Parameters", "Name", "Type",
+                         "Arguments", "inputDefinitions", "parameters", "parameterType", "x"])
+_docs = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(_keys, inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=_docs, cloud=st.sampled_from(["gcp", "aws"]))
+def test_any_template_is_a_located_error_or_plans(tmp_path, doc, cloud):
+    name = "pipelines/t.yaml" if cloud == "gcp" else "pipelines/t.json"
+    path = org(tmp_path, cloud, json.dumps(doc), name=name)
+    try:
+        loaded = load(path)
+    except OrgError as exc:
+        assert all(i.line and i.column for i in exc.issues), exc
+        return
+    plan(resolve(loaded, "dev"))
