@@ -3,7 +3,7 @@ with an alert to the team when a scheduled run fails to start.
 
 The Vertex AI v1 API takes a run's pipeline as ``pipelineSpec`` in the request body;
 ``templateUri`` is only read for Artifact Registry (``https://<region>-kfp.pkg.dev/...``)
-templates. So the scheduler posts the compiled spec itself (docs/adr/0015): a local template is
+templates. So the scheduler posts the compiled spec itself (docs/adr/0019): a local template is
 read when the program runs, a ``gs://`` template by ``pulumi up`` (the deploying identity needs
 ``storage.objects.get`` on it), and the JSON spec is also written to the pipeline-root bucket
 under ``templates/`` (content-addressed) so people can start the same run by hand.

@@ -8,7 +8,7 @@ The message definitions come from ``data/kfp_pipeline_spec.binpb``, the descript
 ``kfp-pipeline-spec`` wheel registers (source, version and refresh in ``data/README.md``),
 loaded into a private descriptor pool: no ``kfp-pipeline-spec`` release installs beside
 Pulumi's protobuf pin, and a private pool never clashes with a ``kfp`` the user has imported
-(docs/adr/0016). :func:`problems` walks a document along the descriptors and says where a
+(docs/adr/0020). :func:`problems` walks a document along the descriptors and says where a
 field is unknown or has the wrong type; protobuf's own ``json_format`` parser then has the
 last word (:func:`parse_error`).
 """

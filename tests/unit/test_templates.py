@@ -49,7 +49,7 @@ version: 1
 org: acme
 cloud: aws
 region: us-east-1
-platform: {{admins: ["arn:aws:iam::111111111111:role/admin"]}}
+platform: {{admin_cidrs: [203.0.113.0/24]}}
 environments:
   dev: {{account: "111111111111"}}
   prod: {{account: "222222222222", region: us-west-2}}
