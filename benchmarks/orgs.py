@@ -119,6 +119,8 @@ def generate(cloud: str, teams: int) -> str:
              f"  admins: [{ADMINS[cloud]}]"]
     if cloud == "gcp":
         lines.append("  billing_account: 01ABCD-23EF45-6789AB")
+        # `group:` members get in-cluster access through Google Groups for RBAC only.
+        lines.append("  gke_security_group: gke-security-groups@bench.example.com")
     lines += ["environments:",
               f"  dev: {{{dev_target}, tier: sandbox}}",
               f"  prod: {{{prod_target}, tier: production, region: {prod_region}}}",

@@ -33,6 +33,8 @@ def public_components() -> dict[str, type[pulumi.ComponentResource]]:
         "trellis:gcp:Network": gcp.Network,
         "trellis:gcp:Cluster": gcp.Cluster,
         "trellis:gcp:GpuNodePool": gcp.GpuNodePool,
+        "trellis:gcp:CpuNodePool": gcp.CpuNodePool,
+        "trellis:gcp:EncryptionKeys": gcp.EncryptionKeys,
         "trellis:gcp:Bucket": gcp.Bucket,
         "trellis:gcp:TeamRegistry": gcp.TeamRegistry,
         "trellis:gcp:TeamIdentity": gcp.TeamIdentity,
@@ -51,6 +53,7 @@ def public_components() -> dict[str, type[pulumi.ComponentResource]]:
         "trellis:aws:Pipeline": aws.Pipeline,
         "trellis:aws:Budget": aws.Budget,
         "trellis:k8s:TeamNamespace": k8s.TeamNamespace,
+        "trellis:k8s:WarmCapacity": k8s.WarmCapacity,
         "trellis:k8s:ClusterAutoscaler": k8s.ClusterAutoscaler,
     }
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -855,6 +856,77 @@ SYSTEM_POOL: dict[str, SystemPool] = {
         "disk_type": "gp3",
     },
 }
+
+
+class GeneralPool(TypedDict):
+    """Shape of the shared general-purpose CPU pool (see :data:`GENERAL_POOL`)."""
+
+    machine_type: str
+    vcpus: int
+    memory_gb: int
+    disk_size_gb: int
+    disk_type: str
+
+
+GENERAL_POOL: dict[str, GeneralPool] = {
+    # Where team pods without GPU tolerations run (data prep, notebooks, CPU serving). 8 vCPU /
+    # 32 GB nodes: a data loader or notebook fits with room to pack a few per node; the pool's
+    # size comes from the teams' `cpu` shares (general_pool_nodes). docs/adr/0015.
+    "gcp": {"machine_type": "e2-standard-8", "vcpus": 8, "memory_gb": 32, "disk_size_gb": 100,
+            "disk_type": "pd-balanced"},
+    "aws": {"machine_type": "m7i.2xlarge", "vcpus": 8, "memory_gb": 32, "disk_size_gb": 100,
+            "disk_type": "gp3"},
+}
+
+DAEMONSET_ALLOWANCE = (0.5, 1.0)
+"""(vCPU, GB) the per-node agents take on a GKE node (logging, metrics, Dataplane V2, CSI
+drivers): an estimate, subtracted from allocatable when sizing the general pool."""
+
+
+def gke_allocatable(vcpus: float, memory_gb: float) -> tuple[float, float]:
+    """(vCPU, GB) a GKE node leaves for pods: capacity minus GKE's kubelet/system reservation.
+
+    CPU: 6% of the first core, 1% of the next, 0.5% of the next 2, 0.25% above 4 cores.
+    Memory: 25% of the first 4 GB, 20% of the next 4, 10% of the next 8, 6% of the next 112,
+    2% above 128, plus the 100 MiB eviction threshold. GKE docs, "About GKE node sizing"
+    (https://cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes).
+    """
+    def tiers(value: float, steps: tuple[tuple[float, float], ...], rest: float) -> float:
+        reserved, left = 0.0, value
+        for size, rate in steps:
+            part = min(left, size)
+            reserved += part * rate
+            left -= part
+        return reserved + max(left, 0.0) * rest
+
+    cpu = vcpus - tiers(vcpus, ((1, 0.06), (1, 0.01), (2, 0.005)), 0.0025)
+    memory = memory_gb - tiers(memory_gb, ((4, 0.25), (4, 0.20), (8, 0.10), (112, 0.06)),
+                               0.02) - 0.1
+    return cpu, memory
+
+
+_GENERAL_POOL_HOUR = {"gcp": 2 * 0.13402284, "aws": 2 * 0.2016}
+# e2-standard-8 / m7i.2xlarge: twice e2-standard-4 / m7i.xlarge (E2 and M7i are priced per vCPU
+# and GB, so the 8-vCPU size is exactly double; same sources and date as the system pool).
+
+
+def general_pool_cost(cloud: str, max_nodes: int) -> PlatformCost:
+    """The shared CPU pool as a platform line: nothing at idle, its worst case in the note."""
+    _check_cloud(cloud)
+    pool = GENERAL_POOL[cloud]
+    node_month = _GENERAL_POOL_HOUR[cloud] * HOURS_PER_MONTH
+    return _cost(f"Shared CPU pool (0 to {max_nodes} x {pool['machine_type']})", 0.0,
+                 f"scales to zero; all {max_nodes} nodes all month: "
+                 f"${max_nodes * node_month:,.0f} on demand (Spot in sandboxes: less)")
+
+
+def general_pool_nodes(cloud: str, vcpus: float, memory_gb: float) -> int:
+    """Nodes of :data:`GENERAL_POOL` that hold ``vcpus`` and ``memory_gb`` of pod requests."""
+    _check_cloud(cloud)
+    pool = GENERAL_POOL[cloud]
+    cpu, memory = gke_allocatable(pool["vcpus"], pool["memory_gb"])
+    cpu, memory = cpu - DAEMONSET_ALLOWANCE[0], memory - DAEMONSET_ALLOWANCE[1]
+    return max(1, math.ceil(vcpus / cpu - 1e-9), math.ceil(memory_gb / memory - 1e-9))
 
 
 def system_pool_bounds(cloud: str, *, production: bool) -> tuple[int, int]:

@@ -77,6 +77,11 @@ KINDS: dict[str, Kind] = {
                                  "letters, digits, '-', '_' and '.'"),
     "kms_alias": Kind("KMS alias", 7, 256, r"alias/[a-zA-Z0-9/_-]+",
                       "'alias/' then letters, digits, '/', '_' and '-'"),
+    # https://cloud.google.com/kms/docs/create-key-ring (key ring and key ids: [a-zA-Z0-9_-]{1,63})
+    "kms_key_ring": Kind("Cloud KMS key ring", 1, 63, r"[a-zA-Z0-9_-]+",
+                         "letters, digits, '-' and '_'"),
+    "kms_crypto_key": Kind("Cloud KMS key", 1, 63, r"[a-zA-Z0-9_-]+",
+                           "letters, digits, '-' and '_'"),
     # https://cloud.google.com/billing/docs/reference/budget/rest/v1/billingAccounts.budgets
     "budget": Kind("budget", 1, 60, r"[^\x00-\x1f]+", "printable characters", separator=" "),
     # https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies (displayName)

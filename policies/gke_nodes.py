@@ -67,8 +67,9 @@ def node_sources(res: Res, *, strict: bool = True) -> list[Nodes]:
     description="No GKE node pool, default pool, inline pool or auto-provisioned node runs as "
                 "the Compute Engine default service account.",
     severity="high", enforcement="mandatory",
-    remediation="Create a node service account with only roles/logging.logWriter, "
-                "roles/monitoring.metricWriter and roles/artifactregistry.reader and set "
+    remediation="Create a node service account with only "
+                "roles/container.defaultNodeServiceAccount (plus roles/artifactregistry.reader "
+                "on the repositories it pulls from) and set "
                 "`node_config.service_account` (auto-provisioning / Autopilot: "
                 "`cluster_autoscaling.auto_provisioning_defaults.service_account`).",
     types=[CLUSTER, NODE_POOL, SERVICE_ACCOUNT], checkov=["CKV2_GCP_1"],

@@ -13,11 +13,15 @@ BUNDLED_GCP = ROOT / "stacks" / "org.yaml"
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 ALL_ORGS = [BUNDLED_GCP, *EXAMPLES]
 
+GCP_PLATFORM = "platform: {gke_security_group: gke-security-groups@acme.com}\n"
+"""MINIMAL_GCP's platform line (`group:` members need Google Groups for RBAC on GKE)."""
+
 MINIMAL_GCP = """\
 version: 1
 org: acme
 cloud: gcp
 region: us-central1
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev}
 teams:

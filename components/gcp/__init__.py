@@ -28,12 +28,26 @@ from components.gcp.cluster import (
     GcpSystemPoolArgs,
     SystemPoolArgs,
 )
+from components.gcp.cpu_pool import (
+    CpuNodePool,
+    CpuNodePoolArgs,
+    GcpCpuNodePool,
+    GcpCpuNodePoolArgs,
+)
 from components.gcp.gpu_pool import GpuNodePool, GpuNodePoolArgs
 from components.gcp.identity import (
     GcpTeamIdentity,
     GcpTeamIdentityArgs,
     TeamIdentity,
     TeamIdentityArgs,
+)
+from components.gcp.keys import (
+    EncryptionKeys,
+    EncryptionKeysArgs,
+    GcpEncryptionKeys,
+    GcpEncryptionKeysArgs,
+    GcpKeyArgs,
+    KeyArgs,
 )
 from components.gcp.network import GcpNetwork, GcpNetworkArgs, Network, NetworkArgs, subnet_ranges
 from components.gcp.pipeline import GcpPipeline, GcpPipelineArgs, Pipeline, PipelineArgs
@@ -63,12 +77,21 @@ __all__ = [
     "ClusterArgs",
     "GcpAlertChannels",
     "GcpAlertChannelsArgs",
+    "CpuNodePool",
+    "CpuNodePoolArgs",
+    "EncryptionKeys",
+    "EncryptionKeysArgs",
     "GcpBucket",
     "GcpBucketArgs",
     "GcpBudget",
     "GcpBudgetArgs",
     "GcpCluster",
     "GcpClusterArgs",
+    "GcpCpuNodePool",
+    "GcpCpuNodePoolArgs",
+    "GcpEncryptionKeys",
+    "GcpEncryptionKeysArgs",
+    "GcpKeyArgs",
     "GcpNetwork",
     "GcpNetworkArgs",
     "GcpPipeline",
@@ -84,6 +107,7 @@ __all__ = [
     "GcpTeamRegistryArgs",
     "GpuNodePool",
     "GpuNodePoolArgs",
+    "KeyArgs",
     "Network",
     "NetworkArgs",
     "Pipeline",

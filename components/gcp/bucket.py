@@ -15,6 +15,7 @@ from components.gcp._iam import Grants
 
 SOFT_DELETE_SECONDS = 7 * 24 * 3600
 """GCS default soft delete window (7 days): deleted objects stay recoverable that long."""
+MAX_SOFT_DELETE_SECONDS = 90 * 24 * 3600
 
 
 class GcpBucketArgs(TypedDict):
@@ -34,8 +35,13 @@ class GcpBucketArgs(TypedDict):
     """With versioning, delete noncurrent versions this many days after they became
     noncurrent, so versioning cannot grow storage without bound. Default: 30."""
     soft_delete_seconds: NotRequired[int]
-    """Soft delete retention, 604800 (7 days) to 7776000 (90 days). Default: 7 days.
-    https://cloud.google.com/storage/docs/soft-delete"""
+    """Soft delete retention: 0 turns it off, else 604800 (7 days) to 7776000 (90 days).
+    Deleted objects are billed for this long; scratch buckets that expire their objects turn
+    it off. Default: 7 days. https://cloud.google.com/storage/docs/soft-delete"""
+    kms_key_name: NotRequired[pulumi.Input[str] | None]
+    """Default Cloud KMS key of new objects (``encryption.defaultKmsKeyName``); the Cloud
+    Storage service agent must be able to use it first (``EncryptionKeys.key_ids``). Default:
+    none, Google-managed encryption. https://cloud.google.com/storage/docs/encryption/customer-managed-keys"""
     object_admins: NotRequired[Grants]
     """Members given ``roles/storage.objectAdmin`` on this bucket. Default: none."""
     object_viewers: NotRequired[Grants]
@@ -83,14 +89,19 @@ class GcpBucket(pulumi.ComponentResource):
 
     def _create_bucket(self, name: str, args: GcpBucketArgs) -> gcp.storage.Bucket:
         protected = args.get("protected", False)
+        seconds = int(args.get("soft_delete_seconds", SOFT_DELETE_SECONDS))
+        if seconds and not SOFT_DELETE_SECONDS <= seconds <= MAX_SOFT_DELETE_SECONDS:
+            raise ValueError(f"Bucket '{name}': soft_delete_seconds is 0 (off) or "
+                             f"{SOFT_DELETE_SECONDS}..{MAX_SOFT_DELETE_SECONDS}; got {seconds}")
+        key = args.get("kms_key_name")
         return gcp.storage.Bucket(
             name, project=args["project"], name=args["bucket_name"], location=args["location"],
             storage_class="STANDARD", uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": args.get("versioning", False)},
             lifecycle_rules=self.lifecycle_rules(args),
-            soft_delete_policy={"retention_duration_seconds":
-                                int(args.get("soft_delete_seconds", SOFT_DELETE_SECONDS))},
+            soft_delete_policy={"retention_duration_seconds": seconds},
+            encryption={"default_kms_key_name": key} if key is not None else None,
             force_destroy=False, labels=dict(args.get("labels", {})),
             opts=pulumi.ResourceOptions(parent=self, protect=protected,
                                         retain_on_delete=protected))

@@ -29,7 +29,10 @@ class GcpBudgetArgs(TypedDict):
     display_name: str
     """Budget name (kind ``budget``), e.g. ``acme dev recsys``."""
     amount_usd: float
-    """Monthly amount in US dollars (must match the billing account's currency)."""
+    """Monthly amount, in ``currency`` (the name is kept for compatibility)."""
+    currency: NotRequired[str]
+    """ISO 4217 code of the billing account's currency: the Budget API refuses any other.
+    Default: ``USD``. https://cloud.google.com/billing/docs/reference/budget/rest/v1/billingAccounts.budgets#Budget"""
     labels: Mapping[str, str]
     """Exactly one label the costs must carry, e.g. ``{"team": "recsys"}``."""
     contacts: NotRequired[Sequence[str]]
@@ -85,8 +88,8 @@ class GcpBudget(pulumi.ComponentResource):
                 "calendar_period": "MONTH",
                 "credit_types_treatment": "INCLUDE_ALL_CREDITS",
             },
-            amount={"specified_amount": {"currency_code": "USD", "units": str(units),
-                                         "nanos": nanos}},
+            amount={"specified_amount": {"currency_code": args.get("currency", "USD"),
+                                         "units": str(units), "nanos": nanos}},
             threshold_rules=[{"threshold_percent": t, "spend_basis": "CURRENT_SPEND"}
                              for t in args.get("thresholds", THRESHOLDS)],
             all_updates_rule={"monitoring_notification_channels": [c.name for c in channels],

@@ -1,8 +1,15 @@
 """The GKE cluster of an environment: regional, private, Workload Identity, one system pool.
 
 The default node pool is removed; a small autoscaled CPU pool with its own least-privilege
-service account runs cluster add-ons. GPU pools are separate components
-(:class:`~components.gcp.gpu_pool.GpuNodePool`) so adding one never touches the cluster.
+service account runs cluster add-ons, tainted so only GKE-managed components (which tolerate
+``components.gke.io/gke-managed-components``) run there. Team workloads go to the shared
+general-purpose pool (:class:`~components.gcp.cpu_pool.CpuNodePool`) and the GPU pools
+(:class:`~components.gcp.gpu_pool.GpuNodePool`), separate components so adding one never
+touches the cluster.
+
+The control plane is reached through its DNS-based endpoint (IAM-authorised, no public IP, no
+VPN): ``pulumi up`` and team members use it wherever they are; ``admin_cidrs`` keeps the IP
+endpoint for those who want it (docs/adr/0014-gke-dns-endpoint.md).
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
@@ -14,6 +21,37 @@ import pulumi_gcp as gcp
 
 from components import common
 from components.gcp import _nodes
+
+SYSTEM_TAINT = {"key": "components.gke.io/gke-managed-components", "value": "true",
+                "effect": "NO_SCHEDULE"}
+"""Keeps team pods off the system pool; GKE-managed components tolerate it.
+https://cloud.google.com/kubernetes-engine/docs/how-to/isolate-workloads-dedicated-nodes
+(GoogleCloudPlatform/prometheus-engine#1211 made Managed Prometheus tolerate it)."""
+
+
+class GcpMaintenanceExclusionArgs(TypedDict):
+    """One period without automatic upgrades (RFC 3339 UTC times)."""
+
+    start_time: str
+    """e.g. ``2026-11-20T00:00:00Z``."""
+    end_time: str
+    """e.g. ``2026-12-02T23:59:59Z``."""
+    scope: str
+    """``NO_UPGRADES``, ``NO_MINOR_UPGRADES`` or ``NO_MINOR_OR_NODE_UPGRADES``."""
+
+
+class GcpMaintenanceArgs(TypedDict):
+    """When GKE may upgrade the cluster automatically.
+    https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions"""
+
+    start_time: str
+    """Start of the first window, RFC 3339 UTC, e.g. ``2025-01-11T00:00:00Z``."""
+    end_time: str
+    """End of the first window; the difference is each window's length (4 h or more)."""
+    recurrence: str
+    """RFC 5545 RRULE, e.g. ``FREQ=WEEKLY;BYDAY=SA,SU`` (days are UTC days)."""
+    exclusions: NotRequired[Mapping[str, GcpMaintenanceExclusionArgs]]
+    """Named periods without upgrades. Default: none."""
 
 
 class GcpSystemPoolArgs(TypedDict):
@@ -71,6 +109,12 @@ class GcpClusterArgs(TypedDict):
     """``gke-security-groups@<domain>``: turns on Google Groups for RBAC so Kubernetes RBAC
     bindings to ``group:`` members work. Default: none, groups are not resolved (users are).
     https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac"""
+    secrets_key: NotRequired[pulumi.Input[str]]
+    """Cloud KMS key id for application-layer secrets encryption (the GKE service agent needs
+    encrypter/decrypter on it first: ``EncryptionKeys.key_ids``). Default: none, Google-managed
+    encryption only. https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets"""
+    maintenance: NotRequired[GcpMaintenanceArgs]
+    """Maintenance window and exclusions. Default: none, GKE upgrades at any time."""
 
 
 class GcpCluster(pulumi.ComponentResource):
@@ -86,6 +130,9 @@ class GcpCluster(pulumi.ComponentResource):
     """The cluster's region."""
     workload_pool: pulumi.Output[str]
     """``<project>.svc.id.goog``, resolved once the cluster (and so the pool) exists."""
+    dns_endpoint: pulumi.Output[str]
+    """The control plane's DNS name, e.g. ``gke-0123abcd.us-central1.gke.goog``: reachable from
+    anywhere that reaches Google APIs, authorised by IAM (``container.clusters.connect``)."""
 
     def __init__(self, name: str, args: GcpClusterArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -104,9 +151,11 @@ class GcpCluster(pulumi.ComponentResource):
                              else auth.cluster_ca_certificate))
         project_id = args["project_id"]
         self.workload_pool = cluster.id.apply(lambda _id: f"{project_id}.svc.id.goog")
+        self.dns_endpoint = cluster.control_plane_endpoints_config.apply(_dns_endpoint)
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
                                "location": self.location, "workload_pool": self.workload_pool,
-                               "ca_certificate": self.ca_certificate})
+                               "ca_certificate": self.ca_certificate,
+                               "dns_endpoint": self.dns_endpoint})
 
     def _create_cluster(self, name: str, args: GcpClusterArgs,
                         system_sa: gcp.serviceaccount.Account) -> gcp.container.Cluster:
@@ -134,6 +183,10 @@ class GcpCluster(pulumi.ComponentResource):
                 "enable_private_nodes": True,
                 "enable_private_endpoint": not admin_cidrs,
             },
+            # The DNS endpoint serves kubectl and the stack's Kubernetes provider from anywhere,
+            # authorised by IAM; the IP endpoint stays private unless admin_cidrs list ranges.
+            control_plane_endpoints_config={
+                "dns_endpoint_config": {"allow_external_traffic": True}},
             master_authorized_networks_config={
                 "cidr_blocks": [{"cidr_block": c, "display_name": f"admin {c}"}
                                 for c in admin_cidrs],
@@ -160,6 +213,9 @@ class GcpCluster(pulumi.ComponentResource):
             authenticator_groups_config=(
                 {"security_group": args["rbac_security_group"]}
                 if args.get("rbac_security_group") else None),
+            database_encryption=({"state": "ENCRYPTED", "key_name": args["secrets_key"]}
+                                 if args.get("secrets_key") is not None else None),
+            maintenance_policy=_maintenance_policy(args.get("maintenance")),
             deletion_protection=protected,
             resource_labels=dict(args.get("labels", {})),
             opts=pulumi.ResourceOptions(parent=self, protect=protected,
@@ -183,9 +239,34 @@ class GcpCluster(pulumi.ComponentResource):
                 machine_type=pool["machine_type"], service_account=system_sa.email,
                 disk_size_gb=int(pool["disk_size_gb"]), disk_type=pool["disk_type"],
                 labels={common.POOL_LABEL: "system"},
-                resource_labels={**args.get("labels", {}), "pool": "system"}),
+                resource_labels={**args.get("labels", {}), "pool": "system"},
+                taints=[SYSTEM_TAINT]),
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants,
                                         ignore_changes=_nodes.AUTOSCALED_FIELDS))
+
+
+def _dns_endpoint(config: object) -> str:
+    dns = (config.get("dns_endpoint_config") if isinstance(config, dict)
+           else getattr(config, "dns_endpoint_config", None)) if config else None
+    endpoint = (dns.get("endpoint") if isinstance(dns, dict)
+                else getattr(dns, "endpoint", None)) if dns else None
+    return str(endpoint or "")
+
+
+def _maintenance_policy(policy: GcpMaintenanceArgs | None
+                        ) -> gcp.container.ClusterMaintenancePolicyArgsDict | None:
+    if policy is None:
+        return None
+    exclusions: list[gcp.container.ClusterMaintenancePolicyMaintenanceExclusionArgsDict] = [
+        {"exclusion_name": name, "start_time": e["start_time"], "end_time": e["end_time"],
+         "exclusion_options": {"scope": e["scope"]}}
+        for name, e in sorted(policy.get("exclusions", {}).items())]
+    out: gcp.container.ClusterMaintenancePolicyArgsDict = {"recurring_window": {
+        "start_time": policy["start_time"], "end_time": policy["end_time"],
+        "recurrence": policy["recurrence"]}}
+    if exclusions:
+        out["maintenance_exclusions"] = exclusions
+    return out
 
 
 Cluster = GcpCluster

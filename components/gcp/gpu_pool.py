@@ -6,7 +6,7 @@ pull the team's images, its nodes carry the GPU and team taints and the team/poo
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -26,8 +26,20 @@ driver, and GKE still pins the ``LATEST`` driver per GKE version, so node upgrad
 the release channel) are the only thing that moves it. See docs/gcp.md.
 https://cloud.google.com/kubernetes-engine/docs/how-to/gpus#installing_drivers"""
 
-ZONES = 3
-"""Zones a regional cluster spreads node pools over by default (initial counts are per zone)."""
+INITIAL_NODES_PER_ZONE = 0
+"""GPU pools are created empty. ``initial_node_count`` is per zone, so any other value starts a
+multiple of the zone count (``min_nodes: 1`` over three zones would start three nodes), and a
+zone out of GPUs at creation fails the whole ``pulumi up``. The autoscaler adds nodes when pods
+need them (``location_policy: ANY`` takes whichever zone has capacity); ``min_nodes`` is held
+by ``total_min_node_count`` and, to start those nodes, by the team namespace's warm-capacity
+placeholders (:class:`~components.k8s.warm_capacity.WarmCapacity`): GKE's autoscaler never scales
+up to a minimum by itself (kubernetes/autoscaler#2288)."""
+
+UPGRADE_SETTINGS: "gcp.container.NodePoolUpgradeSettingsArgsDict" = {
+    "strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
+"""GPUs are scarce: upgrades replace one node at a time in place instead of surging (a surge
+node would need a spare GPU machine the zone may not have; blue-green doubles the pool).
+https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies"""
 
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
                   "NoExecute": "NO_EXECUTE"}
@@ -62,6 +74,11 @@ class GpuNodePoolArgs(TypedDict):
     """GCP accelerator type, e.g. ``nvidia-h100-80gb``; also GKE's node label value."""
     gpus_per_node: int
     """GPUs per node, as the machine type carries them."""
+    zones: NotRequired[Sequence[str]]
+    """Zones the nodes may run in (``node_locations``): only zones that sell the machine type,
+    or GKE refuses the pool (``Accelerator type ... does not exist in zone``; the catalogue's
+    ``catalog.zones``). Default: the cluster's zones.
+    https://cloud.google.com/kubernetes-engine/docs/how-to/gpus#create"""
     min_nodes: NotRequired[int]
     """Autoscaler lower bound, total over the zones. Default: 0, idle pools cost nothing."""
     max_nodes: NotRequired[int]
@@ -104,7 +121,11 @@ class GpuNodePool(pulumi.ComponentResource):
             account_id=args["node_identity_name"],
             display_name=f"GKE nodes of {args['team']}/{args['pool']}",
             description=f"Node service account of GPU pool {args['node_pool_name']}")
-        grants += self._create_registry_read(name, args, sa)
+        # The pool waits for its logging/metrics grant, not for the registry read: it is
+        # created empty (INITIAL_NODES_PER_ZONE), so no node pulls a team image before
+        # `pulumi up` has granted it, and the repository (behind its KMS key) stays off the
+        # pool's critical path.
+        self._create_registry_read(name, args, sa)
         self._create_pool(name, args, sa, grants, gpus, min_nodes, max_nodes)
         self.node_service_account = sa.email
         self.scheduling = common.scheduling_contract(args["team"], args["pool"], gpus)
@@ -149,17 +170,15 @@ class GpuNodePool(pulumi.ComponentResource):
             "total_min_node_count": min_nodes, "total_max_node_count": max_nodes,
             # ANY: take capacity in whichever zone has it (GPUs, Spot).
             "location_policy": "ANY"}
-        # GPUs are scarce: upgrade by replacing one node at a time instead of surging.
-        upgrade: gcp.container.NodePoolUpgradeSettingsArgsDict = {
-            "strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
+        zones = list(args.get("zones", ()))
         return gcp.container.NodePool(
             name, project=args["project"], location=args["location"], cluster=args["cluster"],
-            name=args["node_pool_name"],
+            name=args["node_pool_name"], node_locations=zones or None,
             # Per zone; the autoscaler owns the count afterwards (see ignore_changes).
-            initial_node_count=-(-min_nodes // ZONES),
+            initial_node_count=INITIAL_NODES_PER_ZONE,
             autoscaling=autoscaling,
             management=_nodes.MANAGEMENT,
-            upgrade_settings=upgrade,
+            upgrade_settings=UPGRADE_SETTINGS,
             node_config=_nodes.secure_node_config(
                 machine_type=args["machine_type"], service_account=sa.email,
                 disk_size_gb=int(args.get("disk_size_gb", 200)),
@@ -167,6 +186,6 @@ class GpuNodePool(pulumi.ComponentResource):
                 labels=common.node_labels(team, pool),
                 resource_labels={**args.get("labels", {}), "team": team, "pool": pool},
                 **extra),
-            # Nodes boot with their grants in place (logs, metrics, image pulls).
+            # Nodes boot with their node grants in place (logs, metrics).
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants,
                                         ignore_changes=_nodes.AUTOSCALED_FIELDS))

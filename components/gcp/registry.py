@@ -14,13 +14,34 @@ import pulumi_gcp as gcp
 
 from components.gcp._iam import Grants
 
-CLEANUP_POLICIES: list[gcp.artifactregistry.RepositoryCleanupPolicyArgsDict] = [
-    {"id": "keep-recent", "action": "KEEP", "most_recent_versions": {"keep_count": 20}},
-    {"id": "delete-old-untagged", "action": "DELETE",
-     "condition": {"tag_state": "UNTAGGED", "older_than": f"{14 * 24 * 3600}s"}},
-]
-"""Keep the 20 most recent versions of every image (or template); delete untagged ones after
-14 days. Tagged versions are never deleted. https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy"""
+KEEP_VERSIONS = 20
+"""Versions of each image (package) always kept, tagged or not."""
+DELETE_AFTER_DAYS = 30
+"""Versions older than this that are not among the :data:`KEEP_VERSIONS` most recent go."""
+
+
+def cleanup_policies(keep_versions: int = KEEP_VERSIONS
+                     ) -> list[gcp.artifactregistry.RepositoryCleanupPolicyArgsDict]:
+    """Keep the ``keep_versions`` most recent versions of every image (or template), tagged or
+    not; delete untagged versions after 14 days and every other version after 30 days.
+
+    KEEP wins over DELETE, so the newest versions survive whatever their age; a tagged image
+    that is older and not among them is deleted too (a registry that never deletes tagged
+    images grows, and is billed, forever). Pin a release by pushing it again under a new tag,
+    or raise ``keep_versions``.
+    https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy"""
+    return [
+        {"id": "keep-recent", "action": "KEEP",
+         "most_recent_versions": {"keep_count": int(keep_versions)}},
+        {"id": "delete-old-untagged", "action": "DELETE",
+         "condition": {"tag_state": "UNTAGGED", "older_than": f"{14 * 24 * 3600}s"}},
+        {"id": "delete-old", "action": "DELETE",
+         "condition": {"tag_state": "ANY", "older_than": f"{DELETE_AFTER_DAYS * 24 * 3600}s"}},
+    ]
+
+
+CLEANUP_POLICIES = cleanup_policies()
+"""The default cleanup policies (see :func:`cleanup_policies`)."""
 
 
 class GcpTeamRegistryArgs(TypedDict):
@@ -45,6 +66,13 @@ class GcpTeamRegistryArgs(TypedDict):
     """Pulumi ``protect`` + ``retain_on_delete`` on the repositories. Default: off."""
     labels: NotRequired[Mapping[str, str]]
     """GCP labels on the repositories. Default: none beyond the provider's default labels."""
+    kms_key_name: NotRequired[pulumi.Input[str] | None]
+    """Cloud KMS key of both repositories (same location; the Artifact Registry service agent
+    must be able to use it first: ``EncryptionKeys.key_ids``). Set at creation only: changing
+    it replaces the repositories. Default: none, Google-managed encryption.
+    https://cloud.google.com/artifact-registry/docs/cmek"""
+    keep_versions: NotRequired[int]
+    """Most recent versions of each image kept by the cleanup policy. Default: 20."""
 
 
 class GcpTeamRegistry(pulumi.ComponentResource):
@@ -86,8 +114,10 @@ class GcpTeamRegistry(pulumi.ComponentResource):
             repository_id=args["repository_id"], format="DOCKER", mode="STANDARD_REPOSITORY",
             description="Container images of the team",
             docker_config={"immutable_tags": args.get("immutable_tags", False)},
-            cleanup_policies=CLEANUP_POLICIES, cleanup_policy_dry_run=False,
+            cleanup_policies=cleanup_policies(args.get("keep_versions", KEEP_VERSIONS)),
+            cleanup_policy_dry_run=False,
             vulnerability_scanning_config={"enablement_config": "INHERITED"},
+            kms_key_name=args.get("kms_key_name"),
             labels=dict(args.get("labels", {})), opts=self._opts(args))
 
     def _create_kfp(self, name: str, args: GcpTeamRegistryArgs,
@@ -96,7 +126,8 @@ class GcpTeamRegistry(pulumi.ComponentResource):
             f"{name}-pipelines", project=args["project"], location=args["location"],
             repository_id=repository_id, format="KFP", mode="STANDARD_REPOSITORY",
             description="Kubeflow pipeline templates of the team",
-            cleanup_policies=CLEANUP_POLICIES, cleanup_policy_dry_run=False,
+            cleanup_policies=cleanup_policies(args.get("keep_versions", KEEP_VERSIONS)),
+            cleanup_policy_dry_run=False, kms_key_name=args.get("kms_key_name"),
             labels=dict(args.get("labels", {})), opts=self._opts(args))
 
     def _create_grants(self, name: str, args: GcpTeamRegistryArgs,

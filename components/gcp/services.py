@@ -25,11 +25,14 @@ PLATFORM_SERVICES: tuple[str, ...] = (
     "iamcredentials.googleapis.com",  # Workload Identity token exchange, keyless impersonation
     "logging.googleapis.com",  # cluster logging
     "monitoring.googleapis.com",  # cluster monitoring, budget notification channels
+    "serviceusage.googleapis.com",  # Service Usage (projects created by API have none on)
     "storage.googleapis.com",  # buckets
 )
-"""APIs every environment enables; ``billingbudgets.googleapis.com`` is added with budgets."""
+"""APIs every environment enables; ``billingbudgets.googleapis.com`` is added with budgets and
+``cloudkms.googleapis.com`` with customer-managed keys."""
 
 BUDGET_SERVICE = "billingbudgets.googleapis.com"
+KMS_SERVICE = "cloudkms.googleapis.com"
 
 
 class GcpServicesArgs(TypedDict):
@@ -72,6 +75,9 @@ class GcpServices(pulumi.ComponentResource):
 
     def _create_services(self, name: str, project: str,
                          names: Sequence[str]) -> dict[str, gcp.projects.Service]:
+        # Enabled in parallel: the calls are billed to the deployer's own quota project (the
+        # provider sets no user_project_override), so none waits for Service Usage or
+        # Resource Manager to be on in this project first (terraform-provider-google#14174).
         return {svc: gcp.projects.Service(
             f"{name}-{svc.split('.')[0]}", project=project, service=svc,
             disable_on_destroy=False, opts=pulumi.ResourceOptions(parent=self))

@@ -1,4 +1,4 @@
-"""A team's home in the cluster: namespace, service account, edit access, GPU quota, defaults.
+"""A team's home in the cluster: namespace, service account, edit access, quotas, defaults.
 
 Without it, the workload identity binding points at a Kubernetes service account nobody
 created, and the first Job a data scientist submits fails. One component = the whole unit.
@@ -46,7 +46,9 @@ class TeamNamespaceArgs(TypedDict):
     default_cpu: NotRequired[str]
     """CPU request given to containers that set none. Default: ``500m``."""
     default_memory: NotRequired[str]
-    """Memory request and limit given to containers that set none. Default: ``1Gi``."""
+    """Memory request given to containers that set none. No default *limit* is set: a limit
+    default would reject a container that requests more than it (200Gi on a GPU node) and
+    kill one that sets nothing at that size. Default: ``1Gi``."""
 
 
 class TeamNamespace(pulumi.ComponentResource):
@@ -95,13 +97,14 @@ class TeamNamespace(pulumi.ComponentResource):
                 f"{name}-compute-quota", opts=in_ns, metadata=meta("compute"),
                 spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=compute))
         cpu, memory = args.get("default_cpu", "500m"), args.get("default_memory", "1Gi")
-        # Containers without requests get modest defaults instead of BestEffort; GPU nodes stay
-        # off-limits to them anyway through the GPU taint, which only GPU Jobs tolerate.
+        # Containers without requests get modest default *requests* instead of BestEffort (and
+        # the compute quota can count them). No default limit: it would reject a container that
+        # requests more memory than the limit without setting one, and cap a job that sets
+        # nothing at a fraction of a 1.8 TB GPU node.
         k8s.core.v1.LimitRange(
             f"{name}-defaults", opts=in_ns, metadata=meta("defaults"),
             spec=k8s.core.v1.LimitRangeSpecArgs(limits=[k8s.core.v1.LimitRangeItemArgs(
-                type="Container", default_request={"cpu": cpu, "memory": memory},
-                default={"memory": memory})]))
+                type="Container", default_request={"cpu": cpu, "memory": memory})]))
         self.namespace = ns.metadata.apply(lambda m: str(m["name"]) if isinstance(m, dict)
                                            else str(m.name))
         self.service_account = sa.metadata.apply(lambda m: str(m["name"]) if isinstance(m, dict)

@@ -22,6 +22,8 @@ from components.gcp import (
     Bucket,
     Budget,
     Cluster,
+    CpuNodePool,
+    EncryptionKeys,
     GpuNodePool,
     Network,
     Pipeline,
@@ -31,14 +33,21 @@ from components.gcp import (
     TeamRegistry,
 )
 from components.gcp._iam import members_of
+from components.gcp.bucket import SOFT_DELETE_SECONDS
 from components.gcp.cluster import GcpClusterArgs
 from components.gcp.identity import MEMBER_ROLES
-from components.gcp.services import BUDGET_SERVICE
-from components.k8s import RbacSubject, TeamNamespace, gke_kubeconfig
+from components.gcp.keys import GcpKeyArgs
+from components.gcp.services import BUDGET_SERVICE, KMS_SERVICE
+from components.k8s import RbacSubject, TeamNamespace, WarmCapacity, gke_dns_kubeconfig
 from stacks.org.spec import EnvSpec, PipelineSpec, PoolSpec, TeamSpec
 
 PROVIDER_NAME = "gcp"
+BILLING_PROVIDER_NAME = "gcp-billing"
 K8S_PROVIDER_NAME = "kubernetes"
+KEY_SERVICES = {"gke-secrets": "container.googleapis.com", "storage": "storage.googleapis.com",
+                "registry": "artifactregistry.googleapis.com",
+                "vertex": "aiplatform.googleapis.com"}
+"""Which service encrypts with each key of the environment's ring (names.KEY_PURPOSES)."""
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 ADMIN_ROLES = ("roles/container.admin", "roles/aiplatform.user")
 """Platform admins: every cluster and Kubernetes object of the project, and Vertex AI."""
@@ -82,17 +91,40 @@ class _Env:
         if not env.project:
             raise ValueError(f"environment '{env.name}' has no GCP project")
         self.env, self.project_id = env, env.project
+        # No user_project_override here: with it every call (the very first service
+        # enablements included) is billed to the project's quota, which 403s until Service
+        # Usage is on (terraform-provider-google#14174). Only the Budget API needs a quota
+        # project with user credentials: it gets its own provider (`billing_provider`).
         self.provider = gcp.Provider(
             PROVIDER_NAME, project=env.project, region=env.region,
-            default_labels=dict(env.labels),
-            # Budgets (and some other APIs) need a quota project with user credentials.
-            user_project_override=True, billing_project=env.project)
+            default_labels=dict(env.labels))
+        self.billing_provider: gcp.Provider | None = None
+        if env.platform.billing_account:
+            self.billing_provider = gcp.Provider(
+                BILLING_PROVIDER_NAME, project=env.project, region=env.region,
+                default_labels=dict(env.labels),
+                user_project_override=True, billing_project=env.project)
         services = list(PLATFORM_SERVICES)
         if env.platform.billing_account:
             services.append(BUDGET_SERVICE)
+        if env.platform.customer_managed_keys:
+            services.append(KMS_SERVICE)
         self.services = Services("services", {"project": env.project, "services": services},
                                  opts=self.opts())
         self.project = self.services.project
+        self.keys: dict[str, pulumi.Output[str]] = {}
+        ring = env.platform.kms_key_ring
+        if ring is not None:
+            names = env.platform.names
+            key_names = {"gke-secrets": names.key_gke_secrets, "storage": names.key_storage,
+                         "registry": names.key_registry, "vertex": names.key_vertex}
+            keys: dict[str, GcpKeyArgs] = {
+                purpose: {"name": str(key_names[purpose]), "service": service}
+                for purpose, service in KEY_SERVICES.items()}
+            self.keys = EncryptionKeys("keys", {
+                "project": self.project, "location": env.region, "key_ring_name": ring,
+                "keys": keys, "protected": env.production, "labels": dict(env.labels)},
+                opts=self.opts()).key_ids
         self.network = Network("network", {
             "project": self.project, "region": env.region,
             "network_name": env.platform.network_name, "cidr": env.platform.network_cidr,
@@ -118,20 +150,35 @@ class _Env:
             }}
         if env.platform.gke_security_group:
             cluster_args["rbac_security_group"] = env.platform.gke_security_group
+        if "gke-secrets" in self.keys:
+            cluster_args["secrets_key"] = self.keys["gke-secrets"]
+        window = env.platform.maintenance
+        if window is not None:
+            cluster_args["maintenance"] = {
+                "start_time": window.window_start, "end_time": window.window_end,
+                "recurrence": window.recurrence,
+                "exclusions": {name: {"start_time": start, "end_time": end, "scope": scope}
+                               for name, (start, end, scope) in window.exclusions.items()}}
         self.cluster = Cluster("cluster", cluster_args, opts=self.opts())
 
         # In-cluster objects (team namespaces) go through a provider built from the cluster's
-        # outputs, never a local kubeconfig. `pulumi up` must reach the control plane: from an
-        # admin CIDR, or from inside the VPC when the endpoint is private.
+        # outputs, never a local kubeconfig, on the DNS-based endpoint: `pulumi up` reaches the
+        # control plane from anywhere with IAM (container.clusters.connect), no VPN or admin
+        # CIDR needed (docs/adr/0014-gke-dns-endpoint.md).
+        self.repositories: dict[str, pulumi.Output[str]] = {}
         self.k8s_provider = kubernetes.Provider(
-            K8S_PROVIDER_NAME, kubeconfig=gke_kubeconfig(
-                self.cluster.name, self.cluster.endpoint, self.cluster.ca_certificate))
+            K8S_PROVIDER_NAME, kubeconfig=gke_dns_kubeconfig(
+                self.cluster.name, self.cluster.dns_endpoint))
 
     def opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(provider=self.provider, aliases=aliases or None)
 
     def k8s_opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(provider=self.k8s_provider, aliases=aliases or None)
+
+    def billing_opts(self, aliases: list[Any] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.billing_provider or self.provider,
+                                      aliases=aliases or None)
 
 
 def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
@@ -145,10 +192,15 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         "scheduler_identity_name": names.scheduler_identity if has_pipelines else None,
         "members": list(team.members)}, opts=ctx.opts(_aliases(team, None)))
 
-    TeamNamespace(team.name, {
+    namespace = TeamNamespace(team.name, {
         "team": names.namespace, "gpu_quota": team.max_gpus, "labels": team.labels,
         "service_account_annotations": {WORKLOAD_IDENTITY_ANNOTATION: identity.workload_email},
-        "edit_subjects": rbac_subjects(team.members)}, opts=ctx.k8s_opts(_aliases(team, None)))
+        "edit_subjects": rbac_subjects(team.members),
+        # GPU pods request CPU and memory too: the quota is the team's share of the shared
+        # CPU nodes plus what its GPU pools hold at full scale.
+        "cpu_quota": str(team.cpu.vcpus + team.max_pool_vcpus),
+        "memory_quota": f"{team.cpu.memory_gb + team.max_pool_memory_gb}Gi"},
+        opts=ctx.k8s_opts(_aliases(team, None)))
 
     members = members_of(team.members)
     team_writers: dict[str, pulumi.Input[str]] = {**members, "workload": identity.workload_member}
@@ -162,7 +214,8 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         "repository_id": names.container_registry,
         "pipeline_repository_id": names.pipeline_registry if has_pipelines else None,
         "immutable_tags": env.production, "writers": team_writers, "readers": readers,
-        "protected": env.production, "labels": team.labels}, opts=ctx.opts(_aliases(team, None)))
+        "protected": env.production, "labels": team.labels,
+        "kms_key_name": ctx.keys.get("registry")}, opts=ctx.opts(_aliases(team, None)))
 
     # The pipeline SA is a team identity too: pipelines read datasets and write models.
     bucket_admins = dict(team_writers)
@@ -172,11 +225,22 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         "project": ctx.project, "bucket_name": spec.bucket_name,
         "location": env.region, "versioning": spec.versioning,
         "delete_after_days": spec.delete_after_days, "object_admins": bucket_admins,
+        # Scratch buckets expire their objects: keeping deleted ones 7 more days only bills.
+        "soft_delete_seconds": 0 if spec.delete_after_days else SOFT_DELETE_SECONDS,
+        "kms_key_name": ctx.keys.get("storage"),
         "protected": env.production, "labels": team.labels},
         opts=ctx.opts(_aliases(team, key, spec.previous_names)))
         for key, spec in team.buckets.items()}
 
     pools = {key: _pool(ctx, team, spec, registry) for key, spec in team.pools.items()}
+    for key, spec in team.pools.items():
+        if spec.min_nodes > 0:
+            contract = pools[key].scheduling
+            WarmCapacity(f"{team.name}-{key}", {
+                "namespace": namespace.namespace, "pool": key, "replicas": spec.min_nodes,
+                "node_selector": contract["node_selector"],
+                "tolerations": contract["tolerations"], "labels": team.labels},
+                opts=ctx.k8s_opts(_aliases(team, key, spec.previous_names)))
 
     root: Bucket | None = None
     pipelines: dict[str, Any] = {}
@@ -187,7 +251,7 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
             "project": ctx.project, "bucket_name": names.pipeline_root_bucket,
             # Production keeps overwritten run artefacts (tier default, like team buckets).
             "location": env.region, "versioning": env.production,
-            "object_admins": bucket_admins,
+            "object_admins": bucket_admins, "kms_key_name": ctx.keys.get("storage"),
             "object_viewers": viewers, "protected": env.production, "labels": team.labels},
             opts=ctx.opts(_aliases(team, "pipeline-root")))
         # Who hears about a scheduled run that failed to start: the team's contacts.
@@ -202,10 +266,12 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         Budget(team.name, {
             "billing_account": env.platform.billing_account, "project": ctx.project,
             "display_name": names.budget,
-            "amount_usd": float(team.budget_usd), "labels": {"team": team.name},
+            "amount_usd": float(team.budget_usd), "currency": env.platform.budget_currency,
+            "labels": {"team": team.name},
             "contacts": list(team.contacts), "channel_labels": team.labels},
-            opts=ctx.opts(_aliases(team, None)))
+            opts=ctx.billing_opts(_aliases(team, None)))
 
+    ctx.repositories[team.name] = registry.repository_id
     return {
         "namespace": names.namespace,
         "service_account": names.service_account,
@@ -232,6 +298,7 @@ def _pool(ctx: _Env, team: TeamSpec, spec: PoolSpec, registry: TeamRegistry) -> 
         "node_identity_name": spec.node_identity_name, "machine_type": shape.machine_type,
         "accelerator_type": shape.gcp_accelerator_type, "gpus_per_node": spec.gpus_per_node,
         "min_nodes": spec.min_nodes, "max_nodes": spec.max_nodes, "spot": spec.spot,
+        "zones": list(spec.zones),
         "disk_size_gb": spec.disk_size_gb, "local_ssd_gb": shape.bundled_local_ssd_gb,
         "registry_repository": registry.repository_id,
         "labels": team.labels}, opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
@@ -275,6 +342,21 @@ def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdent
             "pipeline_root": pipeline.output_directory}
 
 
+def _general_pool(ctx: _Env) -> CpuNodePool | None:
+    """The shared CPU pool: pods without GPU tolerations run here, and pull any team's image."""
+    env = ctx.env
+    spec, names = env.platform.general_pool, env.platform.names
+    if spec is None or names.general_pool is None or names.general_node_identity is None:
+        return None
+    return CpuNodePool("general", {
+        "project": ctx.project, "location": env.region, "cluster": ctx.cluster.name,
+        "node_pool_name": names.general_pool, "node_identity_name": names.general_node_identity,
+        "machine_type": spec.machine_type, "min_nodes": spec.min_nodes,
+        "max_nodes": spec.max_nodes, "spot": spec.spot, "disk_size_gb": spec.disk_size_gb,
+        "disk_type": spec.disk_type, "registry_repositories": dict(ctx.repositories),
+        "labels": dict(env.labels)}, opts=ctx.opts())
+
+
 def people(env: EnvSpec) -> dict[str, list[str]]:
     """Project roles per human principal: admins and the members of every team, merged."""
     grants: dict[str, set[str]] = {}
@@ -293,6 +375,7 @@ def build_gcp(env: EnvSpec) -> dict[str, Any]:
     if grants:
         ProjectAccess("access", {"project": ctx.project, "grants": grants}, opts=ctx.opts())
     teams = {name: _team(ctx, team) for name, team in env.teams.items()}
+    _general_pool(ctx)
     return {
         "environment": {
             "name": env.name, "cloud": env.cloud, "tier": env.tier, "region": env.region,

@@ -73,8 +73,9 @@ def _py(value: Any) -> str:
 
 def cluster_credentials(env: Environment) -> Recipe:
     if env.cloud == "gcp":
+        # The DNS-based endpoint: reachable from anywhere, authorised by IAM (ADR 14).
         code = (f"gcloud container clusters get-credentials {env.cluster_name} \\\n"
-                f"    --region {env.region} --project {env.project}")
+                f"    --location {env.region} --project {env.project} --dns-endpoint")
     else:
         code = f"aws eks update-kubeconfig --name {env.cluster_name} --region {env.region}"
     return Recipe(f"Connect kubectl to {env.cluster_name}", "shell", code)
@@ -82,12 +83,15 @@ def cluster_credentials(env: Environment) -> Recipe:
 
 def kubeconfig(team: TeamEnv) -> Recipe:
     if team.cloud == "gcp":
-        code = (f"gcloud container clusters get-credentials {team.cluster_name} \\\n"
-                f"    --region {team.region} --project {team.project}\n"
+        code = (f"gcloud components install gke-gcloud-auth-plugin   # once, if missing\n"
+                f"gcloud container clusters get-credentials {team.cluster_name} \\\n"
+                f"    --location {team.region} --project {team.project} --dns-endpoint\n"
                 f"kubectl config set-context --current --namespace {team.namespace}\n"
                 f"kubectl auth can-i create jobs   # expect: yes")
-        intro = ("Once per machine: put the cluster in your kubeconfig and make your team's "
-                 "namespace the default.")
+        intro = ("Once per machine, signed in to gcloud as yourself: put the cluster in your "
+                 "kubeconfig and make your team's namespace the default. The cluster's DNS "
+                 "endpoint works from anywhere (no VPN); Google IAM lets you in, Kubernetes "
+                 "RBAC decides what you may do.")
     elif team.member_role:
         profile = f"{team.team}-{team.env}"
         code = (f"aws configure set profile.{profile}.role_arn {team.member_role}\n"

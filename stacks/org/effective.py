@@ -25,6 +25,7 @@ MODEL_BUCKET_PATTERNS = ("*model*",)
 SECTIONS = ("gpu_pools", "buckets", "pipelines")
 
 
+
 class Entry:
     """One pool, bucket or pipeline of a team in one environment."""
 
@@ -70,7 +71,7 @@ class TeamInEnv:
         self._entries: dict[str, tuple[Entry, ...]] = {}
 
     def value(self, field: str) -> Any:
-        """A team-level field (description, members, cost_center, budget_usd) in this env."""
+        """A team-level field (description, members, cost_center, budget_usd, cpu) in this env."""
         if self.override is not None:
             value = getattr(self.override, field)
             if value is not None:
@@ -152,6 +153,12 @@ def pool_zone_ids(pool: Entry, shape: MachineShape, region: str,
 def deployed(team: Team, env: str) -> bool:
     """Whether the team is deployed to ``env`` (default: every environment)."""
     return team.environments is None or env in team.environments
+
+
+def customer_managed_keys(org: Org, *, production: bool) -> bool:
+    """Customer-managed encryption keys unless set: production has them, sandboxes opt in."""
+    value = org.platform.encryption.customer_managed_keys
+    return production if value is None else bool(value)
 
 
 def spot(pool: Entry, *, production: bool) -> bool:

@@ -190,6 +190,39 @@ class Environment(_Strict):
                                            "the release channel decides).")
 
 
+class Encryption(_Strict):
+    """How data at rest is encrypted."""
+
+    customer_managed_keys: bool | None = Field(default=None, description="Encrypt with keys "
+                                               "the organisation controls (GCP: a Cloud KMS key "
+                                               "ring per environment: GKE secrets, buckets, "
+                                               "registries, Vertex AI pipeline runs). Default: "
+                                               "on in production, off in sandbox.")
+
+
+class MaintenanceExclusion(_Strict):
+    """A period without automatic upgrades (a launch, a long training run, a freeze)."""
+
+    start: str = Field(description="First day, YYYY-MM-DD (00:00 UTC).")
+    end: str = Field(description="Last day, YYYY-MM-DD (until 23:59:59 UTC).")
+    scope: Literal["no_upgrades", "no_minor_upgrades", "no_minor_or_node_upgrades"] = Field(
+        default="no_minor_or_node_upgrades", description="What is held back. "
+        "no_minor_or_node_upgrades (default; up to 180 days): nodes are not upgraded, so "
+        "running jobs are not evicted, while the control plane still gets patches. "
+        "no_upgrades (up to 30 days): nothing, not even patches.")
+
+
+class Maintenance(_Strict):
+    """When automatic cluster upgrades may run, in production environments."""
+
+    window: str = Field(default="Sat,Sun 00:00-08:00", description="Recurring window in UTC, "
+                        "'<days> HH:MM-HH:MM' with days Mon..Sun joined by ','. At least 4 "
+                        "hours, and 12 hours a week in total (GKE needs 48 hours in any 32 "
+                        "days). Default: Sat,Sun 00:00-08:00.")
+    exclusions: dict[str, MaintenanceExclusion] = Field(default_factory=dict, description=
+                                                        "Named periods without upgrades.")
+
+
 class Platform(_Strict):
     """Shared platform settings, all defaulted."""
 
@@ -214,8 +247,16 @@ class Platform(_Strict):
     gke_security_group: str | None = Field(default=None, description="gcp only: the "
                                            "gke-security-groups@<your domain> Google Group, so "
                                            "`group:` members get Kubernetes access (Google "
-                                           "Groups for RBAC). Default: off; `group:` members "
-                                           "are still bound, but GKE cannot resolve them.")
+                                           "Groups for RBAC). Required on gcp when a team "
+                                           "lists `group:` members; each team group must be "
+                                           "a member of it.")
+    encryption: Encryption = Field(default_factory=Encryption, description="Encryption at "
+                                   "rest.")
+    budget_currency: str = Field(default="USD", description="ISO 4217 currency of the billing "
+                                 "account (GCP budgets must use it). Budgets are written in "
+                                 "this currency. Default: USD.")
+    maintenance: Maintenance = Field(default_factory=Maintenance, description="gcp: when "
+                                     "production clusters may be upgraded automatically.")
 
 
 class Org(_Strict):

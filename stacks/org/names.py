@@ -39,8 +39,10 @@ class Recipe(NamedTuple):
 Recipes = dict[str, Recipe]
 
 SYSTEM_POOL = "system"
-GENERAL_POOL = "general"  # aws: the node group for the teams' CPU pods
+GENERAL_POOL = "general"  # the pool / node group for the teams' CPU pods
 PIPELINE_ROOT = "pipeline-root"
+KEY_PURPOSES = ("gke-secrets", "storage", "registry", "vertex")
+"""The Cloud KMS keys of an environment's key ring, one per service that encrypts with it."""
 
 
 def made(recipes: Recipes) -> dict[str, str]:
@@ -65,6 +67,11 @@ def platform(cloud: str, org: str, env: str) -> Recipes:
             "cluster_name": cluster,
             "system_pool": Recipe("gke_node_pool", (SYSTEM_POOL,)),
             "system_node_identity": Recipe("gcp_service_account", (org, env, "gke")),
+            "general_pool": Recipe("gke_node_pool", (GENERAL_POOL,)),
+            "general_node_identity": Recipe("gcp_service_account", (org, env, GENERAL_POOL)),
+            "key_ring": Recipe("kms_key_ring", (org, env)),
+            **{f"key_{purpose.replace('-', '_')}": Recipe("kms_crypto_key", (purpose,))
+               for purpose in KEY_PURPOSES},
         }
     return {
         "cluster_name": Recipe("eks_cluster", (org, env)),

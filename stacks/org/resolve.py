@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from components import catalog
-from stacks.org import effective, names, sagemaker
+from stacks.org import effective, maintenance, names, sagemaker
 from stacks.org.effective import MODEL_BUCKET_PATTERNS, Entry, TeamInEnv
 from stacks.org.errors import Issue, OrgError, did_you_mean, format_path
 from stacks.org.loaded import LoadedOrg
@@ -22,6 +22,8 @@ from stacks.org.model import Org
 from stacks.org.spec import (
     BucketSpec,
     EnvSpec,
+    GeneralPoolSpec,
+    MaintenanceSpec,
     PipelineSpec,
     PlatformNames,
     PlatformSpec,
@@ -88,10 +90,45 @@ class _Resolver:
                                   registry_scanning=p.registry_scanning,
                                   admins_from=format_path(effective.admins_path(org, env)),
                                   general_max_nodes=effective.general_max_nodes(
-                                      [(t.cpu_vcpus, t.cpu_memory_gb) for t in teams.values()])),
+                                      [(t.cpu_vcpus, t.cpu_memory_gb) for t in teams.values()]),
+                                  customer_managed_keys=effective.customer_managed_keys(
+                                      org, production=self.production),
+                                  budget_currency=p.budget_currency,
+                                  maintenance=self.maintenance(),
+                                  general_pool=self.general_pool(teams)),
             teams=teams, org_file=self.loaded.path, all_environments=tuple(org.environments),
             kubernetes_version=effective.kubernetes_version(org, env) if aws else None,
             zone_ids=self.zone_ids)
+
+    def general_pool(self, teams: dict[str, TeamSpec]) -> GeneralPoolSpec | None:
+        """The shared CPU pool, sized for every team's cpu share; scales to zero in every tier,
+        on Spot in sandboxes (cheap) and on demand in production (notebooks are not preempted)."""
+        cloud = self.org.cloud
+        if cloud != "gcp":
+            return None
+        shape = catalog.GENERAL_POOL[cloud]
+        vcpus = sum(t.cpu_vcpus for t in teams.values())
+        memory = sum(t.cpu_memory_gb for t in teams.values())
+        return GeneralPoolSpec(
+            machine_type=shape["machine_type"], min_nodes=0,
+            max_nodes=catalog.general_pool_nodes(cloud, vcpus, memory),
+            spot=not self.production, disk_size_gb=shape["disk_size_gb"],
+            disk_type=shape["disk_type"])
+
+    def maintenance(self) -> MaintenanceSpec | None:
+        """The GKE maintenance policy: production clusters only (sandboxes upgrade any time)."""
+        if self.org.cloud != "gcp" or not self.production:
+            return None
+        policy = self.org.platform.maintenance
+        window, _ = maintenance.parse_window(policy.window)
+        if window is None:  # validated; unreachable for a loaded org
+            raise ValueError(f"platform.maintenance.window {policy.window!r} is invalid")
+        start, end = window.first()
+        return MaintenanceSpec(
+            window_start=start, window_end=end, recurrence=window.recurrence,
+            exclusions={name: (*maintenance.exclusion_times(e.start, e.end),
+                               maintenance.GKE_SCOPES[e.scope])
+                        for name, e in sorted(policy.exclusions.items())})
 
     def team(self, t: TeamInEnv) -> TeamSpec:
         org = self.org
@@ -120,8 +157,12 @@ class _Resolver:
         gpus = pool.value("gpus_per_node")
         shape = catalog.shape(cloud, accel, gpus if gpus is not None
                               else catalog.default_gpus_per_node(cloud, accel))
+        zones = pool.value("zones")
         return PoolSpec(
             name=pool.key, accelerator=accel, gpus_per_node=shape.gpus_per_node, shape=shape,
+            zones=(tuple(zones) if zones is not None
+                   else catalog.zones(cloud, shape.machine_type, self.region))
+            if cloud == "gcp" else (),
             min_nodes=pool.value("min_nodes"), max_nodes=pool.value("max_nodes"),
             spot=effective.spot(pool, production=self.production),
             disk_size_gb=pool.value("disk_size_gb"),

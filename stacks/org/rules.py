@@ -59,6 +59,12 @@ AWS_TAG_KEY = Rule(r"(?!aws:)[\w .:/=+@-]{1,128}",
                    "with 'aws:'")
 AWS_TAG_VALUE = Rule(r"[\w .:/=+@-]{0,256}",
                      "an AWS tag value: up to 256 letters, digits, spaces or _.:/=+-@")
+CURRENCY = Rule(r"[A-Z]{3}", "an ISO 4217 currency code: three capital letters, e.g. USD, EUR, "
+                "JPY (the currency of your billing account)")
+COMMON_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "KRW", "CHF", "CAD", "AUD", "INR", "BRL",
+                     "SGD", "SEK", "NOK", "DKK", "PLN", "CNY", "HKD", "MXN", "NZD", "ZAR")
+"""For 'did you mean' only; any three capital letters are accepted (the billing account
+decides, and the Budget API rejects a mismatch)."""
 URI = {"gcp": Rule(r"gs://[a-z0-9][a-z0-9._-]{1,221}/.+", "a gs://BUCKET/OBJECT URI"),
        "aws": Rule(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", "an s3://BUCKET/KEY URI")}
 

@@ -31,6 +31,7 @@ class PoolSpec:
     node_identity_name: str  # GCP node service account id / AWS node role name
     previous_names: tuple[str, ...] = ()
     zone_ids: tuple[str, ...] = ()  # aws: AZ IDs of the environment's network offering the type
+    zones: tuple[str, ...] = ()  # gcp: zone names the nodes may run in
 
     @property
     def machine_type(self) -> str:
@@ -132,8 +133,36 @@ class PlatformNames:
     autoscaler_role: str | None = None  # aws: the cluster autoscaler's role
     registry_template_role: str | None = None  # aws: the ECR creation template role
     key_alias: str | None = None  # aws: KMS alias of the environment key
-    general_pool: str | None = None  # aws: node group of the teams' CPU pods
-    general_node_identity: str | None = None  # aws: its node role (and launch template)
+    general_pool: str | None = None  # node pool / node group of the teams' CPU pods
+    general_node_identity: str | None = None  # its node SA (gcp) / node role (aws)
+    key_ring: str | None = None  # gcp: Cloud KMS key ring of the environment
+    key_gke_secrets: str | None = None  # gcp: key of GKE application-layer secrets encryption
+    key_storage: str | None = None  # gcp: default key of the buckets
+    key_registry: str | None = None  # gcp: key of the Artifact Registry repositories
+    key_vertex: str | None = None  # gcp: key of Vertex AI pipeline runs (encryptionSpec)
+
+
+@dataclass(frozen=True)
+class MaintenanceSpec:
+    """GKE maintenance policy: one weekly window and named exclusions, RFC 3339 / RRULE."""
+
+    window_start: str  # first occurrence, e.g. 2025-01-11T00:00:00Z
+    window_end: str
+    recurrence: str  # FREQ=WEEKLY;BYDAY=SA,SU
+    exclusions: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # name -> (start, end, GKE scope)
+
+
+@dataclass(frozen=True)
+class GeneralPoolSpec:
+    """The shared general-purpose CPU pool: where pods without GPU tolerations run."""
+
+    machine_type: str
+    min_nodes: int
+    max_nodes: int  # holds every team's cpu share (catalog.general_pool_nodes)
+    spot: bool
+    disk_size_gb: int
+    disk_type: str
 
 
 @dataclass(frozen=True)
@@ -149,6 +178,15 @@ class PlatformSpec:
     registry_scanning: str | None = None  # aws: None = leave the account's ECR scanning as is
     general_max_nodes: int = 1  # aws: general node group size for the teams' CPU work
     admins_from: str = "platform.admins"  # where `admins` was written (for messages)
+    customer_managed_keys: bool = False  # a KMS key ring with keys per service (gcp)
+    budget_currency: str = "USD"
+    maintenance: MaintenanceSpec | None = None  # gcp production clusters
+    general_pool: GeneralPoolSpec | None = None  # gcp
+
+    @property
+    def kms_key_ring(self) -> str | None:
+        """The key ring when customer-managed keys are on, else None."""
+        return self.names.key_ring if self.customer_managed_keys else None
 
 
 @dataclass(frozen=True)
@@ -172,3 +210,20 @@ class EnvSpec:
     @property
     def production(self) -> bool:
         return self.tier == "production"
+
+    def kms_key_id(self, purpose: str) -> str | None:
+        """Resource id of the environment's Cloud KMS key for ``purpose`` (``gke-secrets``,
+        ``storage``, ``registry``, ``vertex``), or None without customer-managed keys.
+
+        ``vertex`` is the key of Vertex AI pipeline runs: a PipelineJob's
+        ``encryptionSpec.kmsKeyName`` (the Vertex AI service agent may use it).
+        """
+        ring = self.platform.kms_key_ring
+        if ring is None or self.cloud != "gcp":
+            return None
+        key = getattr(self.platform.names, f"key_{purpose.replace('-', '_')}", None)
+        if key is None:
+            raise KeyError(f"no key for {purpose!r}; keys: gke-secrets, storage, registry, "
+                           "vertex")
+        return (f"projects/{self.project}/locations/{self.region}/keyRings/{ring}/"
+                f"cryptoKeys/{key}")

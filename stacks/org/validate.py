@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from components import catalog, cron, naming
-from stacks.org import effective, rules, sagemaker, templates
+from stacks.org import effective, maintenance, rules, sagemaker, templates
 from stacks.org import names as recipes
 from stacks.org.effective import Entry, TeamInEnv
 from stacks.org.errors import Issue, OrgError, Path_, did_you_mean, format_path
@@ -154,7 +154,8 @@ def model(src: Source) -> tuple[Org | None, list[Issue], set[Path_]]:
         except ValidationError as exc:
             if attempt == 0:
                 data = copy.deepcopy(data)
-            issues += _pydantic_issues(exc, src)
+            # A value dropped on an earlier attempt is reported once: not again as missing.
+            issues += _pydantic_issues(exc, src, skip_missing=pruned)
             progress = False
             for err in exc.errors():
                 loc = tuple(err["loc"])
@@ -231,11 +232,14 @@ _TYPE_WORDS = {
 }
 
 
-def _pydantic_issues(exc: ValidationError, src: Source) -> list[Issue]:
+def _pydantic_issues(exc: ValidationError, src: Source,
+                     skip_missing: set[Path_] | None = None) -> list[Issue]:
     out = []
     for err in exc.errors():
         loc: Path_ = tuple(err["loc"])
         kind, given, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+        if kind == "missing" and skip_missing and loc in skip_missing:
+            continue
         if kind == "extra_forbidden":
             model_cls = _model_at(loc[:-1])
             allowed = sorted(model_cls.model_fields) if model_cls else []
@@ -294,6 +298,41 @@ def platform(p: Problems) -> None:
         elif not pf.gke_security_group.startswith("gke-security-groups@"):
             p.add(("platform", "gke_security_group"), f"'{pf.gke_security_group}' is not "
                   "valid: GKE only accepts a group named gke-security-groups@<your domain>")
+    _currency(p)
+    _maintenance(p)
+
+
+def _currency(p: Problems) -> None:
+    """platform.budget_currency: the billing account's ISO 4217 code (GCP budgets)."""
+    currency = p.org.platform.budget_currency
+    path: Path_ = ("platform", "budget_currency")
+    if not rules.CURRENCY.ok(currency):
+        p.add(path, f"'{currency}' is not valid: expected {rules.CURRENCY.explain}"
+              f"{did_you_mean(currency, rules.COMMON_CURRENCIES)}")
+    elif p.cloud == "aws" and currency != "USD":
+        p.add(path, f"AWS Budgets are kept in USD; remove budget_currency (got '{currency}')")
+
+
+def _maintenance(p: Problems) -> None:
+    """platform.maintenance: a window GKE accepts and exclusions within GKE's limits."""
+    pf = p.org.platform
+    if "maintenance" not in pf.model_fields_set:
+        return  # the default window is valid
+    base: Path_ = ("platform", "maintenance")
+    if p.cloud != "gcp":
+        p.add(base, "maintenance is for gcp only (GKE maintenance windows); EKS upgrades run "
+              "when you change the cluster version", at_key=True)
+        return
+    _window, problem = maintenance.parse_window(pf.maintenance.window)
+    if problem is not None:
+        p.add((*base, "window"), problem)
+    for name, exclusion in pf.maintenance.exclusions.items():
+        path = (*base, "exclusions", name)
+        p.fmt(path, name, rules.ENTRY_KEY, at_key=True, what="exclusion name ")
+        found = maintenance.exclusion_problem(exclusion.start, exclusion.end, exclusion.scope)
+        if found is not None:
+            field, message = found
+            p.add((*path, field), message)
 
 
 def _network(p: Problems) -> None:
@@ -475,6 +514,7 @@ def _team(p: Problems, name: str, team: Team) -> None:
               f"and 'default' and names starting with '{RESERVED_NAMESPACE_PREFIX}' belong to "
               "Kubernetes itself; choose another name", at_key=True)
     p.members((*path, "members"), team.members)
+    _groups(p, (*path, "members"), team.members)
     for i, c in enumerate(team.contacts):
         p.fmt((*path, "contacts", i), c, rules.EMAIL)
     if team.cost_center is not None:
@@ -489,6 +529,27 @@ def _team(p: Problems, name: str, team: Team) -> None:
               "key to deploy it everywhere")
     _entry_keys(p, path, team)
     _overrides(p, path, team)
+
+
+def _groups(p: Problems, path: Path_, members: tuple[str, ...]) -> None:
+    """gcp: `group:` members get Kubernetes access only through Google Groups for RBAC.
+
+    Without ``platform.gke_security_group`` their RoleBinding names a group GKE never
+    resolves: the members would get nothing inside the cluster, silently.
+    https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac
+    """
+    if p.cloud != "gcp" or p.org.platform.gke_security_group is not None:
+        return
+    for i, member in enumerate(members):
+        if not member.startswith("group:") or not rules.GCP_MEMBER.ok(member):
+            continue
+        group = member.removeprefix("group:")
+        domain = group.rpartition("@")[2]
+        p.add((*path, i), f"'{member}' would get no access inside the cluster: GKE resolves "
+              "Google Groups in Kubernetes RBAC only through Google Groups for RBAC. Set "
+              f"platform.gke_security_group: gke-security-groups@{domain} and make {group} a "
+              f"member of that group (it must exist in your Google Workspace or Cloud Identity "
+              "domain), or list the people as user: members")
 
 
 def _entry_keys(p: Problems, path: Path_, team: Team) -> None:
@@ -527,6 +588,7 @@ def _overrides(p: Problems, path: Path_, team: Team) -> None:
                           f"existing entries (declare it under {where})", at_key=True)
         if override.members is not None:
             p.members((*opath, "members"), override.members)
+            _groups(p, (*opath, "members"), override.members)
         if override.budget_usd is not None and override.budget_usd < 0:
             p.add((*opath, "budget_usd"), f"got {override.budget_usd:g}; a budget is 0 or "
                   "more USD per month")
@@ -599,10 +661,10 @@ def pools(p: Problems, t: TeamInEnv) -> None:
         shape = _shape(p, env, region, pool)
         use_spot = effective.spot(pool, production=production)
         if shape is not None and not use_spot and not shape.on_demand_available:
-            p.add(pool.where("accelerator"), f"{shape.machine_type} ({accel} "
-                  f"x{shape.gpus_per_node}) is only sold as spot or flex-start on {cloud}; set "
-                  f"spot: true or use {max(catalog.gpu_counts(cloud, accel))} GPUs per node "
-                  f"(environment '{env}')")
+            p.add(pool.where("spot") if pool.value("spot") is not None
+                  else pool.where("accelerator"), _no_on_demand(cloud, accel, shape, env))
+        if cloud == "gcp" and shape is not None:
+            _gcp_pool_zones(p, pool, shape, region, env)
         min_nodes, max_nodes = pool.value("min_nodes"), pool.value("max_nodes")
         if min_nodes > max_nodes:
             p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} is above max_nodes "
@@ -653,6 +715,49 @@ def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
               f"{', '.join(offered) or 'none'}")
 
 
+def _no_on_demand(cloud: str, accel: str, shape: catalog.MachineShape, env: str) -> str:
+    """Why a shape cannot run on demand, and what to do instead (catalogue: shapes.csv)."""
+    what = f"{shape.machine_type} ({accel} x{shape.gpus_per_node})"
+    larger = [s for s in catalog.shapes(cloud, accel) if s.on_demand_available]
+    if larger:
+        return (f"{what} has no on-demand capacity on {cloud} (Spot or flex-start only); set "
+                f"spot: true or use {larger[-1].gpus_per_node} GPUs per node "
+                f"({larger[-1].machine_type}, sold on demand) (environment '{env}')")
+    return (f"{what} has no on-demand capacity on {cloud}: it is sold through reservations "
+            "(and as Spot or flex-start), which Trellis cannot request yet; set spot: true to "
+            f"run on Spot capacity, or choose another accelerator (environment '{env}')")
+
+
+def _gcp_pool_zones(p: Problems, pool: Entry, shape: catalog.MachineShape, region: str,
+                    env: str) -> None:
+    """gcp: gpu_pools.<pool>.zones are zones of the environment's region that offer the
+    machine type (GKE refuses a GPU node pool in a zone without its accelerator)."""
+    given = pool.value("zones")
+    if given is None:
+        return
+    where = pool.where("zones")
+    offered = catalog.zones(p.cloud, shape.machine_type, region)
+    what = f"{shape.machine_type} ({shape.accelerator} x{shape.gpus_per_node})"
+    if not given:
+        p.add(where, f"an empty list leaves the pool nowhere to run; remove `zones` to use every "
+              f"zone of {region} that offers {what} ({', '.join(offered)})")
+        return
+    seen: set[str] = set()
+    for i, zone in enumerate(given):
+        if zone in seen:
+            p.add((*where, i), f"zone '{zone}' is listed twice")
+        seen.add(zone)
+        if zone in offered:
+            continue
+        if zone.rsplit("-", 1)[0] != region:
+            p.add((*where, i), f"zone '{zone}' is not in {region}, the region of environment "
+                  f"'{env}'; zones of {region} that offer {what}: {', '.join(offered)}")
+        else:
+            p.add((*where, i), f"zone '{zone}' does not offer {what} (environment '{env}')"
+                  f"{did_you_mean(zone, offered)}; zones of {region} that do: "
+                  f"{', '.join(offered)}")
+
+
 def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineShape | None:
     """The machine shape of ``pool`` in ``env``, or None after reporting why there is none."""
     cloud = p.cloud
@@ -671,10 +776,11 @@ def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineSh
               f"node; got {count}")
         return None
     shape = catalog.shape(cloud, accel, count)
-    if region in catalog.regions(cloud) and region not in shape.regions:
+    if region in catalog.regions(cloud) and not catalog.zones(cloud, shape.machine_type, region):
         avail = sorted(shape.regions)
-        p.add(pool.where("accelerator"), f"{accel} ({shape.machine_type}) is not offered in "
-              f"{region} (environment '{env}'); regions that offer it: {', '.join(avail)}")
+        p.add(pool.where("accelerator"), f"no zone of {region} (environment '{env}') offers "
+              f"{accel} ({shape.machine_type}), so its node pool could not be placed; regions "
+              f"that offer it: {', '.join(avail)}")
         return None
     return shape
 

@@ -262,7 +262,16 @@ def estimate(env: EnvSpec) -> CostReport:
         environment=env.name, cloud=env.cloud, tier=env.tier, region=env.region,
         price_region=catalog.REFERENCE_REGION[env.cloud], price_date=PRICE_DATE,
         teams=tuple(team_cost(env.cloud, t) for t in env.teams.values()),
-        platform=catalog.platform_costs(env.cloud, production=env.production))
+        platform=_platform(env))
+
+
+def _platform(env: EnvSpec) -> tuple[PlatformCost, ...]:
+    """Fixed platform costs, and the shared CPU pool (free at idle) where there is one."""
+    fixed = catalog.platform_costs(env.cloud, production=env.production)
+    general = env.platform.general_pool
+    if general is None:
+        return fixed
+    return (*fixed, catalog.general_pool_cost(env.cloud, general.max_nodes))
 
 
 def usd(value: float, *, cents: bool = False) -> str:

@@ -22,6 +22,7 @@ version: 1
 org: acme
 cloud: gcp
 region: us-central1
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev, tier: sandbox}
   prod: {project: acme-ml-prod, tier: production, region: us-east4}

@@ -41,7 +41,11 @@ from tests.gcp.helpers import (
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 VERTEX_AGENT = re.compile(
     r"serviceAccount:service-\d+@gcp-sa-aiplatform\.iam\.gserviceaccount\.com")
-STATEFUL = (BUCKET, REPO, CLUSTER)
+KEY_RING = "gcp:kms/keyRing:KeyRing"
+CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+STATEFUL = (BUCKET, REPO, CLUSTER, KEY_RING, CRYPTO_KEY)
+GPU_POOLS = {"dev": {"recsys-train", "recsys-serve", "vision-finetune", "research-notebooks"},
+             "prod": {"recsys-train", "recsys-serve", "vision-finetune"}}
 
 # ---- inventories --------------------------------------------------------------------------
 
@@ -49,15 +53,15 @@ K8S_TYPES = ("core/v1:Namespace", "core/v1:ServiceAccount", "core/v1:ResourceQuo
              "core/v1:LimitRange", "rbac.authorization.k8s.io/v1:RoleBinding")
 
 DEV_INVENTORY = {
-    "pulumi:providers:gcp": 1,
-    "trellis:gcp:Services": 1, SERVICE: 14, "gcp:projects/serviceIdentity:ServiceIdentity": 1,
+    "pulumi:providers:gcp": 2,  # everything + the budgets' quota-project provider
+    "trellis:gcp:Services": 1, SERVICE: 15, "gcp:projects/serviceIdentity:ServiceIdentity": 1,
     "trellis:gcp:Network": 1, "gcp:compute/network:Network": 1,
     "gcp:compute/subnetwork:Subnetwork": 1, "gcp:compute/router:Router": 1,
     "gcp:compute/routerNat:RouterNat": 1,
     "trellis:gcp:Cluster": 1, CLUSTER: 1,
-    NODE_POOL: 5,  # system + recsys train/serve + vision finetune + research notebooks
-    "trellis:gcp:GpuNodePool": 4,
-    ACCOUNT: 10,  # system nodes, 4 GPU pools, 3 workload, recsys pipelines + scheduler
+    NODE_POOL: 6,  # system + general + recsys train/serve + vision finetune + research notebooks
+    "trellis:gcp:GpuNodePool": 4, "trellis:gcp:CpuNodePool": 1,
+    ACCOUNT: 11,  # system + general nodes, 4 GPU pools, 3 workload, recsys pipelines + scheduler
     "trellis:gcp:TeamIdentity": 3, "trellis:gcp:TeamRegistry": 3,
     REPO: 4,  # 3 docker + recsys KFP
     "trellis:gcp:Bucket": 7, BUCKET: 7,  # 6 team buckets + recsys pipeline root
@@ -67,18 +71,27 @@ DEV_INVENTORY = {
     "trellis:gcp:AlertChannels": 1,
     CHANNEL: 4,  # one per budget contact, and recsys' contact for pipeline alerts
     "trellis:gcp:ProjectAccess": 1,
-    PROJECT_IAM: 35, BUCKET_IAM: 21, REPO_IAM: 17, SA_IAM: 5,
-    # one namespace per team with its service account, edit binding, GPU quota and defaults
+    # 6 node SAs x 1 role, people 10, workload/pipeline/scheduler aiplatform.user 5
+    PROJECT_IAM: 21, BUCKET_IAM: 21, REPO_IAM: 20, SA_IAM: 5,
+    # one namespace per team with its service account, edit binding, GPU and compute quotas
+    # and default requests
     "pulumi:providers:kubernetes": 1, "trellis:k8s:TeamNamespace": 3,
-    **{f"kubernetes:{t}": 3 for t in K8S_TYPES},
+    **{f"kubernetes:{t}": 3 for t in K8S_TYPES}, "kubernetes:core/v1:ResourceQuota": 6,
 }
 PROD_INVENTORY = {
     **DEV_INVENTORY,  # no research team in prod
-    NODE_POOL: 4, "trellis:gcp:GpuNodePool": 3, ACCOUNT: 8,
+    NODE_POOL: 5, "trellis:gcp:GpuNodePool": 3, ACCOUNT: 9,
     "trellis:gcp:TeamIdentity": 2, "trellis:gcp:TeamRegistry": 2, REPO: 3,
     "trellis:gcp:Bucket": 6, BUCKET: 6, "trellis:gcp:Budget": 2, BUDGET: 2, CHANNEL: 3,
-    PROJECT_IAM: 28, BUCKET_IAM: 19, REPO_IAM: 14, SA_IAM: 4,
+    PROJECT_IAM: 17, BUCKET_IAM: 19, REPO_IAM: 16, SA_IAM: 4,
     "trellis:k8s:TeamNamespace": 2, **{f"kubernetes:{t}": 2 for t in K8S_TYPES},
+    "kubernetes:core/v1:ResourceQuota": 4,
+    # production: customer-managed keys (cloudkms API, a ring, four keys, their service agents)
+    SERVICE: 16, "trellis:gcp:EncryptionKeys": 1, KEY_RING: 1, CRYPTO_KEY: 4,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 4,
+    "gcp:projects/serviceIdentity:ServiceIdentity": 4,  # vertex (Services) + gke, AR, vertex
+    # serve keeps one warm L4 node (min_nodes: 1)
+    "trellis:k8s:WarmCapacity": 1, "kubernetes:apps/v1:Deployment": 1,
 }
 
 
@@ -138,7 +151,7 @@ def test_versioning_defaults_by_tier(dev_plan, prod_plan):
 def test_spot_by_tier_and_override(dev_plan, prod_plan):
     def spot(plan_: Plan) -> dict[str, bool]:
         return {p.name: p.inputs["nodeConfig"]["spot"] for p in plan_.of_type(NODE_POOL)
-                if p.name != "cluster-system"}
+                if p.name in GPU_POOLS[plan_.environment]}
     assert spot(dev_plan) == {"recsys-train": True, "recsys-serve": True,
                               "vision-finetune": True, "research-notebooks": True}
     assert spot(prod_plan) == {"recsys-train": False, "recsys-serve": False,
@@ -150,8 +163,8 @@ def test_spot_by_tier_and_override(dev_plan, prod_plan):
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
 def test_every_gpu_pool_declares_taint_driver_and_labels(env_name, dev_plan, prod_plan):
     plan_ = dev_plan if env_name == "dev" else prod_plan
-    pools = [p for p in plan_.of_type(NODE_POOL) if p.name != "cluster-system"]
-    assert pools
+    pools = [p for p in plan_.of_type(NODE_POOL) if p.name in GPU_POOLS[env_name]]
+    assert len(pools) == len(GPU_POOLS[env_name])
     for pool in pools:
         config = pool.inputs["nodeConfig"]
         who = f"{env_name} node pool {pool.name}"
@@ -245,7 +258,8 @@ def _check_grants(env: EnvSpec, plan_: Plan) -> None:
              if t.names.pipeline_root_bucket}
     by_repo = {r: t for t in env.teams.values()
                for r in (t.names.container_registry, t.names.pipeline_registry)}
-    node_sas = {_sa(env, naming.gcp_service_account(env.platform.cluster_name, "gke"))}
+    general = _sa(env, str(env.platform.names.general_node_identity))
+    node_sas = {_sa(env, naming.gcp_service_account(env.platform.cluster_name, "gke")), general}
     node_sas |= {_sa(env, p.node_identity_name) for t in env.teams.values()
                  for p in t.pools.values()}
     allowed_project = {(sa, role) for sa in node_sas for role in NODE_ROLES}
@@ -280,7 +294,8 @@ def _check_grants(env: EnvSpec, plan_: Plan) -> None:
                     f"{who}: only team {team.name}'s members and workload write")
             else:
                 assert role == "roles/artifactregistry.reader", who
-                assert (member in {ids.get("pipelines"), *pool_sas}
+                # The shared CPU pool's nodes pull every team's images (ADR 15).
+                assert (member in {ids.get("pipelines"), general, *pool_sas}
                         or VERTEX_AGENT.fullmatch(member)), (
                     f"{who}: {member} may not read team {team.name}'s registry")
         elif r.type == SA_IAM:
@@ -375,6 +390,7 @@ version: 1
 org: acme
 cloud: gcp
 region: us-central1
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev}
 teams:

@@ -86,6 +86,8 @@ def test_gcp_recsys(gcp):
     assert "Tags are immutable here" in prod and "Tags are immutable here" not in dev
     assert "| At 03:00 (Asia/Seoul) |" in dev
     assert "gcloud container clusters get-credentials acme-dev" in dev
+    # The DNS-based endpoint: team members connect from anywhere with IAM (issue 17, item 4).
+    assert "--location us-central1 --project acme-ml-dev --dns-endpoint" in dev, dev
     assert ("job.submit(service_account=\"recsys-pipelines@acme-ml-dev.iam.gserviceaccount.com\")"
             in dev)
     assert "kfp dsl compile --py pipeline.py --output stacks/pipelines/train.yaml" in dev

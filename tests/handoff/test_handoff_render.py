@@ -21,6 +21,7 @@ org: acme
 cloud: gcp
 region: us-central1
 contacts: [ops@acme.com]
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev}
 teams:
@@ -110,6 +111,7 @@ version: 1
 org: acme
 cloud: gcp
 region: us-central1
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev}
   prod: {project: acme-ml-prod, tier: production}

@@ -4,6 +4,7 @@ identity, member access, GPU quota and defaults, all in the same `pulumi up`."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -124,7 +125,14 @@ def test_kubernetes_provider_is_built_from_cluster_outputs(plans, cloud):
     _, result = plans[cloud, "dev"]
     (provider,) = result.of_type("pulumi:providers:kubernetes")
     kubeconfig = provider.inputs["kubeconfig"]
-    assert "certificate-authority-data" in kubeconfig
+    if cloud == "gcp":
+        # The DNS-based endpoint (reachable without VPN or admin CIDR, authorised by IAM);
+        # its certificate is publicly trusted, so no cluster CA is embedded.
+        (server,) = [c["cluster"]["server"] for c in json.loads(kubeconfig)["clusters"]]
+        assert re.fullmatch(r"https://gke-\w+\.us-central1\.gke\.goog", server), (
+            f"kubernetes provider: server {server} is not the cluster's DNS endpoint")
+    else:
+        assert "certificate-authority-data" in kubeconfig
     assert ("gke-gcloud-auth-plugin" if cloud == "gcp" else "get-token") in kubeconfig
     cluster_type = "gcp:container/cluster:Cluster" if cloud == "gcp" else "aws:eks/cluster:Cluster"
     (cluster,) = result.of_type(cluster_type)

@@ -235,7 +235,7 @@ version: 1
 org: acme
 cloud: gcp
 region: us-central1
-platform: {billing_account: 01ABCD-23EF45-6789AB}
+platform: {billing_account: 01ABCD-23EF45-6789AB, gke_security_group: gke-security-groups@acme.com}
 environments:
   prod: {project: acme-ml-prod, tier: production}
 teams:

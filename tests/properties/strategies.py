@@ -79,4 +79,6 @@ def orgs(draw: Any) -> dict[str, Any]:
         if draw(st.booleans()):
             org["platform"]["admins"] = [f"arn:aws:iam::{e['account']}:role/platform-admin"
                                          for e in environments.values()]
+    else:  # `group:` members need Google Groups for RBAC
+        org["platform"] = {"gke_security_group": "gke-security-groups@acme.com"}
     return org

@@ -64,8 +64,15 @@ def test_adding_a_team_changes_no_existing_resource():
     after = plan_text(text.rstrip("\n") + "\n" + ADD_TEAM, "dev", BUNDLED_GCP)
     d = diff_plans(before, after)
     assert not d.removed, [r.urn for r in d.removed]
-    assert not d.changed, [(c.urn, c.properties) for c in d.changed]
-    assert d.added and all("newteam" in r.urn for r in d.added), [r.urn for r in d.added]
+    # The shared CPU pool grows with the teams' cpu shares (an in-place autoscaler bound, no
+    # node is touched); nothing else of the existing teams or the platform changes.
+    changed = {c.urn.rsplit("::", 1)[1]: c.properties for c in d.changed}
+    assert set(changed) <= {"general"}, changed
+    assert set(changed.get("general", [])) <= {"autoscaling.totalMaxNodeCount"}, changed
+    assert not d.replaced, [c.urn for c in d.replaced]
+    added = [r.urn for r in d.added]
+    # The new team's resources, and the shared CPU pool's read access to its images.
+    assert added and all("newteam" in u for u in added), added
 
 
 def test_adding_a_pool_or_bucket_changes_no_existing_resource():
@@ -76,8 +83,10 @@ def test_adding_a_pool_or_bucket_changes_no_existing_resource():
         "      scratch: {delete_after_days: 30}\n      features: {}")
     d = diff_plans(plan(resolve(load(BUNDLED_GCP), "dev")), plan_text(text, "dev", BUNDLED_GCP))
     assert not d.removed
-    # The team's GPU quota is the sum of its pools' maxima: it must follow a new pool.
-    assert {c.urn.rsplit("::", 1)[1] for c in d.changed} <= {"recsys-gpu-quota"}, \
+    # The team's GPU quota is the sum of its pools' maxima, and its CPU/memory quota includes
+    # what its GPU pools hold: both must follow a new pool.
+    assert {c.urn.rsplit("::", 1)[1] for c in d.changed} <= {"recsys-gpu-quota",
+                                                            "recsys-compute-quota"}, \
         [(c.urn, c.properties) for c in d.changed]
     names = {r.name for r in d.added}
     assert any(n.startswith("recsys-extra") for n in names), names
@@ -91,9 +100,12 @@ def test_changing_max_nodes_changes_only_that_pool():
     assert not d.added and not d.removed
     changed = {c.urn.rsplit("::", 1)[1]: c.properties for c in d.changed}
     # The node pool's autoscaler bound, and the team's GPU quota, which is the sum of its pools'
-    # maxima (issue 11): nothing else.
+    # maxima (issue 11), and its CPU/memory quota, which counts what the pools hold (issue 17):
+    # nothing else.
     assert changed == {"recsys-serve": ["autoscaling.totalMaxNodeCount"],
-                       "recsys-gpu-quota": ["spec.hard.requests.nvidia.com/gpu"]}, changed
+                       "recsys-gpu-quota": ["spec.hard.requests.nvidia.com/gpu"],
+                       "recsys-compute-quota": ["spec.hard.requests.cpu",
+                                                "spec.hard.requests.memory"]}, changed
     assert not d.replaced, "a max_nodes change is an in-place update"
 
 

@@ -10,7 +10,7 @@ import pytest
 from stacks.org.errors import OrgError
 from stacks.org.load import load
 from stacks.org.resolve import resolve
-from tests.conftest import MINIMAL_GCP
+from tests.conftest import GCP_PLATFORM, MINIMAL_GCP
 
 
 def errors_of(write_org, text: str) -> list[str]:
@@ -33,7 +33,7 @@ def test_minimal_org_is_valid(write_org):
 def test_yaml_syntax_error_has_line_and_column(write_org):
     err = one_error(write_org, MINIMAL_GCP + "  broken: [1, 2\n")
     assert "YAML syntax error" in err
-    assert "org.yaml:15:1" in err and "started at line 14, column 11" in err, err
+    assert "org.yaml:16:1" in err and "started at line 15, column 11" in err, err
 
 
 def test_duplicate_keys_are_errors_not_last_one_wins(write_org):
@@ -80,7 +80,7 @@ def test_recursive_alias(write_org):
 
 def test_unknown_key_suggests_the_closest(write_org):
     err = one_error(write_org, MINIMAL_GCP.replace("teams:", "teamz:"))
-    assert "org.yaml:7:1 teamz: unknown key 'teamz' (did you mean 'teams'?)" in err
+    assert "org.yaml:8:1 teamz: unknown key 'teamz' (did you mean 'teams'?)" in err
 
 
 def test_nested_unknown_key_names_the_path(write_org):
@@ -124,7 +124,7 @@ def test_accelerator_not_in_region(write_org):
     text = MINIMAL_GCP.replace("us-central1", "southamerica-east1").replace(
         "accelerator: l4", "accelerator: h200, gpus_per_node: 8")
     err = one_error(write_org, text)
-    assert "is not offered in southamerica-east1" in err and "regions that offer it" in err
+    assert "no zone of southamerica-east1" in err and "regions that offer it" in err
 
 
 def test_gpus_per_node_not_offered(write_org):
@@ -165,7 +165,8 @@ def test_member_of_the_wrong_form_for_gcp(write_org):
 
 
 def test_member_of_the_wrong_form_for_aws(write_org):
-    text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+    text = (MINIMAL_GCP.replace(GCP_PLATFORM, "")
+            .replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
             .replace("project: acme-ml-dev", "account: '123456789012'")
             + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
             "admin_cidrs: [203.0.113.0/24]}\n")
@@ -179,7 +180,8 @@ def test_bad_project_id(write_org):
 
 
 def test_unquoted_aws_account_gets_a_hint(write_org):
-    text = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+    text = (MINIMAL_GCP.replace(GCP_PLATFORM, "")
+            .replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
             .replace("project: acme-ml-dev", "account: 123456789012")
             .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
             + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
@@ -263,7 +265,8 @@ def test_spot_only_shape_with_spot_false(write_org):
     err = one_error(write_org, MINIMAL_GCP.replace(
         "accelerator: l4, max_nodes: 2",
         "accelerator: h100-80gb, gpus_per_node: 1, spot: false"))
-    assert "only sold as spot" in err
+    assert "has no on-demand capacity" in err and "set spot: true" in err, err
+    assert "use 8 GPUs per node (a3-highgpu-8g, sold on demand)" in err, err
 
 
 def test_missing_file_is_a_clean_error(tmp_path):
@@ -284,7 +287,8 @@ def test_keys_that_join_into_the_same_name_collide(write_org):
                "as teams.recsys.gpu_pools.b-c does" in e for e in errs), errs
 
 
-MINIMAL_AWS = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+MINIMAL_AWS = (MINIMAL_GCP.replace(GCP_PLATFORM, "")
+               .replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
                .replace("project: acme-ml-dev", "account: '123456789012'")
                .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys"))
 
@@ -354,8 +358,8 @@ def test_kubernetes_version_on_gcp_is_refused_with_a_hint(write_org):
 
 
 def test_gke_security_group_must_be_the_gke_group(write_org):
-    text = MINIMAL_GCP.replace("environments:", "platform: {gke_security_group: ml@acme.com}\n"
-                                                "environments:")
+    text = MINIMAL_GCP.replace("gke_security_group: gke-security-groups@acme.com",
+                               "gke_security_group: ml@acme.com")
     assert "gke-security-groups@<your domain>" in one_error(write_org, text)
 
 

@@ -15,10 +15,11 @@ from click.testing import CliRunner
 from stacks.cli.app import main
 from stacks.org.load import load, load_text
 from stacks.org.resolve import resolve
-from tests.conftest import BUNDLED_GCP, MINIMAL_GCP, ROOT
+from tests.conftest import BUNDLED_GCP, GCP_PLATFORM, MINIMAL_GCP, ROOT
 
 AWS_EXAMPLE = ROOT / "examples" / "aws.yaml"
-MINIMAL_AWS = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+MINIMAL_AWS = (MINIMAL_GCP.replace(GCP_PLATFORM, "")
+            .replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
                .replace("project: acme-ml-dev", "account: '123456789012'")
                .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
                + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
@@ -177,6 +178,7 @@ version: 1
 org: acme
 cloud: gcp
 region: us-central1
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev}
 teams:

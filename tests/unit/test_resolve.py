@@ -15,6 +15,7 @@ org: acme
 cloud: gcp
 region: us-central1
 labels: {owner: ml}
+platform: {gke_security_group: gke-security-groups@acme.com}
 environments:
   dev: {project: acme-ml-dev}
   prod: {project: acme-ml-prod, tier: production, region: us-east4, labels: {tier: gold}}
@@ -102,7 +103,7 @@ def test_unknown_environment_is_a_clean_error(loaded):
 
 def test_region_override_checks_accelerator_availability(write_org):
     text = ORG.replace("region: us-east4", "region: southamerica-east1")
-    expected = "not offered in southamerica-east1 \\(environment 'prod'\\)"
+    expected = "no zone of southamerica-east1 \\(environment 'prod'\\) offers h100-80gb"
     with pytest.raises(OrgError, match=expected):
         load(write_org(text))
 

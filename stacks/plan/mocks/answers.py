@@ -45,6 +45,11 @@ def mock_call(env: EnvSpec, token: str, args: dict[str, Any]) -> dict[str, Any]:
         return {"bucket": bucket, "name": name, "id": f"{bucket}-{name}",
                 "content": mocks_gcp.object_content(bucket, name),
                 "contentType": "application/json"}
+    if token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+        project = str(args.get("project") or env.project)
+        email = mocks_gcp.service_agent(project, "storage")
+        return {"emailAddress": email, "member": f"serviceAccount:{email}", "project": project,
+                "id": email}
     if token == "gcp:organizations/getClientConfig:getClientConfig":
         return {"accessToken": "offline-plan-token", "project": env.project, "region": region}
     return {}

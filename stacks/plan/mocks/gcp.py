@@ -9,6 +9,19 @@ from stacks.org.spec import EnvSpec
 from stacks.plan.mocks.common import FAKE_CA as _FAKE_CA
 from stacks.plan.mocks.common import digits as _digits
 
+SERVICE_AGENT_DOMAINS = {
+    "container": "container-engine-robot",
+    "storage": "gs-project-accounts",
+}
+"""Service agents whose domain is not ``gcp-sa-<service>`` (Cloud Foundation Fabric,
+modules/project/service-agents.yaml)."""
+
+
+def service_agent(project: str, service: str) -> str:
+    """The email of a service's primary agent in ``project``, as Google forms it."""
+    domain = SERVICE_AGENT_DOMAINS.get(service, f"gcp-sa-{service}")
+    return f"service-{_digits(project, 12)}@{domain}.iam.gserviceaccount.com"
+
 
 def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     project = inputs.get("project") or env.project or "project"
@@ -25,9 +38,13 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
         state.update(url=f"gs://{rid}", selfLink=f"https://www.googleapis.com/storage/v1/b/{rid}")
     elif typ == "gcp:container/cluster:Cluster":
         rid = f"projects/{project}/locations/{location}/clusters/{inputs.get('name', name)}"
+        endpoints = dict(inputs.get("controlPlaneEndpointsConfig") or {})
+        dns = dict(endpoints.get("dnsEndpointConfig") or {})
+        dns["endpoint"] = f"gke-{_digits(rid, 16)}.{location}.gke.goog"
         state.update(endpoint="172.16.0.2", selfLink=f"https://container.googleapis.com/v1/{rid}",
                      masterAuth={"clusterCaCertificate": _FAKE_CA},
-                     masterVersion="1.33.5-gke.1000", operation=None)
+                     masterVersion="1.33.5-gke.1000", operation=None,
+                     controlPlaneEndpointsConfig={**endpoints, "dnsEndpointConfig": dns})
     elif typ == "gcp:container/nodePool:NodePool":
         rid = f"{location}/{inputs.get('cluster', 'cluster')}/{inputs.get('name', name)}"
         state.update(instanceGroupUrls=[], managedInstanceGroupUrls=[])
@@ -72,9 +89,12 @@ def state(env: EnvSpec, typ: str, name: str, inputs: dict[str, Any]) -> tuple[st
     elif typ == "gcp:projects/serviceIdentity:ServiceIdentity" or typ.startswith(
             "gcp:projects/serviceIdentity"):
         svc = str(inputs.get("service", "service")).split(".")[0]
-        number = _digits(str(project), 12)
-        state.update(email=f"service-{number}@gcp-sa-{svc}.iam.gserviceaccount.com",
-                     member=f"serviceAccount:service-{number}@gcp-sa-{svc}.iam.gserviceaccount.com")
+        email = service_agent(str(project), svc)
+        state.update(email=email, member=f"serviceAccount:{email}")
+    elif typ == "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember":
+        rid = f"{inputs.get('cryptoKeyId')}/{inputs.get('role')}/{inputs.get('member')}"
+        state.update(etag=f"BwY{_digits(rid, 10)}=")
+        return str(rid), state
     elif typ == "gcp:cloudscheduler/job:Job":
         rid = f"projects/{project}/locations/{location}/jobs/{rid}"
         state.update(state="ENABLED", paused=False)
