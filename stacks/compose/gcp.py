@@ -198,8 +198,8 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         "edit_subjects": rbac_subjects(team.members),
         # GPU pods request CPU and memory too: the quota is the team's share of the shared
         # CPU nodes plus what its GPU pools hold at full scale.
-        "cpu_quota": str(team.cpu.vcpus + team.max_pool_vcpus),
-        "memory_quota": f"{team.cpu.memory_gb + team.max_pool_memory_gb}Gi"},
+        "cpu_quota": str(team.quota_vcpus),
+        "memory_quota": f"{team.quota_memory_gb}Gi"},
         opts=ctx.k8s_opts(_aliases(team, None)))
 
     members = members_of(team.members)

@@ -249,9 +249,9 @@ def test_shared_cpu_pool_scales_to_zero_and_is_sized_from_the_teams(plans):
     for env, spot in (("dev", True), ("prod", False)):
         spec, result = plans["org.yaml", env]
         pool = one(result, NODE_POOL, "general")
-        shares = [t.cpu for t in spec.teams.values()]
-        expected = catalog.general_pool_nodes("gcp", sum(c.vcpus for c in shares),
-                                              sum(c.memory_gb for c in shares))
+        expected = catalog.general_pool_nodes(
+            "gcp", sum(t.cpu_vcpus for t in spec.teams.values()),
+            sum(t.cpu_memory_gb for t in spec.teams.values()))
         assert pool.inputs["autoscaling"]["totalMinNodeCount"] == 0, f"{env} general: to zero"
         assert pool.inputs["autoscaling"]["totalMaxNodeCount"] == expected, f"{env} general"
         assert pool.inputs["nodeConfig"]["spot"] is spot, f"{env} general: spot iff sandbox"
@@ -286,9 +286,9 @@ teams:
     prod = plan(resolve(loaded, "prod"))
     hard = one(prod, QUOTA, "data-compute-quota").inputs["spec"]["hard"]
     assert hard == {"requests.cpu": "64", "requests.memory": "256Gi"}, "data: prod override"
-    # vision: the default share (16 vCPU / 64 GB) plus two g2-standard-96 (96 vCPU, 384 GB).
+    # vision: the default share (8 vCPU / 32 GB) plus two g2-standard-96 (96 vCPU, 384 GB).
     hard = one(dev, QUOTA, "vision-compute-quota").inputs["spec"]["hard"]
-    assert hard == {"requests.cpu": str(16 + 2 * 96), "requests.memory": f"{64 + 2 * 384}Gi"}, (
+    assert hard == {"requests.cpu": str(8 + 2 * 96), "requests.memory": f"{32 + 2 * 384}Gi"}, (
         "vision: GPU pods request CPU and memory too; the quota must hold its pools at max")
 
 

@@ -129,6 +129,6 @@ def test_maintenance_is_for_gcp_only(write_org):
             .replace("us-central1", "us-east-1")
             .replace("project: acme-ml-dev", "account: '123456789012'")
             .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
-            + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
+            + "platform: {admin_cidrs: [203.0.113.0/24], "
               "maintenance: {window: 'Sat,Sun 00:00-08:00'}}\n")
     assert "platform.maintenance: maintenance is for gcp only" in one_error(write_org, text)

@@ -484,22 +484,22 @@ def _org_with(old: str, new: str) -> str:
 CLI_CASES = {
     "float tag, no value": (_org_with("version: 1", "version: !!float"), 1, 10, "`!!float`"),
     "int tag, empty text": (_org_with("version: 1", 'version: !!int ""'), 1, 10, "`!!int`"),
-    "bool tag on text": (_org_with("max_nodes: 2}", "max_nodes: 2, spot: !!bool x}"), 11, 52,
+    "bool tag on text": (_org_with("max_nodes: 2}", "max_nodes: 2, spot: !!bool x}"), 12, 52,
                          "`!!bool` needs true or false; got 'x'"),
     "tagged key": (_org_with("org: acme", "!!str org: acme\n!!int 7: x"), 3, 1,
                    "keys are plain text, so `!!int` cannot stand on one"),
     "binary in parameters": (
         MINIMAL_GCP + "    pipelines:\n      nightly:\n        template: p.yaml\n"
         "        schedule: \"0 3 * * *\"\n        parameters: {blob: !!binary aGVsbG8=}\n",
-        18, 28, "`!!binary` makes bytes"),
+        19, 28, "`!!binary` makes bytes"),
     "unknown tag": (_org_with("org: acme", "org: !foo acme"), 2, 6, "unknown tag `!foo`"),
     "NUL byte": (_org_with("members: [group:recsys@acme.com]",
-                           "members: [group:recsys@acme.com\x00]"), 9, 36, "U+0000 (NUL)"),
+                           "members: [group:recsys@acme.com\x00]"), 10, 36, "U+0000 (NUL)"),
     "YAML 1.1": ("%YAML 1.1\n---\n" + MINIMAL_GCP, 1, 1, "asks for YAML 1.1"),
     "anchor defined twice": (_org_with("serve: {accelerator: l4, max_nodes: 2}",
                                        "serve: &p {accelerator: l4, max_nodes: 2}\n"
                                        "      other: &p {accelerator: l4}"),
-                             12, 14, "the anchor &p is defined twice"),
+                             13, 14, "the anchor &p is defined twice"),
 }
 
 
