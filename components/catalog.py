@@ -871,7 +871,8 @@ class GeneralPool(TypedDict):
 GENERAL_POOL: dict[str, GeneralPool] = {
     # Where team pods without GPU tolerations run (data prep, notebooks, CPU serving). 8 vCPU /
     # 32 GB nodes: a data loader or notebook fits with room to pack a few per node; the pool's
-    # size comes from the teams' `cpu` shares (general_pool_nodes). docs/adr/0015.
+    # size comes from the teams' `cpu` shares (general_pool_nodes);
+    # docs/adr/0022-shared-cpu-pool.md.
     "gcp": {"machine_type": "e2-standard-8", "vcpus": 8, "memory_gb": 32, "disk_size_gb": 100,
             "disk_type": "pd-balanced"},
     "aws": {"machine_type": "m7i.2xlarge", "vcpus": 8, "memory_gb": 32, "disk_size_gb": 100,

@@ -9,7 +9,7 @@ touches the cluster.
 
 The control plane is reached through its DNS-based endpoint (IAM-authorised, no public IP, no
 VPN): ``pulumi up`` and team members use it wherever they are; ``admin_cidrs`` keeps the IP
-endpoint for those who want it (docs/adr/0014-gke-dns-endpoint.md).
+endpoint for those who want it (docs/adr/0021-gke-dns-endpoint.md).
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).

@@ -5,7 +5,7 @@ scientist's pod with no node selector and no tolerations (a notebook, data prep,
 lands here. The pool is complete when it returns: its dedicated node service account can write
 logs and metrics (``roles/container.defaultNodeServiceAccount``) and read every Docker
 repository it is given, so the pod's image pull never fails with a 403.
-Why one shared pool and not one per team: docs/adr/0015-shared-cpu-pool.md.
+Why one shared pool and not one per team: docs/adr/0022-shared-cpu-pool.md.
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).

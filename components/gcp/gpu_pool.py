@@ -33,7 +33,8 @@ zone out of GPUs at creation fails the whole ``pulumi up``. The autoscaler adds 
 need them (``location_policy: ANY`` takes whichever zone has capacity); ``min_nodes`` is held
 by ``total_min_node_count`` and, to start those nodes, by the team namespace's warm-capacity
 placeholders (:class:`~components.k8s.warm_capacity.WarmCapacity`): GKE's autoscaler never scales
-up to a minimum by itself (kubernetes/autoscaler#2288)."""
+up to a minimum by itself (kubernetes/autoscaler#2288).
+docs/adr/0023-gpu-pool-zones-and-warm-capacity.md"""
 
 UPGRADE_SETTINGS: "gcp.container.NodePoolUpgradeSettingsArgsDict" = {
     "strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}

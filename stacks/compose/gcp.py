@@ -164,7 +164,7 @@ class _Env:
         # In-cluster objects (team namespaces) go through a provider built from the cluster's
         # outputs, never a local kubeconfig, on the DNS-based endpoint: `pulumi up` reaches the
         # control plane from anywhere with IAM (container.clusters.connect), no VPN or admin
-        # CIDR needed (docs/adr/0014-gke-dns-endpoint.md).
+        # CIDR needed (docs/adr/0021-gke-dns-endpoint.md).
         self.repositories: dict[str, pulumi.Output[str]] = {}
         self.k8s_provider = kubernetes.Provider(
             K8S_PROVIDER_NAME, kubeconfig=gke_dns_kubeconfig(

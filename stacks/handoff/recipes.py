@@ -73,7 +73,7 @@ def _py(value: Any) -> str:
 
 def cluster_credentials(env: Environment) -> Recipe:
     if env.cloud == "gcp":
-        # The DNS-based endpoint: reachable from anywhere, authorised by IAM (ADR 14).
+        # The DNS-based endpoint: reachable from anywhere, authorised by IAM (ADR 21).
         code = (f"gcloud container clusters get-credentials {env.cluster_name} \\\n"
                 f"    --location {env.region} --project {env.project} --dns-endpoint")
     else:

@@ -294,7 +294,7 @@ def _check_grants(env: EnvSpec, plan_: Plan) -> None:
                     f"{who}: only team {team.name}'s members and workload write")
             else:
                 assert role == "roles/artifactregistry.reader", who
-                # The shared CPU pool's nodes pull every team's images (ADR 15).
+                # The shared CPU pool's nodes pull every team's images (ADR 22).
                 assert (member in {ids.get("pipelines"), general, *pool_sas}
                         or VERTEX_AGENT.fullmatch(member)), (
                     f"{who}: {member} may not read team {team.name}'s registry")
