@@ -31,6 +31,7 @@ org: acme
 cloud: gcp
 region: us-central1
 contacts: [ml@acme.com]
+platform: {{gke_security_group: gke-security-groups@acme.com}}
 environments:
   dev: {{project: acme-ml-dev}}
   prod: {{project: acme-ml-prod, tier: production}}
