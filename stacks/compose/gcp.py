@@ -335,7 +335,9 @@ def _pipeline(ctx: _Env, team: TeamSpec, spec: PipelineSpec, identity: TeamIdent
         "parameters": spec.parameters, "description": spec.description,
         "labels": {**team.labels, "pipeline": spec.name},
         "alert_policy_name": spec.alert_policy_name,
-        "notification_channels": channels.names},
+        "notification_channels": channels.names,
+        # Runs encrypt with the environment's Vertex key (resolves once its agent may use it).
+        "kms_key_name": ctx.keys.get("vertex")},
         opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
     return {"schedule": spec.schedule, "timezone": spec.timezone,
             "template_uri": pipeline.template_uri, "job_name": pipeline.job_name,

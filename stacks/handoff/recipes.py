@@ -92,6 +92,13 @@ def kubeconfig(team: TeamEnv) -> Recipe:
                  "kubeconfig and make your team's namespace the default. The cluster's DNS "
                  "endpoint works from anywhere (no VPN); Google IAM lets you in, Kubernetes "
                  "RBAC decides what you may do.")
+        groups = [m.removeprefix("group:") for m in team.members if m.startswith("group:")]
+        if groups:
+            # GKE resolves groups in RBAC only through Google Groups for RBAC (issue 17).
+            intro += (f" Access through {', '.join(f'`{g}`' for g in groups)} works once "
+                      f"{'that group is' if len(groups) == 1 else 'those groups are'} a member "
+                      "of the cluster's `gke-security-groups@` group; if `can-i` says no, ask "
+                      "your platform contacts to nest it.")
     elif team.member_role:
         profile = f"{team.team}-{team.env}"
         code = (f"aws configure set profile.{profile}.role_arn {team.member_role}\n"

@@ -3,6 +3,7 @@ got. One section per point of the issue; each assertion names the resource and t
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -396,6 +397,10 @@ def test_production_encrypts_with_rotating_customer_managed_keys(plans):
         assert repo.inputs["kmsKeyName"] == key_id["registry"], f"repository {repo.name}: key"
     assert key_id["vertex"] == (
         "projects/acme-ml-prod/locations/us-east4/keyRings/acme-prod/cryptoKeys/vertex")
+    job = one(result, "gcp:cloudscheduler/job:Job", "recsys-nightly-train")
+    body = json.loads(base64.b64decode(job.inputs["httpTarget"]["body"]))
+    assert body["encryptionSpec"] == {"kmsKeyName": key_id["vertex"]}, (
+        "recsys-nightly-train: scheduled runs must encrypt with the environment's Vertex key")
 
 
 def test_each_key_is_usable_by_its_service_agent_before_anything_uses_it(plans):

@@ -88,6 +88,8 @@ def test_gcp_recsys(gcp):
     assert "gcloud container clusters get-credentials acme-dev" in dev
     # The DNS-based endpoint: team members connect from anywhere with IAM (issue 17, item 4).
     assert "--location us-central1 --project acme-ml-dev --dns-endpoint" in dev, dev
+    assert "Access through `recsys@acme.com` works once that group is a member of the " \
+        "cluster's `gke-security-groups@` group" in dev, "the guide names the nesting it needs"
     assert ("job.submit(service_account=\"recsys-pipelines@acme-ml-dev.iam.gserviceaccount.com\")"
             in dev)
     assert "kfp dsl compile --py pipeline.py --output stacks/pipelines/train.yaml" in dev
