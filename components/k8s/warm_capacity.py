@@ -21,6 +21,10 @@ from components.common import Toleration
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 """The Kubernetes pause container: sleeps, nothing else (pulled through Cloud NAT / NAT)."""
 APP_LABEL = "trellis.dev/warm-capacity"
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+"""`pulumi up` does not wait for the placeholders to run: pulumi-kubernetes otherwise waits up to
+10 minutes for a Deployment to be Available and fails the update (its Deployment docstring), and
+GPU nodes may take longer than that to come (capacity, quota) or never come (no quota yet)."""
 
 
 class WarmCapacityArgs(TypedDict):
@@ -61,7 +65,7 @@ class WarmCapacity(pulumi.ComponentResource):
             f"{name}-warm", opts=pulumi.ResourceOptions(parent=self),
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=f"warm-{args['pool']}", namespace=args["namespace"],
-                labels={**args.get("labels", {}), **pod_labels}),
+                labels={**args.get("labels", {}), **pod_labels}, annotations=SKIP_AWAIT),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pod_labels),

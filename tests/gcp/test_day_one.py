@@ -102,6 +102,9 @@ def test_gpu_pools_start_empty_and_min_nodes_is_started_exactly(plans):
     assert pool.inputs["autoscaling"]["totalMinNodeCount"] == 1, "recsys-serve: total minimum"
     warm = one(result, DEPLOYMENT, "recsys-serve-warm")
     pod = warm.inputs["spec"]["template"]["spec"]
+    assert warm.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}, (
+        "recsys-serve-warm: `pulumi up` must not wait (and fail after 10 minutes) for GPU "
+        "nodes that a new project has no quota for yet")
     assert warm.inputs["spec"]["replicas"] == 1, "recsys-serve: one placeholder = one node"
     assert pod["nodeSelector"] == {"trellis.dev/team": "recsys", "trellis.dev/pool": "serve"}
     assert {t["key"] for t in pod["tolerations"]} == {"nvidia.com/gpu", "trellis.dev/team"}
