@@ -2,27 +2,30 @@
 
 Nobody else checks a GPU pool's worst case against the budget declared beside it. The rule
 reads raw pulumi-gcp / pulumi-aws resources (GKE node pools, EKS node groups, budgets), so it
-runs the same under ``trellis check`` and ``pulumi preview --policy-pack policies``. Prices
-come from the Trellis catalogue; the arithmetic is :mod:`stacks.report.cost`'s, so ``trellis cost``
-and this rule always agree. Definitions: docs/cost.md.
+runs the same under ``trellis check`` and ``pulumi preview --policy-pack policies``. Pools are
+priced and held against budgets by :mod:`components.pricing`, the model ``trellis cost`` uses
+too, so the two always agree. The pack needs nothing from ``stacks``. Definitions: docs/cost.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policies.gpu import NODE_GROUP, NODE_POOL, _max_nodes, gpu_pools
 from policies.registry import each, stack_rule
 from policies.settings import Settings
 from policies.view import Res, Stack, as_list, at, labels_of, number
 
+if TYPE_CHECKING:
+    from components.pricing import PoolCost, TeamCost
+
 try:
     from components import catalog as _catalog
-    from stacks.report.cost import fits_at_min, largest_fitting_max_nodes
+    from components import pricing as _pricing
 except ImportError:  # pragma: no cover - the pack copied out of the repository
     _catalog = None  # type: ignore[assignment]
+    _pricing = None  # type: ignore[assignment]
 
 GCP_BUDGET = "gcp:billing/budget:Budget"
 AWS_BUDGET = "aws:budgets/budget:Budget"
@@ -30,7 +33,6 @@ TEAM_LABEL = "team"
 TEAM_NODE_LABEL = "trellis.dev/team"
 POOL_NODE_LABEL = "trellis.dev/pool"
 _TAG_FILTER_PREFIX = f"user:{TEAM_LABEL}$"
-_EPSILON = 1e-9
 
 #: Rules whose default enforcement follows the tier: advisory in a sandbox, else mandatory.
 #: The registered default is the production one; applying the sandbox default is the pack
@@ -45,29 +47,6 @@ def enforcement_for(tier: str) -> str:
 
 class UnpriceableError(ValueError):
     """A GPU pool whose worst case cannot be computed from what the stack says."""
-
-
-@dataclass(frozen=True)
-class PricedPool:
-    """One GPU pool of a team, at its maximum size."""
-
-    res: Res
-    team: str
-    pool: str
-    machine_type: str
-    spot: bool
-    min_nodes: int
-    max_nodes: int
-    node_month_usd: float
-
-    @property
-    def max_monthly_usd(self) -> float:
-        return self.max_nodes * self.node_month_usd
-
-    def describe(self) -> str:
-        kind = "spot (estimate)" if self.spot else "on-demand"
-        return (f"{self.pool}: {self.max_nodes} x {self.machine_type} {kind}, "
-                f"{_usd(self.node_month_usd)} per node-month")
 
 
 def _usd(value: float) -> str:
@@ -118,23 +97,28 @@ def _min_nodes(res: Res) -> float:
     return number(res.get("nodeCount")) or 0.0
 
 
-def price(res: Res, team: str) -> PricedPool:
-    """Price one GPU pool at its maximum; raises :class:`UnpriceableError` when it cannot."""
+def price(res: Res) -> PoolCost:
+    """Price one GPU pool; raises :class:`UnpriceableError` when its worst case is unknown."""
     machine = machine_type_of(res)
     max_nodes, how = _max_nodes(res)
     spot = is_spot(res)
     if max_nodes is None:
         raise UnpriceableError(f"the pool has {how}, so its worst case has no upper bound")
-    if _catalog is None:
+    if _catalog is None or _pricing is None:
         raise UnpriceableError("the Trellis catalogue (components.catalog) is not importable")
     shape = _catalog.find_machine_type(_cloud(res), machine)
     if shape is None:
         raise UnpriceableError(f"machine type {machine or 'unset'} is not in the Trellis "
                           "catalogue, so it has no price")
-    hour = _catalog.node_hour_usd(shape, spot=spot)
-    return PricedPool(res=res, team=team, pool=pool_of(res), machine_type=machine, spot=spot,
-                      min_nodes=int(_min_nodes(res)), max_nodes=int(max_nodes),
-                      node_month_usd=hour * _catalog.HOURS_PER_MONTH)
+    return _pricing.pool_cost(shape, pool=pool_of(res), spot=spot,
+                              min_nodes=int(_min_nodes(res)), max_nodes=int(max_nodes))
+
+
+def describe(pool: PoolCost) -> str:
+    """``serve: 4 x g2-standard-8 on-demand, $623.15 per node-month``."""
+    kind = "spot (estimate)" if pool.spot else "on-demand"
+    return (f"{pool.pool}: {pool.max_nodes} x {pool.machine_type} {kind}, "
+            f"{_usd(pool.node_month_usd)} per node-month")
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,27 +176,19 @@ def config_budgets(settings: Settings) -> dict[str, float]:
 # The rule
 # --------------------------------------------------------------------------------------------
 
-def fit_hint(pools: list[PricedPool], budget: float) -> str:
+def fit_hint(team: TeamCost) -> str:
     """The largest max_nodes per pool that fits, other pools unchanged (docs/cost.md)."""
-    total = sum(p.max_monthly_usd for p in pools)
-    parts = []
-    for p in pools:
-        others = total - p.max_monthly_usd
-        if fits_at_min(budget, p.node_month_usd, others, min_nodes=p.min_nodes):
-            n = largest_fitting_max_nodes(budget, p.node_month_usd, others,
-                                          min_nodes=p.min_nodes)
-            parts.append(f"{p.pool} {n}")
-        else:
-            parts.append(f"{p.pool} cannot fit alone")
+    parts = [f"{p.pool} {team.largest_fitting_max_nodes(p)}" if team.fits_at_min(p)
+             else f"{p.pool} cannot fit alone" for p in team.pools]
     return "Largest max_nodes that fits: " + "; ".join(parts) + " (other pools unchanged)."
 
 
-def over_budget_message(team: str, pools: list[PricedPool], budget: float) -> str:
-    worst = sum(p.max_monthly_usd for p in pools)
-    detail = "; ".join(p.describe() for p in pools)
-    return (f"team {team}: worst-case GPU spend {_usd(worst)}/month exceeds the budget "
-            f"{_usd(budget)}/month by {_usd(worst - budget)} ({detail}). "
-            f"{fit_hint(pools, budget)}")
+def over_budget_message(team: TeamCost) -> str:
+    budget = team.budget_usd or 0.0
+    worst = team.max_monthly_usd
+    detail = "; ".join(describe(p) for p in team.pools)
+    return (f"team {team.team}: worst-case GPU spend {_usd(worst)}/month exceeds the budget "
+            f"{_usd(budget)}/month by {_usd(worst - budget)} ({detail}). {fit_hint(team)}")
 
 
 # `budgets` (team -> USD) is passed by `trellis check` from org.yaml; under `pulumi preview`
@@ -233,22 +209,22 @@ def gpu_budget(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
     budgets = {**plan_budgets(stack), **config_budgets(settings)}
     if not budgets:
         return
-    priced: dict[str, list[PricedPool]] = {}
+    priced: dict[str, list[tuple[Res, PoolCost]]] = {}
 
     def collect(res: Res) -> Iterator[str]:
         team = team_of(res)
         if team is None or team not in budgets:
             return  # unattributed pools are TRL-GPU-009's business
         try:
-            priced.setdefault(team, []).append(price(res, team))
+            priced.setdefault(team, []).append((res, price(res)))
         except UnpriceableError as exc:
             yield f"team {team}: the GPU worst case cannot be estimated: {exc}"
 
     # A pool that cannot be priced is reported on its own URN (fail closed); the others count.
     yield from each(gpu_pools(stack), collect)
-    for team, pools in priced.items():
-        budget = budgets[team]
-        worst = sum(p.max_monthly_usd for p in pools)
-        if worst > budget + _EPSILON * max(1.0, budget):
-            costliest = max(pools, key=lambda p: p.max_monthly_usd)
-            yield costliest.res.urn, over_budget_message(team, pools, budget)
+    for name, pools in priced.items():
+        team = _pricing.TeamCost(team=name, budget_usd=budgets[name],
+                                 pools=tuple(p for _, p in pools))
+        if team.over_budget:
+            costliest, _ = max(pools, key=lambda rp: rp[1].max_monthly_usd)
+            yield costliest.urn, over_budget_message(team)

@@ -1,8 +1,9 @@
 """What one environment costs per month: GPU pools idle and at full scale, against each budget.
 
 Pure functions over an :class:`~stacks.org.spec.EnvSpec` and the catalogue (no Pulumi run, no
-network), so ``trellis cost`` is instant and the numbers are the same the budget guardrail
-(``policies/cost.py``, TRL-COST-001) and ``trellis plan`` annotations use.
+network), so ``trellis cost`` is instant. Pools are priced and held against budgets by
+:mod:`components.pricing`, the model the budget guardrail (``policies/cost.py``, TRL-COST-001)
+uses too, so the numbers are the same there and in the ``trellis plan`` annotations.
 
 Definitions (see docs/cost.md):
 
@@ -20,89 +21,28 @@ Definitions (see docs/cost.md):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog
+from components import catalog, pricing
 from components.catalog import HOURS_PER_MONTH, PRICE_DATE, PlatformCost
+from components.pricing import PoolCost, TeamCost, fits_at_min, largest_fitting_max_nodes
 from stacks.org.spec import EnvSpec, PoolSpec, TeamSpec
+
+# The pricing model lives in components.pricing (shared with the TRL-COST-001 guardrail);
+# these names stay importable from here, where `trellis cost` and the handoff look for them.
+__all__ = ["CURRENCY", "GPU_POOL_TYPES", "SCOPE_NOTE", "CostReport", "PoolCost", "TeamCost",
+           "estimate", "fits_at_min", "largest_fitting_max_nodes", "plan_annotations",
+           "pool_cost", "pool_note", "team_cost", "usd"]
 
 CURRENCY = "USD"
 SCOPE_NOTE = ("team totals cover GPU node pools only; storage, egress, registries and the shared "
               "platform are not included")
-# Floors of (budget / price) must not lose a node to float error (20000 / 2500.0000000001).
-_EPSILON = 1e-9
 
 GPU_POOL_TYPES = ("gcp:container/nodePool:NodePool", "aws:eks/nodeGroup:NodeGroup")
 """Physical resource types of a GPU pool; :func:`plan_annotations` matches them by name."""
 _COMPONENT_SUFFIXES = (":GpuNodePool", ":GpuNodeGroup")
-
-
-@dataclass(frozen=True)
-class PoolCost:
-    """Monthly cost of one GPU pool."""
-
-    pool: str
-    accelerator: str
-    gpus_per_node: int
-    machine_type: str
-    family: str
-    spot: bool
-    spot_discount: float | None  # fraction off on-demand when spot, else None
-    node_hour_usd: float  # on-demand list price, or the estimated spot price
-    min_nodes: int
-    max_nodes: int
-    node_pool_name: str  # physical GKE node pool / EKS node group name
-
-    @property
-    def node_month_usd(self) -> float:
-        return self.node_hour_usd * HOURS_PER_MONTH
-
-    @property
-    def idle_monthly_usd(self) -> float:
-        return self.min_nodes * self.node_month_usd
-
-    @property
-    def max_monthly_usd(self) -> float:
-        return self.max_nodes * self.node_month_usd
-
-
-@dataclass(frozen=True)
-class TeamCost:
-    """Monthly GPU cost of one team in one environment, and its budget."""
-
-    team: str
-    budget_usd: float | None
-    pools: tuple[PoolCost, ...]
-
-    @property
-    def idle_monthly_usd(self) -> float:
-        return sum(p.idle_monthly_usd for p in self.pools)
-
-    @property
-    def max_monthly_usd(self) -> float:
-        return sum(p.max_monthly_usd for p in self.pools)
-
-    @property
-    def over_budget(self) -> bool:
-        """True when the worst case exceeds the budget (never when there is no budget)."""
-        return self.budget_usd is not None and not _fits(self.max_monthly_usd, self.budget_usd)
-
-    @property
-    def headroom_usd(self) -> float | None:
-        """Budget minus worst case (negative when over budget); None without a budget."""
-        return None if self.budget_usd is None else self.budget_usd - self.max_monthly_usd
-
-    def largest_fitting_max_nodes(self, pool: str) -> int | None:
-        """:func:`largest_fitting_max_nodes` for one of this team's pools."""
-        if self.budget_usd is None:
-            return None
-        this = next(p for p in self.pools if p.pool == pool)
-        others = sum(p.max_monthly_usd for p in self.pools if p.pool != pool)
-        return largest_fitting_max_nodes(self.budget_usd, this.node_month_usd, others,
-                                         min_nodes=this.min_nodes)
 
 
 @dataclass(frozen=True)
@@ -180,10 +120,6 @@ def _cents(value: float) -> float:
     return round(value, 2) + 0.0  # + 0.0: no "-0.0" in the output
 
 
-def _fits(cost: float, budget: float) -> bool:
-    return cost <= budget + _EPSILON * max(1.0, abs(budget))
-
-
 def _team_json(t: TeamCost) -> dict[str, Any]:
     return {
         "team": t.team,
@@ -212,43 +148,14 @@ def _team_json(t: TeamCost) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# Pure arithmetic
+# From the resolved org
 # --------------------------------------------------------------------------------------------
 
-def largest_fitting_max_nodes(budget_usd: float, node_month_usd: float,
-                              other_pools_max_usd: float = 0.0, *, min_nodes: int = 0) -> int:
-    """The largest ``max_nodes`` of one pool with which its team's worst case fits the budget.
-
-    "Fits" means: this pool at ``n`` nodes plus every *other* pool of the team at its own
-    current ``max_nodes``, all running 730 h, costs no more than ``budget_usd``. So the answer
-    is ``floor((budget - other pools' worst case) / node-month price)``: the other pools are
-    held where they are, and the answer is per pool, not a joint plan. It is never below
-    ``min_nodes`` (``max_nodes`` cannot go lower); when even ``min_nodes`` does not fit, lowering
-    this pool alone is not enough and the caller should say so (check with
-    :func:`fits_at_min`).
-    """
-    if node_month_usd <= 0:
-        raise ValueError(f"node_month_usd must be positive; got {node_month_usd}")
-    available = budget_usd - other_pools_max_usd
-    n = math.floor(available / node_month_usd + _EPSILON)
-    return max(n, min_nodes)
-
-
-def fits_at_min(budget_usd: float, node_month_usd: float, other_pools_max_usd: float = 0.0, *,
-                min_nodes: int = 0) -> bool:
-    """True when the pool at ``min_nodes`` plus the other pools' worst case fits the budget."""
-    return _fits(other_pools_max_usd + min_nodes * node_month_usd, budget_usd)
-
-
 def pool_cost(cloud: str, pool: PoolSpec) -> PoolCost:
-    """Cost of one resolved pool."""
-    shape = pool.shape
-    discount = catalog.spot_discount(cloud, shape.family) if pool.spot else None
-    return PoolCost(
-        pool=pool.name, accelerator=pool.accelerator, gpus_per_node=pool.gpus_per_node,
-        machine_type=shape.machine_type, family=shape.family, spot=pool.spot,
-        spot_discount=discount, node_hour_usd=catalog.node_hour_usd(shape, spot=pool.spot),
-        min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, node_pool_name=pool.node_pool_name)
+    """Cost of one resolved pool (``cloud`` is the shape's own; kept for callers)."""
+    return pricing.pool_cost(pool.shape, pool=pool.name, spot=pool.spot,
+                             min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
+                             node_pool_name=pool.node_pool_name)
 
 
 def team_cost(cloud: str, team: TeamSpec) -> TeamCost:

@@ -289,3 +289,25 @@ def cost_check(spec):  # type: ignore[no-untyped-def]
     from stacks.report.check import run_check
 
     return run_check(build_plan(spec))
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "aws"])
+def test_rule_prices_planned_pools_as_trellis_cost_does(write_org, cloud) -> None:
+    """One cost model: the pool the rule rebuilds from the planned node pool / node group is
+    the very PoolCost `trellis cost` computes from org.yaml (only the physical name, which the
+    rule does not need, is left out)."""
+    from dataclasses import replace
+
+    from components.pricing import PoolCost
+    from policies.evaluate import Record, stack_of
+    from policies.gpu import gpu_pools
+
+    spec = resolve(load(write_org(OVER_BUDGET_ORG[cloud])), "prod")
+    expected = {p.pool: replace(p, node_pool_name="")
+                for t in cost.estimate(spec).teams for p in t.pools}
+    planned = build_plan(spec)
+    stack = stack_of([Record(type=r.type, urn=r.urn, name=r.name, inputs=r.inputs,
+                             outputs=r.outputs) for r in planned.resources])
+    got = {p.pool: p for p in (cost_rule.price(r) for r in gpu_pools(stack))}
+    assert cost.PoolCost is PoolCost, "stacks.report.cost must re-export the one model"
+    assert got == expected, f"TRL-COST-001 and `trellis cost` price {cloud} pools differently"

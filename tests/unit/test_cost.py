@@ -241,6 +241,21 @@ def test_largest_fitting_max_nodes_is_the_boundary_for_the_team(write_org):
     assert team.largest_fitting_max_nodes("train") == int((budget - serve_max) // train_month)
 
 
+def test_team_fit_holds_the_other_pools_by_identity_not_by_name():
+    """components.pricing.TeamCost answers for a pool object too: two planned pools that carry
+    the same pool label (TRL-COST-001 reads labels) are still priced apart."""
+    from components.pricing import TeamCost, pool_cost
+
+    l4 = catalog.shape("gcp", "l4", 1)
+    a = pool_cost(l4, pool="serve", spot=False, min_nodes=0, max_nodes=4)
+    b = pool_cost(l4, pool="serve", spot=False, min_nodes=1, max_nodes=2)
+    team = TeamCost(team="recsys", budget_usd=5 * l4.monthly_usd, pools=(a, b))
+    assert team.others_max_monthly_usd(a) == pytest.approx(2 * l4.monthly_usd)
+    assert team.largest_fitting_max_nodes(a) == 3, "5 node-months minus the other pool's 2"
+    assert team.largest_fitting_max_nodes(b) == 1, "5 minus 4 leaves 1"
+    assert team.fits_at_min(b) and team.over_budget
+
+
 def test_no_budget_means_never_over_and_no_fit(write_org):
     text = org_text("gcp", {"p": "accelerator: l4, max_nodes: 100"}).replace(
         "    budget_usd: 10000\n", "")
