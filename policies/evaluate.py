@@ -1,8 +1,7 @@
 """The pack evaluated directly on resource records: what ``trellis check`` runs.
 
 ``pulumi preview --policy-pack`` talks to the pack's Analyzer servicer (``pulumi_policy``), and
-:func:`stacks.report.check.run_check` can drive that very servicer in-process
-(``analyzer=True``). The
+the tests drive that very servicer in-process (``tests/policies/analyzer_path.py``). The
 servicer, though, converts every resource's properties from protobuf, deserializes them and
 wraps them in unknown-checking proxies once *per policy*: 54 times per resource in the
 ``Analyze`` phase and 17 times per resource in ``AnalyzeStack``, which our rules then unwrap

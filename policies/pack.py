@@ -1,16 +1,14 @@
 """The Trellis pack as CrossGuard objects, shared by the plugin entry point and `trellis check`.
 
 ``__main__.py`` hands these to :class:`pulumi_policy.PolicyPack`, which serves them over gRPC
-to ``pulumi preview``; :func:`new_servicer` builds the very same Analyzer servicer in-process
-(no server, no port) for ``run_check(..., analyzer=True)`` and the tests. ``trellis check``
-itself runs the same rules through :mod:`policies.evaluate` (ADR 8), held to this servicer's
-findings by ``tests/policies/test_evaluate_equivalence.py``.
+to ``pulumi preview``. ``trellis check`` runs the same rules through :mod:`policies.evaluate`
+(ADR 8); ``tests/policies/analyzer_path.py`` builds the Analyzer servicer ``PolicyPack`` would
+serve from these very values and holds the two to the same findings.
 """
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel
-from pulumi_policy.policy import Policy, _PolicyAnalyzerServicer
+from pulumi_policy import EnforcementLevel, Policy
 
 from policies.registry import all_policies
 
@@ -26,10 +24,3 @@ PACK_TAGS = ["trellis", "ml", "gpu", "gcp", "aws"]
 SERVICER_VERSION = "0.0.1"
 
 ALL_POLICIES: list[Policy] = all_policies()
-
-
-def new_servicer() -> _PolicyAnalyzerServicer:
-    """The Analyzer servicer ``PolicyPack(...)`` would serve, built the same way."""
-    return _PolicyAnalyzerServicer(
-        PACK_NAME, SERVICER_VERSION, ALL_POLICIES, PACK_ENFORCEMENT, None, PACK_DESCRIPTION,
-        PACK_DISPLAY_NAME, None, None, PACK_TAGS, None)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from policy_fixtures import FakePlan, Stack, check
 
-from stacks.report.check import CheckReport
+from stacks.report.findings import CheckReport
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.report.check import CheckReport, Finding, run_check
+from stacks.report.check import run_check
+from stacks.report.findings import CheckReport, Finding
 
 PROJECT = "trellis"
 STACK = "dev"

@@ -20,7 +20,8 @@ from test_rules import gcs, pool
 
 from stacks.cli.commands.check import check_command
 from stacks.org.errors import OrgError
-from stacks.report.check import render, run_check, to_junit, to_sarif
+from stacks.report.check import run_check
+from stacks.report.formats import render, to_junit, to_sarif
 from stacks.report.waivers import Waiver
 
 SCHEMA = Path(__file__).resolve().parent.parent / "data" / "sarif-2.1.0.json"

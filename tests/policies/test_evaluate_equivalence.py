@@ -1,10 +1,11 @@
 """`trellis check`'s direct evaluator reports exactly what the CrossGuard Analyzer servicer does.
 
-``run_check`` evaluates rules with :mod:`policies.evaluate` (each resource converted once) unless
-``analyzer=True``, which drives the pack's own servicer with protobuf requests as
-``pulumi preview --policy-pack`` does. Every rule fixture (compliant and violating), the bundled
-orgs, hand-written insecure stacks, and configs that disable, re-level or break rules must give
-the same findings both ways: same rules, resources, words, severities and enforcement levels.
+``run_check`` evaluates rules with :mod:`policies.evaluate` (each resource converted once);
+``analyzer_path.run_check_via_servicer`` drives the pack's own servicer with protobuf requests as
+``pulumi preview --policy-pack`` does, through the same ``run_check``. Every rule fixture
+(compliant and violating), the bundled orgs, hand-written insecure stacks, and configs that
+disable, re-level or break rules must give the same findings both ways: same rules, resources,
+words, severities and enforcement levels.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from analyzer_path import run_check_via_servicer
 from policy_fixtures import UNKNOWN, S, Stack, res
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 from test_examples_and_insecure import insecure_aws, insecure_gcp
@@ -26,7 +28,7 @@ from tests.conftest import ALL_ORGS, BUNDLED_GCP, ROOT
 
 def _both(plan_: Any, config: dict[str, Any] | None = None) -> tuple[CheckReport, CheckReport]:
     return (run_check(plan_, config=config),
-            run_check(plan_, config=config, analyzer=True))
+            run_check_via_servicer(plan_, config=config))
 
 
 def _assert_same(direct: CheckReport, analyzer: CheckReport) -> None:
@@ -96,7 +98,7 @@ def test_configs_give_the_same_findings(config: dict[str, Any] | None) -> None:
     _assert_same(direct, analyzer)
 
 
-@pytest.mark.parametrize("analyzer", [False, True], ids=["direct", "analyzer"])
-def test_a_bad_setting_is_refused_before_any_rule_runs(analyzer: bool) -> None:
+@pytest.mark.parametrize("check", [run_check, run_check_via_servicer], ids=["direct", "analyzer"])
+def test_a_bad_setting_is_refused_before_any_rule_runs(check: Any) -> None:
     with pytest.raises(ValueError, match="maxGpusPerPool"):
-        run_check(INSECURE.plan(), config={"maxGpusPerPool": "lots"}, analyzer=analyzer)
+        check(INSECURE.plan(), config={"maxGpusPerPool": "lots"})

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from analyzer_path import new_servicer
 from google.protobuf import struct_pb2
 from policy_fixtures import UNKNOWN, S, check, findings, res
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 from test_rules import GCS, GOOD_GCS, gcs, mod, pool, s3_group
 
 from policies.registry import Rule, to_policy
@@ -49,8 +49,8 @@ def test_malformed_policy_json_fails_closed() -> None:
     assert "failed" in f.message and "not valid JSON" in f.message
 
 
-def _servicer_with(rule: Rule) -> _PolicyAnalyzerServicer:
-    return _PolicyAnalyzerServicer("t", "0.0.1", [to_policy(rule)], EnforcementLevel.ADVISORY)
+def _servicer_with(rule: Rule) -> Any:
+    return new_servicer([to_policy(rule)])
 
 
 def _boom_resource(res: Res, settings: Settings) -> Iterator[str]:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
+from analyzer_path import new_servicer, struct
+from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
 from policies.registry import all_rules
@@ -62,10 +63,9 @@ def _start(engine: str, cwd: Path, program: str) -> tuple[subprocess.Popen[bytes
     return proc, int(line)
 
 
-def _struct(values: dict[str, object]) -> struct_pb2.Struct:
-    s = struct_pb2.Struct()
-    s.update(values)
-    return s
+def _diagnostics(response: object) -> list[tuple[str, str, int, str]]:
+    return sorted((d.policyName, d.urn, d.enforcementLevel, d.message)
+                  for d in response.diagnostics)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("cwd", "program"), [(ROOT, "policies"), (ROOT / "policies", ".")],
@@ -94,11 +94,12 @@ def test_pack_serves_the_analyzer_protocol(engine: str, cwd: Path, program: str)
             bucket_urn = "urn:pulumi:dev::trellis::gcp:storage/bucket:Bucket::models"
             request = analyzer_pb2.AnalyzeRequest(
                 type="gcp:storage/bucket:Bucket", urn=bucket_urn, name="models",
-                properties=_struct({"name": "acme-dev-models", "location": "US-CENTRAL1",
+                properties=struct({"name": "acme-dev-models", "location": "US-CENTRAL1",
                                     "uniformBucketLevelAccess": False,
                                     "publicAccessPrevention": UNKNOWN}),
                 options=analyzer_pb2.AnalyzerResourceOptions(protect=True))
-            diags = stub.Analyze(request, timeout=30).diagnostics
+            analyzed = stub.Analyze(request, timeout=30)
+            diags = analyzed.diagnostics
             by_policy = {d.policyName: d for d in diags}
             assert "TRL-GCS-001" in by_policy
             assert by_policy["TRL-GCS-001"].enforcementLevel == analyzer_pb2.MANDATORY
@@ -109,10 +110,20 @@ def test_pack_serves_the_analyzer_protocol(engine: str, cwd: Path, program: str)
             s3_urn = "urn:pulumi:dev::trellis::aws:s3/bucket:Bucket::data"
             stack = analyzer_pb2.AnalyzeStackRequest(resources=[analyzer_pb2.AnalyzerResource(
                 type="aws:s3/bucket:Bucket", urn=s3_urn, name="data",
-                properties=_struct({"bucket": "acme-dev-data"}))])
-            stack_diags = stub.AnalyzeStack(stack, timeout=30).diagnostics
-            s3 = [d for d in stack_diags if d.policyName == "TRL-S3-001"]
+                properties=struct({"bucket": "acme-dev-data"}))])
+            stack_analyzed = stub.AnalyzeStack(stack, timeout=30)
+            s3 = [d for d in stack_analyzed.diagnostics if d.policyName == "TRL-S3-001"]
             assert s3 and s3[0].urn == s3_urn
+
+            # The in-process servicer the equivalence tests drive (analyzer_path) answers
+            # exactly as the pack the CLI starts.
+            local = new_servicer()
+            local.Configure(configure, None)
+            assert _diagnostics(local.Analyze(request, None)) == _diagnostics(analyzed), \
+                "tests/policies/analyzer_path.py's servicer differs from the served pack (Analyze)"
+            assert (_diagnostics(local.AnalyzeStack(stack, None))
+                    == _diagnostics(stack_analyzed)), \
+                "tests/policies/analyzer_path.py's servicer differs from the served pack"
     finally:
         proc.terminate()
         try:

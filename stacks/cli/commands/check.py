@@ -17,7 +17,8 @@ from typing import IO, Any
 from policies.registry import SEVERITIES, iter_ids
 from stacks.org.errors import OrgError
 from stacks.report import waivers as waivers_mod
-from stacks.report.check import FORMATS, PlanLike, render, run_check
+from stacks.report.check import PlanLike, run_check
+from stacks.report.formats import FORMATS, render
 
 __all__ = ["FORMATS", "SEVERITIES", "check_command"]
 
