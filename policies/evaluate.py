@@ -28,8 +28,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy.policy import _NotApplicableError
-
 from policies.registry import (
     Rule,
     all_rules,
@@ -38,6 +36,7 @@ from policies.registry import (
     stack_messages,
     type_matcher,
 )
+from policies.sdk import NotApplicableError
 from policies.view import Res, Stack, from_wire
 
 
@@ -109,7 +108,7 @@ def evaluate(records: Sequence[Record], config: Mapping[str, Mapping[str, Any]],
         for rule, level, settings in applicable:
             try:
                 messages = resource_messages(rule, res, settings)
-            except _NotApplicableError:
+            except NotApplicableError:
                 continue
             out.extend(Diagnostic(rule.id, rec.urn, _message(rule, m), level, rule.severity)
                        for m in messages)
@@ -120,7 +119,7 @@ def evaluate(records: Sequence[Record], config: Mapping[str, Mapping[str, Any]],
         for rule, level in stack_rules:
             try:
                 pairs = stack_messages(rule, stack, _settings(rule, config))
-            except _NotApplicableError:
+            except NotApplicableError:
                 continue
             out.extend(Diagnostic(rule.id, urn or "", _message(rule, m), level, rule.severity)
                        for urn, m in pairs)

@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -30,9 +32,8 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.policy import Policy, PolicyResource, _NotApplicableError
-from pulumi_policy.proxy import UnknownValueError
 
+from policies.sdk import NotApplicableError, UnknownValueError
 from policies.settings import SETTINGS, Settings, schema_for
 from policies.view import Res, Stack, plain
 
@@ -253,7 +254,7 @@ def each(subjects: Iterable[Res],
         try:
             for message in check(res):
                 yield res.urn, message
-        except _NotApplicableError:
+        except NotApplicableError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
             yield res.urn, _failure(exc)
@@ -286,8 +287,8 @@ def resource_messages(rule: Rule, res: Res, settings: Settings | Exception) -> l
     """What ``rule`` reports on ``res``, failing closed (an exception becomes a message, after
     the messages reported before it).
 
-    Raises ``_NotApplicableError`` (the rule declared itself not applicable). Shared by the
-    CrossGuard adapter and :mod:`policies.evaluate`, so both report the same words.
+    Raises :data:`policies.sdk.NotApplicableError` (the rule declared itself not applicable).
+    Shared by the CrossGuard adapter and :mod:`policies.evaluate`, so both report the same words.
     """
     check: ResourceCheck = rule.check  # type: ignore[assignment]
     if isinstance(settings, Exception):
@@ -296,7 +297,7 @@ def resource_messages(rule: Rule, res: Res, settings: Settings | Exception) -> l
     try:
         for message in check(res, settings):
             out.append(message)
-    except _NotApplicableError:
+    except NotApplicableError:
         raise
     except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
         out.append(_failure(exc))
@@ -317,7 +318,7 @@ def stack_messages(rule: Rule, stack: Stack, settings: Settings | Exception
     try:
         for urn, message in check(stack, settings):
             out.append((urn, message))
-    except _NotApplicableError:
+    except NotApplicableError:
         raise
     except Exception as exc:  # noqa: BLE001 - fail closed on anything, by contract
         out.append((None, _failure(exc)))

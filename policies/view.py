@@ -20,20 +20,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy import proxy as _proxy
-from pulumi_policy.deserialize import SPECIAL_SIG_KEY as _SIG_KEY
-from pulumi_policy.deserialize import _deserialize_property
-from pulumi_policy.proxy import UnknownValueError
+from policies import sdk
 
-_SENTINELS = {
-    _proxy.UNKNOWN_BOOLEAN_VALUE: "boolean",
-    _proxy.UNKNOWN_NUMBER_VALUE: "number",
-    _proxy.UNKNOWN_STRING_VALUE: "string",
-    _proxy.UNKNOWN_ARRAY_VALUE: "array",
-    _proxy.UNKNOWN_ASSET_VALUE: "asset",
-    _proxy.UNKNOWN_ARCHIVE_VALUE: "archive",
-    _proxy.UNKNOWN_OBJECT_VALUE: "object",
-}
+_SENTINELS = sdk.UNKNOWN_SENTINELS
+_SIG_KEY = sdk.SPECIAL_SIG_KEY
+_DICT_PROXY = sdk.DICT_PROXY
+_LIST_PROXY = sdk.LIST_PROXY
 
 
 class _Unknown:
@@ -62,11 +54,11 @@ Path = tuple[str | int, ...]
 
 def plain(value: Any) -> Any:
     """A CrossGuard property value (proxied or not) as plain Python, unknowns as UNKNOWN."""
-    if isinstance(value, (_proxy._DictProxy, dict)):
-        target = value["__target"] if isinstance(value, _proxy._DictProxy) else value
+    if isinstance(value, (_DICT_PROXY, dict)):
+        target = value["__target"] if isinstance(value, _DICT_PROXY) else value
         return {str(k): plain(v) for k, v in target.items()}
-    if isinstance(value, (_proxy._ListProxy, list, tuple)):
-        target = value["__target"] if isinstance(value, _proxy._ListProxy) else value
+    if isinstance(value, (_LIST_PROXY, list, tuple)):
+        target = value["__target"] if isinstance(value, _LIST_PROXY) else value
         return [plain(v) for v in target]
     if isinstance(value, str) and value in _SENTINELS:
         return UNKNOWN
@@ -88,7 +80,7 @@ def from_wire(value: Any) -> Any:
         return float(value)
     if isinstance(value, Mapping):
         if _SIG_KEY in value:  # secret, asset or archive: rare, take the servicer's own path
-            return plain(_deserialize_property(_to_wire(value)))
+            return plain(sdk.deserialize_property(_to_wire(value)))
         return {str(k): from_wire(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [from_wire(v) for v in value]
@@ -124,8 +116,8 @@ def _walk(value: Any, path: Path, *, strict: bool, where: Path) -> Any:
     return value
 
 
-def _unknown_error(path: Path) -> UnknownValueError:
-    return UnknownValueError(_proxy.UNKNOWN_STRING_VALUE, [str(p) for p in path])
+def _unknown_error(path: Path) -> Exception:
+    return sdk.unknown_value_error([str(p) for p in path])
 
 
 def deep_unknown(value: Any) -> bool:

@@ -5,7 +5,8 @@ validates each against that policy's ``configSchema``. People think in pack-wide
 ("this is a sandbox stack"), so every setting is defined once here, each rule declares which
 ones it reads, and :func:`expand` fans pack-wide values out to the rules that read them. The
 same expansion feeds ``trellis check`` and the file given to
-``pulumi preview --policy-pack policies --policy-pack-config <file>``::
+``pulumi preview --policy-pack policies --policy-pack-config <file>``, which
+``python -m policies.settings`` prints (:mod:`policies.settings.__main__`)::
 
     python -m policies.settings --tier sandbox > sandbox-policy-config.json
 
@@ -15,9 +16,6 @@ the strict ones (tier ``production``): a stack nobody described is held to the h
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,28 +250,3 @@ def expand(config: Mapping[str, Any] | None, rules: Mapping[str, Iterable[str]],
                              f"this rule (it reads {', '.join(rules[rule_id]) or 'nothing'})")
         Settings.from_config(entry)
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print a ``--policy-pack-config`` file for the given pack-wide settings."""
-    from policies.registry import config_keys, tier_levels
-
-    parser = argparse.ArgumentParser(prog="python -m policies.settings", description=main.__doc__)
-    parser.add_argument("--tier", choices=TIERS)
-    parser.add_argument("--allowed-accelerators", nargs="*")
-    parser.add_argument("--max-gpus-per-pool", type=float)
-    parser.add_argument("--required-labels", nargs="*")
-    parser.add_argument("--allowed-regions", nargs="*")
-    args = parser.parse_args(argv)
-    pack = {k: v for k, v in {
-        "tier": args.tier, "allowedAccelerators": args.allowed_accelerators,
-        "maxGpusPerPool": args.max_gpus_per_pool, "requiredLabels": args.required_labels,
-        "allowedRegions": args.allowed_regions}.items() if v is not None}
-    json.dump(expand(pack, config_keys(), tier_levels=tier_levels()), sys.stdout, indent=2,
-              sort_keys=True)
-    sys.stdout.write("\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
