@@ -12,25 +12,18 @@ resource type so wiring between resources resolves. See docs/adr/0003-offline-pl
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import gc
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from google.protobuf import struct_pb2
-from pulumi import _types as pulumi_types
-from pulumi.runtime import mocks as pmocks
-from pulumi.runtime import resource as presource
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.proto import resource_pb2, source_pb2
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc, run_in_stack
+from pulumi.runtime.proto import resource_pb2
 
 from stacks.org.spec import EnvSpec
+from stacks.plan import sdk
 from stacks.plan.mocks.answers import mock_call, mock_state
 
 PROJECT = "trellis"  # the `name` in Pulumi.yaml; part of every URN
@@ -121,19 +114,6 @@ def _plain_state(plain_inputs: dict[str, Any], inputs: dict[str, Any],
             for k, v in state.items()}
 
 
-class _OffLoopError(Exception):
-    """Raised by a monitor call that must not run on the event loop's thread (see
-    :class:`_InlineExecutor`); the executor then runs it on a worker thread instead."""
-
-
-def _off_event_loop() -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return  # a worker thread: re-entering the loop with _sync_await is fine here
-    raise _OffLoopError
-
-
 def _response_object(request_object: struct_pb2.Struct, inputs: dict[str, Any],
                      state: dict[str, Any]) -> struct_pb2.Struct:
     """The registration response's properties: what ``serialize_properties(state)`` gives.
@@ -161,29 +141,60 @@ def _response_object(request_object: struct_pb2.Struct, inputs: dict[str, Any],
                 out[k] = v  # Struct takes dict/list/str/number/bool/None only
         return out
     except (ValueError, TypeError, AttributeError):
-        _off_event_loop()
-        return _sync_await(rpc.serialize_properties(state, {}))
+        sdk.off_event_loop()
+        return sdk.serialize_state(state)
 
 
-class _Mocks(pmocks.Mocks):
+class TransformsNotSupportedError(Exception):
+    """A resource or the stack declares transforms, which the offline plan cannot apply."""
+
+
+class _Mocks(Mocks):
     def __init__(self, env: EnvSpec) -> None:
         self.env = env
 
-    def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        if args.transforms:
+            # The engine runs transforms before registering, so the registered inputs and
+            # options would not be the ones recorded here; the stock MockMonitor does not run
+            # them either. A plan that policies pass on must be what `pulumi up` registers:
+            # refuse rather than record the untransformed resource.
+            raise TransformsNotSupportedError(
+                f"{args.typ} '{args.name}' declares {len(args.transforms)} resource "
+                "transform(s), which the offline plan cannot apply; set the values in the "
+                "component instead")
         return mock_state(self.env, args.typ, args.name, args.inputs)
 
-    def call(
-        self, args: pmocks.MockCallArgs
-    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         # pulumi's MockMonitor iterates the failures: an empty list, not None.
         return mock_call(self.env, args.token, args.args), []
 
+    def register_transform(self, transform: Any) -> None:
+        raise TransformsNotSupportedError(
+            "the program registers a stack transform, which the offline plan cannot apply")
 
-class RecordingMonitor(pmocks.MockMonitor):
-    """A mock resource monitor that keeps every registration request whole."""
 
-    def __init__(self, mocks: pmocks.Mocks) -> None:
+class RecordingMonitor(sdk.MockMonitor):
+    """A mock resource monitor that keeps every registration request whole.
+
+    ``RegisterResource`` does what the stock ``MockMonitor.RegisterResource`` does (the
+    tripwire test pins the stock one's source, so a change there is noticed), plus recording:
+
+    - same ``MockResourceArgs`` for the mocks, ``transforms`` included (resolved from the
+      request's callbacks, like the stock one); :class:`_Mocks` refuses them, see there;
+    - same response: the state serialized by ``rpc.serialize_properties``, or, with the
+      shortcuts on, the request's serialized inputs copied and only what the mocks computed
+      added (:func:`_response_object`, same values after deserialization);
+    - differences on purpose: children of the root stack get the URN the real engine gives
+      them (without ``pulumi:pulumi:Stack$`` in their type, :meth:`make_urn`); an id the mocks
+      leave empty is recorded as ``""`` rather than ``None``; and the request's hooks,
+      ``deletedWith``, ``replaceWith``, custom timeouts and additional secret outputs are not
+      part of the plan's JSON contract, so they are not recorded.
+    """
+
+    def __init__(self, mocks: Mocks, *, shortcuts: bool = True) -> None:
         super().__init__(mocks)
+        self.shortcuts = shortcuts
         self.records: list[PlannedResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
@@ -193,18 +204,24 @@ class RecordingMonitor(pmocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        pmocks._ensure_event_loop()
+        sdk.ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
-        resource_args = pmocks.MockResourceArgs(
+        resource_args = MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
-            resource_id=request.importId, custom=request.custom or False)
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=sdk.resolve_transforms(request.transforms))
         id_, state = self.mocks.new_resource(resource_args)
-        obj_proto = _response_object(request.object, inputs, state)
-        self.resources[urn] = pmocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
         plain_inputs = _plain(inputs)
+        if self.shortcuts:
+            obj_proto = _response_object(request.object, inputs, state)
+            plain_outputs = _plain_state(plain_inputs, inputs, state)
+        else:
+            obj_proto = sdk.serialize_state(state)
+            plain_outputs = _plain(state)
+        self.resources[urn] = sdk.ResourceRegistration(urn, id_ or "", state)
         self.records.append(PlannedResource(
             urn=urn, type=request.type, name=request.name, parent=request.parent or None,
-            inputs=plain_inputs, outputs=_plain_state(plain_inputs, inputs, state),
+            inputs=plain_inputs, outputs=plain_outputs,
             # The SDK gathers these from sets: sort them so plans are reproducible.
             dependencies=sorted(request.dependencies),
             property_dependencies={k: sorted(v.urns)
@@ -219,11 +236,11 @@ class RecordingMonitor(pmocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        _off_event_loop()  # MockMonitor.Invoke re-enters the event loop (_sync_await)
+        sdk.off_event_loop()  # MockMonitor.Invoke re-enters the event loop (_sync_await)
         return super().Invoke(request)
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        _off_event_loop()
+        sdk.off_event_loop()
         return super().ReadResource(request)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -249,194 +266,39 @@ class RecordingMonitor(pmocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
-    """Runs the SDK's monitor calls on the event loop's own thread.
-
-    The SDK hands every monitor call to ``run_in_executor``: right for a gRPC monitor in
-    another process, pure overhead for a mock monitor in this one (a thread hop and GIL
-    hand-over per resource, and registration order that varies from run to run). A call
-    that must not run on the loop's thread raises :class:`_OffLoopError` before doing anything and
-    goes to a worker thread, as it would without this executor.
-    """
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any,
-               **kwargs: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except _OffLoopError:
-            return super().submit(fn, *args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            future.set_exception(exc)
-        return future
-
-
-async def _settle_outputs() -> None:
-    """Wait for every outstanding Output, one at a time.
-
-    The SDK's ``wait_for_rpcs`` does this with ``asyncio.wait(all pending, FIRST_COMPLETED)``
-    in a loop, which registers and removes a callback on every pending Output each round:
-    quadratic in the size of the program (most of the time of a 3,000-resource plan). Awaiting
-    them one by one is linear; ``wait_for_rpcs`` then finds nothing left to wait for. Failures
-    surface exactly as there: the first failed Output's exception is raised.
-    """
-    state = settings.SETTINGS
-    if not hasattr(state, "outputs") or not hasattr(state, "lock"):
-        return  # an SDK that tracks Outputs differently: let wait_for_rpcs do it
-    while True:
-        # Untracked first, like wait_for_rpcs does: a failed Output stays tracked otherwise
-        # and would fail the next plan in this process. set.pop, not next(iter(set)): the
-        # latter rescans the slots emptied so far and is quadratic over a large plan.
-        with state.lock:
-            if not state.outputs:
-                return
-            task = state.outputs.pop()
-        if task.done():  # its clean-up callback has not run yet; awaiting it would not yield
-            task.result()
-        else:
-            await task
-
-
-def _run_settled(program: Callable[[], object]) -> Callable[[], Any]:
+def _run_settled(program: Callable[[], object], *, settle: bool) -> Callable[[], Any]:
     async def run() -> None:
         program()
-        await _settle_outputs()
+        if settle:
+            await sdk.settle_outputs()
 
     return run
 
 
-def _no_stack_trace() -> source_pb2.StackTrace:
-    return source_pb2.StackTrace()
-
-
-def _contains_unknowns(value: Any) -> bool:
-    """``pulumi.runtime.rpc.contains_unknowns``, same answer, without garbage.
-
-    The SDK's version defines a recursive closure on every call, a reference cycle (function
-    <-> cell) that only the cyclic collector can free; it runs for every Output, ~40 times per
-    resource, and was most of the plan's cyclic garbage. Iterative here, so nothing cycles.
-    """
-    kind = type(value)
-    if kind is str or kind is bool or kind is int or value is None:  # what most Outputs hold
-        return False
-    unknown = pulumi.output.Unknown
-    if kind is not dict and kind is not list and not isinstance(value, (dict, list)):
-        return isinstance(value, unknown)
-    stack = [value]
-    seen: set[int] = set()
-    while stack:
-        item = stack.pop()
-        if isinstance(item, unknown):
-            return True
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, dict):
-            stack.extend(item[k] for k in item)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def _memoized(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``fn`` (a pure function of one type object) remembering its answers by identity.
-
-    For ``pulumi._types.unwrap_type``, which the SDK calls for every property of every resource
-    it serializes and answers with ``typing.get_origin``/``get_args``/union checks each time
-    (about a tenth of a plan's CPU). Keyed by ``id`` with the object kept alive beside its
-    answer, so an id can never be reused for another type while the cache lives; typing
-    objects are not hashed (their ``__hash__`` walks their arguments).
-    """
-    cache: dict[int, tuple[Any, Any]] = {}
-
-    def lookup(value: Any) -> Any:
-        hit = cache.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        answer = fn(value)
-        cache[id(value)] = (value, answer)
-        return answer
-
-    return lookup
-
-
-@contextmanager
-def _lean_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-    """Runtime settings for the plan run only (measured in docs/performance.md).
-
-    - The cyclic garbage collector is off. The runtime allocates millions of small container
-      objects (an Output, a Task and a future per property of every resource); each automatic
-      collection rescans the young ones, 10-20% of a large plan. Once :func:`_contains_unknowns`
-      stopped making a reference cycle per Output, a plan leaves little cyclic garbage (about
-      5% of what it allocates), so nothing is gained by collecting during the run. At the end,
-      everything the run allocated moves to the oldest generation without being scanned
-      (``freeze`` + ``unfreeze`` splice lists; the next full collection sees it). A caller
-      that froze its own heap (the ``trellis`` script, :mod:`stacks.cli.launch`) keeps it frozen,
-      and the plan's objects join it: unfreezing would hand both to the next full collection.
-    - Stack traces: the SDK walks the Python stack and builds a ``file://`` URI per frame for
-      every registration (``sourcePosition``/``stackTrace``, shown by the Pulumi service). A
-      plan does not record them.
-    - ``contains_unknowns``: see :func:`_contains_unknowns`; ``unwrap_type``: see
-      :func:`_memoized`.
-    - Monitor calls run on the loop's thread (:class:`_InlineExecutor`).
-
-    Everything is restored on exit, so user programs run by the real engine are untouched. A
-    patch whose SDK function has gone (another SDK version) is skipped: slower, not wrong.
-    """
-    was_enabled = gc.isenabled()
-    frozen_before = gc.get_freeze_count()
-    gc.disable()
-    patches: list[tuple[Any, str, Any]] = [
-        (presource, "_get_stack_trace", _no_stack_trace),
-        (rpc, "contains_unknowns", _contains_unknowns)]
-    if hasattr(pulumi_types, "unwrap_type"):
-        patches.append((pulumi_types, "unwrap_type", _memoized(pulumi_types.unwrap_type)))
-    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches if hasattr(mod, name)]
-    for mod, name, fn in patches:
-        if hasattr(mod, name):
-            setattr(mod, name, fn)
-    executor = _InlineExecutor(max_workers=2, thread_name_prefix="trellis-plan")
-    loop.set_default_executor(executor)
-    try:
-        yield
-    finally:
-        for mod, name, fn in saved:
-            setattr(mod, name, fn)
-        gc.freeze()
-        if not frozen_before:
-            gc.unfreeze()
-        if was_enabled:
-            gc.enable()
-        executor.shutdown(wait=True)
-
-
 def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
-    """Run ``program`` (which registers resources for ``env``) under the recording monitor."""
-    monitor = RecordingMonitor(_Mocks(env))
-    settings.ROOT.set(None)
-    # Leftovers of a run that failed in this process (tasks of a closed loop) must not leak
-    # into this one; ``pulumi.runtime.test`` does the same.
-    for leftovers in ("rpc_manager", "outputs"):
-        getattr(getattr(settings.SETTINGS, leftovers, None), "clear", lambda: None)()
-    settings.configure(pmocks.MockSettings(
-        monitor=monitor, monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-        engine=pmocks.MockEngine(logging.getLogger("trellis.engine")), project=PROJECT,
-        stack=env.name, dry_run=False, organization="organization", callbacks=None,
-        root_directory=None))
+    """Run ``program`` (which registers resources for ``env``) under the recording monitor.
+
+    With the speed shortcuts off (``TRELLIS_PLAN_SHORTCUTS=0`` or
+    :func:`stacks.plan.sdk.shortcuts`), the run is the SDK's own: same plan, slower.
+    """
+    shortcuts = sdk.shortcuts_enabled()
+    monitor = RecordingMonitor(_Mocks(env), shortcuts=shortcuts)
+    sdk.configure_mock_runtime(monitor, project=PROJECT, stack=env.name,
+                               logger=logging.getLogger("trellis.engine"))
     pulumi.runtime.set_all_config({"trellis:org": str(env.org_file),
                                    "trellis:environment": env.name})
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _lean_runtime(loop):
-            loop.run_until_complete(run_in_stack(_run_settled(program)))
+        with sdk.plan_runtime(loop, enabled=shortcuts):
+            loop.run_until_complete(run_in_stack(_run_settled(program, settle=shortcuts)))
     except PlanError:
         raise
     except Exception as exc:
         raise PlanError(f"planning environment '{env.name}' failed: "
                         f"{type(exc).__name__}: {exc}") from exc
     finally:
-        settings.ROOT.set(None)
+        sdk.reset_root()
         loop.close()
         asyncio.set_event_loop(None)
     return Plan(org=env.org, cloud=env.cloud, environment=env.name, tier=env.tier,

@@ -26,7 +26,7 @@ from rich.console import Console
 
 from stacks.org.load import load
 from stacks.org.resolve import resolve
-from stacks.plan import engine
+from stacks.plan import engine, sdk
 from stacks.plan.engine import run_program
 from stacks.report.tree import render_plan_tree, tree_lines
 from tests.conftest import BUNDLED_GCP
@@ -62,7 +62,7 @@ VALUES = ["text", 3, None, True, 1.5, Unknown(), [], {}, {"a": ["b", {"c": 1}]},
 
 @pytest.mark.parametrize("value", VALUES, ids=repr)
 def test_contains_unknowns_answers_like_the_sdk(value):
-    assert engine._contains_unknowns(value) is SDK_CONTAINS_UNKNOWNS(value)
+    assert sdk.contains_unknowns(value) is SDK_CONTAINS_UNKNOWNS(value)
 
 
 def test_contains_unknowns_makes_no_garbage_cycles():
@@ -70,7 +70,7 @@ def test_contains_unknowns_makes_no_garbage_cycles():
     gc.disable()
     try:
         for _ in range(1000):
-            engine._contains_unknowns({"a": ["b", {"c": 1}]})
+            sdk.contains_unknowns({"a": ["b", {"c": 1}]})
         assert gc.collect() == 0
     finally:
         gc.enable()
@@ -85,7 +85,7 @@ TYPES = [str, int, type(None), pulumi.Output[str], pulumi.Input[str],
 
 
 def test_memoized_unwrap_type_answers_like_the_sdk():
-    memo = engine._memoized(SDK_UNWRAP_TYPE)
+    memo = sdk.memoized(SDK_UNWRAP_TYPE)
     for _ in range(2):  # the second round answers from the cache
         assert [memo(t) for t in TYPES] == [SDK_UNWRAP_TYPE(t) for t in TYPES]
 

@@ -1,0 +1,363 @@
+"""The plan engine's one door into the Pulumi SDK's internals, and the switch for its shortcuts.
+
+The offline plan (:mod:`stacks.plan.engine`) runs the program under Pulumi's own mock runtime.
+That needs a few things the SDK does not export (the mock monitor and settings classes, the
+event-loop helpers the stock monitor uses, the runtime's global state), and the plan's speed
+shortcuts (docs/performance.md) replace or bypass SDK internals for the duration of a plan.
+Every such name is imported here and nowhere else in ``stacks`` (an architecture test enforces
+it), with the reason beside it. :data:`PINNED` records what we rely on of each, and
+``tests/engine/test_sdk_tripwire.py`` fails, naming the symbol, when an SDK upgrade removes or
+changes one. The public API (``pulumi``, ``pulumi.runtime``'s ``__all__`` including its ``rpc``
+submodule, the generated protobuf modules) is used directly.
+
+**Shortcuts** change speed, never results. They are on by default; ``TRELLIS_PLAN_SHORTCUTS=0``
+in the environment or ``with shortcuts(False):`` turns every one of them off, so the plan runs
+exactly as under ``pulumi.runtime.set_mocks`` with the stock monitor's serialization, and
+``tests/engine/test_shortcuts_off.py`` requires byte-identical plan JSON both ways. They are:
+
+- the cyclic garbage collector paused for the run (:func:`plan_runtime`);
+- no per-registration stack traces (:func:`no_stack_trace` for ``_get_stack_trace``);
+- ``rpc.contains_unknowns`` without a reference cycle per call (:func:`contains_unknowns`);
+- ``_types.unwrap_type`` memoized (:func:`memoized`);
+- monitor calls on the event loop's thread (:class:`InlineExecutor`);
+- Outputs settled one by one (:func:`settle_outputs`) instead of by the SDK's quadratic loop;
+- mock responses copied from the request instead of re-serialized, and plain values shared
+  between a resource's inputs and outputs (in :mod:`stacks.plan.engine`, asking
+  :func:`shortcuts_enabled`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import gc
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import pulumi
+from google.protobuf import struct_pb2
+
+# The module that defines unwrap_type, which rpc.serialize_property calls for every property of
+# every resource: memoized during a plan (about a tenth of a plan's CPU). Private module.
+from pulumi import _types as _pulumi_types
+
+# The mock runtime. MockMonitor/MockEngine/MockSettings are what ``set_mocks`` builds but are
+# not exported; RecordingMonitor subclasses MockMonitor and mirrors its RegisterResource.
+from pulumi.runtime import mocks as _mocks
+
+# The module whose _get_stack_trace builds a file:// URI per frame for every registration
+# (shown by the Pulumi service, meaningless offline): replaced during a plan.
+from pulumi.runtime import resource as _resource
+from pulumi.runtime import rpc
+
+# The runtime's global state: ROOT (the root stack resource, a ContextVar) must be reset before
+# a run, and SETTINGS holds the Outputs and RPCs a failed run leaves behind and the tracked
+# Outputs settle_outputs awaits.
+from pulumi.runtime import settings as _settings
+
+# What the stock MockMonitor uses to await the serializer from a monitor call (re-entering the
+# running loop); our RegisterResource does the same when the response is not plain data.
+from pulumi.runtime.sync_await import _sync_await
+
+T = TypeVar("T")
+
+ENV_SWITCH = "TRELLIS_PLAN_SHORTCUTS"
+
+MockMonitor = _mocks.MockMonitor
+MockEngine = _mocks.MockEngine
+ResourceRegistration = _mocks.MockMonitor.ResourceRegistration
+#: The value the SDK's mock runtime treats as unknown (never present with ``dry_run=False``).
+Unknown = pulumi.output.Unknown
+
+
+# ---------------------------------------------------------------------------------------------
+# The switch
+# ---------------------------------------------------------------------------------------------
+
+_override: bool | None = None
+
+
+def shortcuts_enabled() -> bool:
+    """Whether plans take the speed shortcuts: :func:`shortcuts` if inside one, else the
+    environment (``TRELLIS_PLAN_SHORTCUTS=0``, ``false`` or ``off`` turns them off)."""
+    if _override is not None:
+        return _override
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "off", "no")
+
+
+@contextmanager
+def shortcuts(enabled: bool) -> Iterator[None]:
+    """Plans inside the block take the shortcuts, or not (whatever the environment says)."""
+    global _override
+    saved, _override = _override, enabled
+    try:
+        yield
+    finally:
+        _override = saved
+
+
+# ---------------------------------------------------------------------------------------------
+# The mock runtime
+# ---------------------------------------------------------------------------------------------
+
+def configure_mock_runtime(monitor: Any, *, project: str, stack: str,
+                           logger: logging.Logger) -> None:
+    """Configure ``pulumi.runtime`` for a plan against ``monitor``, as ``set_mocks`` does but
+    without creating the root stack resource (``run_in_stack`` does that) and with
+    ``dry_run=False`` so every Output is known."""
+    _settings.ROOT.set(None)
+    # Leftovers of a run that failed in this process (tasks of a closed loop) must not leak
+    # into this one; ``pulumi.runtime.test`` clears the same two.
+    for leftovers in ("rpc_manager", "outputs"):
+        getattr(getattr(_settings.SETTINGS, leftovers, None), "clear", lambda: None)()
+    _settings.configure(_mocks.MockSettings(
+        monitor=monitor, monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=_mocks.MockEngine(logger), project=project, stack=stack, dry_run=False,
+        organization="organization", callbacks=None, root_directory=None))
+
+
+def reset_root() -> None:
+    """Forget the root stack resource, so the next run in this process starts afresh."""
+    _settings.ROOT.set(None)
+
+
+def ensure_event_loop() -> None:
+    """The stock monitor's first step: deserializing resource references needs a loop."""
+    _mocks._ensure_event_loop()
+
+
+def sync_await(awaitable: Awaitable[T]) -> T:
+    """Await from synchronous monitor code, as the stock MockMonitor does."""
+    return _sync_await(awaitable)
+
+
+def resolve_transforms(callbacks: Any) -> list[Any]:
+    """The transform functions behind a request's ``transforms`` callbacks, as the stock
+    MockMonitor hands them to ``Mocks.new_resource`` (``MockResourceArgs.transforms``)."""
+    return list(_mocks._resolve_callbacks(callbacks))
+
+
+def serialize_state(state: dict[str, Any]) -> struct_pb2.Struct:
+    """``rpc.serialize_properties(state)`` from a monitor call: the stock monitor's response."""
+    return _sync_await(rpc.serialize_properties(state, {}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shortcuts
+# ---------------------------------------------------------------------------------------------
+
+class OffLoopError(Exception):
+    """Raised by a monitor call that must not run on the event loop's thread (see
+    :class:`InlineExecutor`); the executor then runs it on a worker thread instead."""
+
+
+def off_event_loop() -> None:
+    """Raise :class:`OffLoopError` when called on the thread running the event loop: the call
+    is about to re-enter the loop (``_sync_await``), which only works from a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a worker thread: re-entering the loop with _sync_await is fine here
+    raise OffLoopError
+
+
+class InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs the SDK's monitor calls on the event loop's own thread.
+
+    The SDK hands every monitor call to ``run_in_executor``: right for a gRPC monitor in
+    another process, pure overhead for a mock monitor in this one (a thread hop and GIL
+    hand-over per resource, and registration order that varies from run to run). A call
+    that must not run on the loop's thread raises :class:`OffLoopError` before doing anything
+    and goes to a worker thread, as it would without this executor.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any,
+               **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except OffLoopError:
+            return super().submit(fn, *args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            future.set_exception(exc)
+        return future
+
+
+async def settle_outputs() -> None:
+    """Wait for every outstanding Output, one at a time.
+
+    The SDK's ``wait_for_rpcs`` does this with ``asyncio.wait(all pending, FIRST_COMPLETED)``
+    in a loop, which registers and removes a callback on every pending Output each round:
+    quadratic in the size of the program (most of the time of a 3,000-resource plan). Awaiting
+    them one by one is linear; ``wait_for_rpcs`` then finds nothing left to wait for. Failures
+    surface exactly as there: the first failed Output's exception is raised.
+    """
+    state = _settings.SETTINGS
+    if not hasattr(state, "outputs") or not hasattr(state, "lock"):
+        return  # an SDK that tracks Outputs differently: let wait_for_rpcs do it
+    while True:
+        # Untracked first, like wait_for_rpcs does: a failed Output stays tracked otherwise
+        # and would fail the next plan in this process. set.pop, not next(iter(set)): the
+        # latter rescans the slots emptied so far and is quadratic over a large plan.
+        with state.lock:
+            if not state.outputs:
+                return
+            task = state.outputs.pop()
+        if task.done():  # its clean-up callback has not run yet; awaiting it would not yield
+            task.result()
+        else:
+            await task
+
+
+def no_stack_trace() -> Any:
+    """Replaces ``_get_stack_trace``: an empty ``StackTrace`` (a plan records none)."""
+    from pulumi.runtime.proto import source_pb2
+
+    return source_pb2.StackTrace()
+
+
+def contains_unknowns(value: Any) -> bool:
+    """``pulumi.runtime.rpc.contains_unknowns``, same answer, without garbage.
+
+    The SDK's version defines a recursive closure on every call, a reference cycle (function
+    <-> cell) that only the cyclic collector can free; it runs for every Output, ~40 times per
+    resource, and was most of the plan's cyclic garbage. Iterative here, so nothing cycles.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or value is None:  # what most Outputs hold
+        return False
+    if kind is not dict and kind is not list and not isinstance(value, (dict, list)):
+        return isinstance(value, Unknown)
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Unknown):
+            return True
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            stack.extend(item[k] for k in item)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def memoized(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` (a pure function of one type object) remembering its answers by identity.
+
+    For ``pulumi._types.unwrap_type``, which the SDK calls for every property of every resource
+    it serializes and answers with ``typing.get_origin``/``get_args``/union checks each time
+    (about a tenth of a plan's CPU). Keyed by ``id`` with the object kept alive beside its
+    answer, so an id can never be reused for another type while the cache lives; typing
+    objects are not hashed (their ``__hash__`` walks their arguments).
+    """
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def lookup(value: Any) -> Any:
+        hit = cache.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        answer = fn(value)
+        cache[id(value)] = (value, answer)
+        return answer
+
+    return lookup
+
+
+def _patches() -> list[tuple[Any, str, Any]]:
+    """(module, SDK function name, replacement) for a plan run; read at run time, so a test can
+    wrap a replacement to see that the SDK really calls it."""
+    out: list[tuple[Any, str, Any]] = [
+        (_resource, "_get_stack_trace", no_stack_trace),
+        (rpc, "contains_unknowns", contains_unknowns)]
+    if hasattr(_pulumi_types, "unwrap_type"):
+        out.append((_pulumi_types, "unwrap_type", memoized(_pulumi_types.unwrap_type)))
+    return out
+
+
+@contextmanager
+def plan_runtime(loop: asyncio.AbstractEventLoop, *, enabled: bool) -> Iterator[None]:
+    """The runtime for one plan run: the shortcuts when ``enabled``, the SDK untouched if not.
+
+    - The cyclic garbage collector is off. The runtime allocates millions of small container
+      objects (an Output, a Task and a future per property of every resource); each automatic
+      collection rescans the young ones, 10-20% of a large plan. Once :func:`contains_unknowns`
+      stopped making a reference cycle per Output, a plan leaves little cyclic garbage (about
+      5% of what it allocates), so nothing is gained by collecting during the run. At the end,
+      everything the run allocated moves to the oldest generation without being scanned
+      (``freeze`` + ``unfreeze`` splice lists; the next full collection sees it). A caller
+      that froze its own heap (the ``trellis`` script, :mod:`stacks.cli.launch`) keeps it
+      frozen, and the plan's objects join it: unfreezing would hand both to the next full
+      collection.
+    - The SDK functions of :func:`_patches` are replaced (stack traces, ``contains_unknowns``,
+      ``unwrap_type``).
+    - Monitor calls run on the loop's thread (:class:`InlineExecutor`).
+
+    Everything is restored on exit, so user programs run by the real engine are untouched. A
+    patch whose SDK function has gone (another SDK version) is skipped: slower, not wrong (and
+    the tripwire test says so).
+    """
+    if not enabled:
+        yield
+        return
+    was_enabled = gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    gc.disable()
+    patches = _patches()
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches if hasattr(mod, name)]
+    for mod, name, fn in patches:
+        if hasattr(mod, name):
+            setattr(mod, name, fn)
+    executor = InlineExecutor(max_workers=2, thread_name_prefix="trellis-plan")
+    loop.set_default_executor(executor)
+    try:
+        yield
+    finally:
+        for mod, name, fn in saved:
+            setattr(mod, name, fn)
+        gc.freeze()
+        if not frozen_before:
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+        executor.shutdown(wait=True)
+
+
+#: What the plan engine relies on, per private SDK name: checked against the installed SDK by
+#: tests/engine/test_sdk_tripwire.py, which fails naming the symbol and printing the new value
+#: (put it here once the use above has been re-checked). ``sig`` = call signature, ``src`` =
+#: hash of the source (for what we mirror or replace: a change there changes what ours must
+#: do), ``class`` = bases, ``type`` = the type of an attribute of a live object.
+PINNED: dict[str, str] = {
+    "pulumi._types.unwrap_type": "src",
+    "pulumi.output.Unknown": "class(object)",
+    "pulumi.runtime.mocks.MockMonitor": "class(object)",
+    "pulumi.runtime.mocks.MockMonitor.__init__": "sig",
+    "pulumi.runtime.mocks.MockMonitor.make_urn": "src",
+    "pulumi.runtime.mocks.MockMonitor.RegisterResource": "src",
+    "pulumi.runtime.mocks.MockMonitor.RegisterResourceOutputs": "src",
+    "pulumi.runtime.mocks.MockMonitor.Invoke": "sig",
+    "pulumi.runtime.mocks.MockMonitor.ReadResource": "sig",
+    "pulumi.runtime.mocks.MockMonitor.GetDeploymentInfo": "sig",
+    "pulumi.runtime.mocks.MockMonitor.ResourceRegistration": "class(tuple)",
+    "pulumi.runtime.mocks.MockMonitor.ResourceRegistration._fields": "is",
+    "pulumi.runtime.mocks.MockResourceArgs.__init__": "sig",
+    "pulumi.runtime.mocks.MockEngine.__init__": "sig",
+    "pulumi.runtime.mocks.MockSettings": "class(Settings)",
+    "pulumi.runtime.mocks.MockSettings.__init__": "sig",
+    "pulumi.runtime.mocks._ensure_event_loop": "sig",
+    "pulumi.runtime.mocks._resolve_callbacks": "src",
+    "pulumi.runtime.resource._get_stack_trace": "sig",
+    "pulumi.runtime.rpc.contains_unknowns": "src",
+    "pulumi.runtime.settings.ROOT": "type",
+    "pulumi.runtime.settings.SETTINGS.outputs": "type",
+    "pulumi.runtime.settings.SETTINGS.lock": "type",
+    "pulumi.runtime.settings.SETTINGS.rpc_manager": "type",
+    "pulumi.runtime.stack.wait_for_rpcs": "src",
+    "pulumi.runtime.sync_await._sync_await": "sig",
+}
