@@ -73,18 +73,17 @@ def unknown_value_error(path: list[str]) -> Exception:
 #: ``is`` = value, ``class`` = bases.
 PINNED: dict[str, str] = {
     "pulumi_policy.proxy.UnknownValueError": "class(Exception)",
-    "pulumi_policy.proxy.UnknownValueError.__init__":
-        "sig(self, value: Any, path: Optional[List[str]] = None) -> None",
-    "pulumi_policy.proxy._DictProxy": "class(object)",
-    "pulumi_policy.proxy._ListProxy": "class(object)",
+    "pulumi_policy.proxy.UnknownValueError.__init__": "sig(self, unknown_type_sentinel, props)",
+    "pulumi_policy.proxy._DictProxy": "class(Mapping)",
+    "pulumi_policy.proxy._ListProxy": "class(Sequence)",
     "pulumi_policy.proxy.UNKNOWN_BOOLEAN_VALUE": "is'1c4a061d-8072-4f0a-a4cb-0ff528b18fe7'",
     "pulumi_policy.proxy.UNKNOWN_NUMBER_VALUE": "is'3eeb2bf0-c639-47a8-9e75-3b44932eb421'",
     "pulumi_policy.proxy.UNKNOWN_STRING_VALUE": "is'04da6b54-80e4-46f7-96ec-b56ff0331ba9'",
     "pulumi_policy.proxy.UNKNOWN_ARRAY_VALUE": "is'6a19a0b0-7e62-4c92-b797-7f8e31da9cc2'",
     "pulumi_policy.proxy.UNKNOWN_ASSET_VALUE": "is'030794c1-ac77-496b-92df-f27374a8bd58'",
-    "pulumi_policy.proxy.UNKNOWN_ARCHIVE_VALUE": "is'e48ece36-62e2-4504-bba4-fa2b2e1f1f0f'",
+    "pulumi_policy.proxy.UNKNOWN_ARCHIVE_VALUE": "is'e48ece36-62e2-4504-bad9-02848725956a'",
     "pulumi_policy.proxy.UNKNOWN_OBJECT_VALUE": "is'dd056dcd-154b-4c76-9bd3-c8f88648b5ff'",
     "pulumi_policy.deserialize.SPECIAL_SIG_KEY": "is'4dabf18193072939515e22adb298388d'",
-    "pulumi_policy.deserialize._deserialize_property": "src",
+    "pulumi_policy.deserialize._deserialize_property": "src:f74731f85cfdd6af",
     "pulumi_policy.policy._NotApplicableError": "class(Exception)",
 }

@@ -88,3 +88,34 @@ def test_plan_json_has_the_contract_keys(env):
     for res in data["resources"]:
         assert {"urn", "type", "name", "parent", "inputs", "dependencies", "protect",
                 "retain_on_delete"} <= set(res), res["urn"]
+
+
+def _label_everything(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
+    return pulumi.ResourceTransformResult(props={**args.props, "labels": {"x": "y"}},
+                                          opts=args.opts)
+
+
+def test_resource_transforms_fail_the_plan_instead_of_being_ignored(env):
+    """The engine would register the transformed inputs; the plan (like the stock mock monitor)
+    cannot run transforms, so it refuses rather than record what `pulumi up` would not send."""
+    def program():
+        gcp.storage.Bucket("b", name="acme-dev-b", location="US",
+                           opts=pulumi.ResourceOptions(transforms=[_label_everything]))
+
+    with pytest.raises(PlanError, match=r"gcp:storage/bucket:Bucket 'b' declares 1 resource "
+                                        r"transform\(s\), which the offline plan cannot apply"):
+        run_program(env, program)
+
+
+def test_stack_transforms_fail_the_plan_instead_of_being_ignored(env):
+    def program():
+        pulumi.runtime.register_resource_transform(_label_everything)
+        gcp.storage.Bucket("b", name="acme-dev-b", location="US")
+
+    with pytest.raises(PlanError, match="registers a stack transform"):
+        run_program(env, program)
+    assert run_program(env, program_without_transforms).resources, "the next plan still works"
+
+
+def program_without_transforms():
+    gcp.storage.Bucket("b", name="acme-dev-b", location="US")
