@@ -1,15 +1,17 @@
 # Two commands for a fresh machine (see README.md): `make demo` and `make test`.
-# Both create ./.venv on first use and install Trellis with its test extras into it.
+# Both create ./.venv on first use and install Trellis with its test extras into it, every
+# dependency at the version constraints.txt pins (the versions the suite passes with).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+CONSTRAINTS := constraints.txt
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean constraints
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
 	touch $@
 
 install: $(BIN)/.installed
@@ -32,3 +34,15 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## Re-pin constraints.txt to the newest versions pyproject.toml allows (resolved in a scratch
+## venv, its comment header kept); then run `make clean test lint` and commit the file.
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet --upgrade pip
+	.venv-constraints/bin/python -m pip install --quiet -e ".[test]"
+	grep '^#' $(CONSTRAINTS) > $(CONSTRAINTS).new
+	.venv-constraints/bin/python -m pip freeze --exclude-editable >> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf .venv-constraints

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import grpc
 from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import Policy
@@ -134,6 +135,19 @@ def _message(diag: Any) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
+class _Context:
+    """The part of a gRPC servicer context the generated base servicer uses."""
+
+    code: Any = None
+    details: str = ""
+
+    def set_code(self, code: Any) -> None:
+        self.code = code
+
+    def set_details(self, details: str) -> None:
+        self.details = details
+
+
 def evaluate_with_servicer(plan: PlanLike, resources: Sequence[Any],
                            per_policy: Mapping[str, Mapping[str, Any]],
                            rules: Sequence[Rule]) -> list[Diagnostic]:
@@ -145,8 +159,15 @@ def evaluate_with_servicer(plan: PlanLike, resources: Sequence[Any],
     servicer = new_servicer()
     servicer.GetAnalyzerInfo(None, None)
     servicer.Configure(configure_request(rules, per_policy), None)
-    servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-        stack=plan.environment, project="trellis", organization=plan.org, dry_run=True), None)
+    context = _Context()
+    try:
+        servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=plan.environment, project="trellis", organization=plan.org, dry_run=True),
+            context)
+    except NotImplementedError:
+        # pulumi_policy before 1.19 has no ConfigureStack; the CLI carries on, so do we.
+        if context.code != grpc.StatusCode.UNIMPLEMENTED:
+            raise
     raw: list[tuple[Any, str]] = []
     for r in resources:
         response = servicer.Analyze(analyze_request(r, by_urn), None)
