@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 import pytest
+from analyzer_path import analyze_request, stack_request
 from google.protobuf import empty_pb2, json_format
 from policy_fixtures import S, mod, res
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
@@ -27,7 +28,7 @@ from policies.settings import schema_for
 from stacks.org.load import load
 from stacks.org.resolve import resolve
 from stacks.plan.engine import plan
-from stacks.report.check import analyze_request, run_check, stack_request
+from stacks.report.check import run_check
 
 PRODUCTION_ONLY = {"TRL-PUL-001", "TRL-GCS-004", "TRL-S3-006", "TRL-REG-001"}
 TRELLIS = {"managed-by": "trellis"}
