@@ -7,6 +7,9 @@ no Pulumi CLI. We run the very program ``pulumi up`` runs
 kept whole (type, name, parent, inputs as the engine receives them, dependencies, protect,
 retainOnDelete, aliases, ignoreChanges, ...), and the mocks answer with realistic outputs per
 resource type so wiring between resources resolves. See docs/adr/0003-offline-plan-engine.md.
+
+Everything this module needs of the SDK beyond its public API, and the speed shortcuts with
+their switch, is in :mod:`stacks.plan.sdk` (ADR 14).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def test_the_sdk_functions_we_replace_still_exist():
     from pulumi.runtime.settings import SETTINGS
 
     assert hasattr(SETTINGS, "outputs") and hasattr(SETTINGS, "lock"), \
-        "the SDK no longer tracks Outputs in SETTINGS.outputs: _settle_outputs is skipped"
+        "the SDK no longer tracks Outputs in SETTINGS.outputs: sdk.settle_outputs is skipped"
 
 
 CYCLE: list[object] = ["a"]
