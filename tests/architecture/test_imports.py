@@ -6,7 +6,7 @@ those under ``if TYPE_CHECKING:`` (they never run). Importing ``a.b.c`` also run
 ``a.b``, so those are edges too. The rules:
 
 1. no import cycle anywhere (a cycle means neither module can be understood, or imported,
-   without the other), except the :data:`KNOWN_CYCLES` being removed right now;
+   without the other);
 2. data flows one way: ``components`` imports neither ``stacks`` nor ``policies`` (it knows
    nothing of org.yaml), and ``policies`` never imports ``stacks`` (the pack runs alone under
    ``pulumi preview --policy-pack``), not even under ``TYPE_CHECKING``;
@@ -31,13 +31,10 @@ from tests.conftest import ROOT
 
 PACKAGES = ("components", "stacks", "policies")
 
-#: Cycles that exist on main today and are being removed by other work. Each entry names the
-#: issue; the lead empties this once that work is merged. An entry whose cycle is gone fails
-#: the test, so the list cannot go stale.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"stacks.org.yamlsrc", "stacks.org.yamlnodes"}):
-        "issue #16 item 4 (one YAML loader path): being removed",
-}
+#: Cycles known to exist and being removed, each with the issue that removes it; empty since
+#: issue 16's layout work removed load <-> resolve and yamlsrc <-> yamlnodes. An entry whose
+#: cycle is gone fails the test, so the list cannot go stale.
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 #: The only modules allowed to touch SDK internals.
 SEAMS = ("stacks.plan.sdk", "policies.sdk")
