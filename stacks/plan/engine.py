@@ -9,7 +9,7 @@ retainOnDelete, aliases, ignoreChanges, ...), and the mocks answer with realisti
 resource type so wiring between resources resolves. See docs/adr/0003-offline-plan-engine.md.
 
 Everything this module needs of the SDK beyond its public API, and the speed shortcuts with
-their switch, is in :mod:`stacks.plan.sdk` (ADR 21).
+their switch, is in :mod:`stacks.plan.sdk` (ADR 24).
 """
 
 from __future__ import annotations
