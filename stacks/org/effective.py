@@ -86,10 +86,14 @@ class TeamInEnv:
         return known
 
     def _make_entries(self, section: str) -> Iterator[Entry]:
+        """Entries this environment gets: ``enabled`` (the override's, else the entry's own)
+        leaves out the ones dropped here."""
         overrides = getattr(self.override, section) if self.override is not None else {}
         for key, declared in getattr(self.team, section).items():
-            yield Entry(key, declared, overrides.get(key), (*self.path, section, key),
-                        (*self.override_path, section, key))
+            entry = Entry(key, declared, overrides.get(key), (*self.path, section, key),
+                          (*self.override_path, section, key))
+            if entry.value("enabled"):
+                yield entry
 
 
 #: teams.cpu when a team does not set it (docs/aws.md, "CPU work").

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from stacks.org import rules
 
 Tier = Literal["sandbox", "production"]
 Cloud = Literal["gcp", "aws"]
@@ -17,6 +20,29 @@ Cloud = Literal["gcp", "aws"]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Numbers and booleans are strict (a boolean is never a number, a quoted "4" is text, 4.0 is
+# not a count) and bounded (what the clouds allow, see stacks/org/rules.py); floats are finite.
+# Strict per field, not per model: lists must still fill the tuple fields.
+def _count(default: Any, *, ge: int, le: int | None = None, desc: str) -> Any:
+    return Field(default=default, ge=ge, le=le, strict=True, description=desc)
+
+
+def _flag(default: Any, desc: str) -> Any:
+    return Field(default=default, strict=True, description=desc)
+
+
+def _budget(desc: str) -> Any:
+    return Field(default=None, ge=0, le=rules.MAX_BUDGET_USD, strict=True, allow_inf_nan=False,
+                 description=desc)
+
+
+ENABLED = ("false: no environment gets this entry, except where an override sets "
+           "`enabled: true` (an entry for some environments only). Default: true.")
+ENABLED_OVERRIDE = ("false: this environment does not get the entry (it is dropped there: "
+                    "`trellis diff` shows what that deletes); true: it gets an entry declared "
+                    "with `enabled: false`. Default: the entry's own `enabled`.")
 
 
 def _names(desc: str) -> Any:
@@ -42,17 +68,21 @@ class GpuPool(_Strict):
     accelerator: str = Field(description="Cloud-neutral accelerator name: t4, l4, a10g, l40s, "
                              "a100-40gb, a100-80gb, h100-80gb, h200. The catalogue maps it to "
                              "the cloud's machine shape.")
-    gpus_per_node: int | None = Field(default=None, ge=1, description="GPUs on each node. "
-                                      "Default: the smallest count the cloud offers.")
-    min_nodes: int = Field(default=0, ge=0, description="Nodes kept running. Default: 0, idle "
-                           "GPUs cost nothing.")
-    max_nodes: int = Field(default=1, ge=1, description="Upper bound of the autoscaler. "
-                           "Default: 1.")
-    spot: bool | None = Field(default=None, description="Spot/preemptible capacity. Default: "
-                              "true in sandbox, false in production.")
-    disk_size_gb: int = Field(default=200, ge=50, le=65536, description="Boot disk per node "
-                              "in GB (ML images are large). Default: 200.")
+    gpus_per_node: int | None = _count(None, ge=1, desc="GPUs on each node, one of the counts "
+                                       "the catalogue lists for the accelerator. Default: the "
+                                       "smallest count the cloud offers.")
+    min_nodes: int = _count(0, ge=0, le=rules.GKE_MAX_NODES_PER_POOL, desc="Nodes kept "
+                            "running. Default: 0, idle GPUs cost nothing.")
+    max_nodes: int = _count(1, ge=1, le=rules.GKE_MAX_NODES_PER_POOL, desc="Upper bound of the "
+                            "autoscaler: at most 3,000 on gcp (1,000 per zone, 3 zones) and 450 "
+                            "on aws (nodes per EKS managed node group). Default: 1.")
+    spot: bool | None = _flag(None, "Spot/preemptible capacity. Default: true in sandbox, false "
+                              "in production.")
+    disk_size_gb: int = _count(200, ge=50, le=65536, desc="Boot disk per node in GB (ML images "
+                               "are large); at most 65,536 on gcp and 16,384 on aws. Default: "
+                               "200.")
     zones: tuple[str, ...] | None = Field(default=None, description=ZONES)
+    enabled: bool = _flag(True, ENABLED)
     previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
 
 
@@ -60,32 +90,36 @@ class GpuPoolOverride(_Strict):
     """Per-environment changes to a GPU pool; unset fields keep the team's value."""
 
     accelerator: str | None = Field(default=None, description="See gpu_pools.accelerator.")
-    gpus_per_node: int | None = Field(default=None, ge=1,
-                                      description="See gpu_pools.gpus_per_node.")
-    min_nodes: int | None = Field(default=None, ge=0, description="See gpu_pools.min_nodes.")
-    max_nodes: int | None = Field(default=None, ge=1, description="See gpu_pools.max_nodes.")
-    spot: bool | None = Field(default=None, description="See gpu_pools.spot.")
-    disk_size_gb: int | None = Field(default=None, ge=50, le=65536,
-                                     description="See gpu_pools.disk_size_gb.")
+    gpus_per_node: int | None = _count(None, ge=1, desc="See gpu_pools.gpus_per_node.")
+    min_nodes: int | None = _count(None, ge=0, le=rules.GKE_MAX_NODES_PER_POOL,
+                                   desc="See gpu_pools.min_nodes.")
+    max_nodes: int | None = _count(None, ge=1, le=rules.GKE_MAX_NODES_PER_POOL,
+                                   desc="See gpu_pools.max_nodes.")
+    spot: bool | None = _flag(None, "See gpu_pools.spot.")
+    disk_size_gb: int | None = _count(None, ge=50, le=65536, desc="See gpu_pools.disk_size_gb.")
     zones: tuple[str, ...] | None = Field(default=None, description="See gpu_pools.zones.")
+    enabled: bool | None = _flag(None, ENABLED_OVERRIDE)
 
 
 class Bucket(_Strict):
     """An object storage bucket owned by the team; the key is its purpose (datasets, models)."""
 
-    versioning: bool | None = Field(default=None, description="Keep old object versions. "
-                                    "Default: on in production, off in sandbox.")
-    delete_after_days: int | None = Field(default=None, ge=1, description="Delete objects "
-                                          "this many days after creation. Default: keep.")
+    versioning: bool | None = _flag(None, "Keep old object versions. Default: on in "
+                                    "production, off in sandbox.")
+    delete_after_days: int | None = _count(None, ge=1, le=rules.MAX_DELETE_AFTER_DAYS,
+                                           desc="Delete objects this many days after creation "
+                                           "(at most 36,500). Default: keep.")
+    enabled: bool = _flag(True, ENABLED)
     previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
 
 
 class BucketOverride(_Strict):
     """Per-environment changes to a bucket."""
 
-    versioning: bool | None = Field(default=None, description="See buckets.versioning.")
-    delete_after_days: int | None = Field(default=None, ge=1,
-                                          description="See buckets.delete_after_days.")
+    versioning: bool | None = _flag(None, "See buckets.versioning.")
+    delete_after_days: int | None = _count(None, ge=1, le=rules.MAX_DELETE_AFTER_DAYS,
+                                           desc="See buckets.delete_after_days.")
+    enabled: bool | None = _flag(None, ENABLED_OVERRIDE)
 
 
 class Pipeline(_Strict):
@@ -101,6 +135,7 @@ class Pipeline(_Strict):
                                        "values passed on every run.")
     description: str = Field(default="", description="What the pipeline does (shown in the "
                              "handoff guide).")
+    enabled: bool = _flag(True, ENABLED)
     previous_names: tuple[str, ...] = _names(PREVIOUS_NAMES)
 
 
@@ -112,15 +147,16 @@ class PipelineOverride(_Strict):
     timezone: str | None = Field(default=None, description="See pipelines.timezone.")
     parameters: dict[str, Any] | None = Field(default=None, description="Merged over the "
                                               "pipeline's parameters.")
+    enabled: bool | None = _flag(None, ENABLED_OVERRIDE)
 
 
 class Cpu(_Strict):
     """CPU and memory for a team's work without GPUs (notebooks, data preparation, services)."""
 
-    vcpus: int = Field(ge=1, le=100000, description="vCPUs the team's pods may request in "
-                       "total besides what its GPU pools hold.")
-    memory_gb: int = Field(ge=1, le=1000000, description="Memory (GB) the team's pods may "
-                           "request in total besides what its GPU pools hold.")
+    vcpus: int = Field(ge=1, le=100000, strict=True, description="vCPUs the team's pods may "
+                       "request in total besides what its GPU pools hold.")
+    memory_gb: int = Field(ge=1, le=1000000, strict=True, description="Memory (GB) the team's "
+                           "pods may request in total besides what its GPU pools hold.")
 
 
 class TeamOverride(_Strict):
@@ -130,14 +166,17 @@ class TeamOverride(_Strict):
     members: tuple[str, ...] | None = Field(default=None, description="Replaces the members "
                                             "in this environment.")
     cost_center: str | None = Field(default=None, description="See teams.cost_center.")
-    budget_usd: float | None = Field(default=None, description="See teams.budget_usd.")
+    budget_usd: float | None = _budget("See teams.budget_usd.")
     cpu: Cpu | None = Field(default=None, description="See teams.cpu.")
     gpu_pools: dict[str, GpuPoolOverride] = Field(default_factory=dict,
-                                                  description="Changes per pool, by pool key.")
+                                                  description="Changes per pool, by pool key; "
+                                                  "`{enabled: false}` drops the pool here.")
     buckets: dict[str, BucketOverride] = Field(default_factory=dict,
-                                               description="Changes per bucket, by purpose.")
+                                               description="Changes per bucket, by purpose; "
+                                               "`{enabled: false}` drops the bucket here.")
     pipelines: dict[str, PipelineOverride] = Field(default_factory=dict,
-                                                   description="Changes per pipeline, by name.")
+                                                   description="Changes per pipeline, by name; "
+                                                   "`{enabled: false}` drops it here.")
 
 
 class Team(_Strict):
@@ -153,8 +192,8 @@ class Team(_Strict):
                                     "resource of the team.")
     environments: tuple[str, ...] | None = Field(default=None, description="Environments the "
                                                  "team is deployed to. Default: all.")
-    budget_usd: float | None = Field(default=None, description="Monthly budget in USD, per "
-                                     "environment. Default: no budget.")
+    budget_usd: float | None = _budget("Monthly budget in USD, per environment (0 to "
+                                       "1,000,000,000). Default: no budget.")
     cpu: Cpu | None = Field(default=None, description="CPU work of the team per environment: "
                             "sizes the environment's general-purpose nodes and caps the "
                             "namespace's CPU and memory requests (plus what its GPU pools "
@@ -193,11 +232,11 @@ class Environment(_Strict):
 class Encryption(_Strict):
     """How data at rest is encrypted."""
 
-    customer_managed_keys: bool | None = Field(default=None, description="Encrypt with keys "
-                                               "the organisation controls (GCP: a Cloud KMS key "
-                                               "ring per environment: GKE secrets, buckets, "
-                                               "registries, Vertex AI pipeline runs). Default: "
-                                               "on in production, off in sandbox.")
+    customer_managed_keys: bool | None = _flag(None, "Encrypt with keys the organisation "
+                                               "controls (GCP: a Cloud KMS key ring per "
+                                               "environment: GKE secrets, buckets, registries, "
+                                               "Vertex AI pipeline runs). Default: on in "
+                                               "production, off in sandbox.")
 
 
 class MaintenanceExclusion(_Strict):
@@ -276,6 +315,14 @@ class Org(_Strict):
     environments: dict[str, Environment] = Field(description="Environments by name; the key is "
                                                  "the Pulumi stack name.")
     teams: dict[str, Team] = Field(default_factory=dict, description="ML teams by slug.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        # Literal[1] takes True and 1.0 (they equal 1); a version is the number 1, nothing else.
+        if type(value) is not int:
+            raise PydanticCustomError("literal_error", "Input should be 1", {"expected": "1"})
+        return value
 
 
 def json_schema() -> dict[str, Any]:

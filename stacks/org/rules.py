@@ -116,3 +116,55 @@ def annotate_schema(schema: dict[str, Any]) -> None:
         from components import catalog
 
         pool["accelerator"]["examples"] = list(catalog.ACCELERATORS)
+
+
+# ---- numbers: what the clouds allow, and what makes sense -----------------------------------
+# Shared by the model (JSON Schema minimum/maximum, cloud-neutral: the larger cloud's limit) and
+# the validator (the limit of the org's own cloud). Every bound says where it comes from.
+
+#: GKE: 1,000 nodes per node pool per zone (https://cloud.google.com/kubernetes-engine/quotas,
+#: "Nodes per node pool zone"); a Trellis pool spans the regional cluster's 3 zones
+#: (components.gcp.gpu_pool.ZONES), and min/max_nodes are totals over them.
+GKE_MAX_NODES_PER_POOL = 3 * 1000
+#: EKS: 450 nodes per managed node group (Amazon EKS service quotas, "Nodes per managed node
+#: group", https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html).
+EKS_MAX_NODES_PER_GROUP = 450
+MAX_NODES = {"gcp": GKE_MAX_NODES_PER_POOL, "aws": EKS_MAX_NODES_PER_GROUP}
+MAX_NODES_WHY = {
+    "gcp": "GKE allows 1,000 nodes per node pool in each of the cluster's 3 zones",
+    "aws": "EKS allows 450 nodes per managed node group (service quota 'Nodes per managed "
+           "node group')",
+}
+#: Boot disk per node: GCP persistent disks and Hyperdisk Balanced go up to 64 TiB (65,536 GB);
+#: EKS node groups boot from EBS gp3, at most 16 TiB (16,384 GiB)
+#: (https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html).
+MAX_DISK_GB = {"gcp": 65536, "aws": 16384}
+#: A monthly budget per team and environment. No team's GPUs cost this much (3,000 nodes of
+#: 8 x H200 on demand are about $200M a month): above it the number is a typo, never a plan.
+MAX_BUDGET_USD = 1_000_000_000
+#: delete_after_days: a century. Both clouds take a day count (GCS lifecycle ``age``, S3
+#: ``Expiration.Days``); beyond a hundred years it means "keep", which is leaving it out.
+MAX_DELETE_AFTER_DAYS = 36_500
+#: Control-plane allow lists: EKS takes at most 40 public access CIDRs (not adjustable, EKS
+#: service quotas); GKE private clusters at most 100 authorized networks
+#: (https://cloud.google.com/kubernetes-engine/docs/how-to/authorized-networks, Limitations).
+MAX_ADMIN_CIDRS = {"gcp": 100, "aws": 40}
+#: Pipeline parameters travel as JSON numbers (Vertex AI parameterValues, SageMaker parameter
+#: strings via the Pulumi engine's protobuf Struct, a double): integers beyond 2**53 lose digits.
+MAX_SAFE_INTEGER = 2**53
+#: A local template path: Linux allows 4,096 bytes per path and 255 per file name (PATH_MAX,
+#: NAME_MAX); object keys are at most 1,024 bytes on both clouds.
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+MAX_OBJECT_KEY_BYTES = 1024
+
+#: Why a number is bounded, by field name: the words after "at most N" in messages.
+BOUND_WHY = {
+    "max_nodes": "a pool spans at most what one GKE node pool (1,000 per zone, 3 zones) or one "
+                 "EKS node group (450) holds; split the work over several pools",
+    "min_nodes": "nodes kept running; never more than max_nodes",
+    "budget_usd": "a budget is 0 or more USD per month, and below $1,000,000,000",
+    "delete_after_days": "days (36,500 is a century; leave the key out to keep objects)",
+    "disk_size_gb": "GB of boot disk per node",
+    "gpus_per_node": "GPUs on each node",
+}

@@ -20,10 +20,11 @@ Resolution (:mod:`stacks.org.resolve`) assumes a file this module accepted and c
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import ipaddress
+import math
 import types
 import typing
-import zoneinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,16 +59,21 @@ def validate(src: Source, base_dir: Path) -> Org:
     # The rules run even when some values failed their types, so every problem is reported in
     # one go. Values dropped for type errors would show up again as "missing" at their parent:
     # skip those. The same value checked in several environments is reported once.
-    issues += [i for i in check(org, src, base_dir) if i.path not in pruned]
+    issues += [i for i in check(org, src, base_dir, pruned) if i.path not in pruned]
     unique = {(i.line, i.column, i.message): i for i in issues}
     if unique:
         raise OrgError(sorted(unique.values(), key=_order))
     return org
 
 
-def check(org: Org, src: Source, base_dir: Path) -> list[Issue]:
-    """Every problem beyond types in a well-typed ``org`` (empty when it is valid)."""
-    p = Problems(org, src, base_dir)
+def check(org: Org, src: Source, base_dir: Path,
+          pruned: set[Path_] | frozenset[Path_] = frozenset()) -> list[Issue]:
+    """Every problem beyond types in a well-typed ``org`` (empty when it is valid).
+
+    ``pruned``: paths of values dropped for type errors; rules that would judge the default
+    in their place (a pool's shape without its gpus_per_node) stay silent.
+    """
+    p = Problems(org, src, base_dir, pruned)
     top(p)
     platform(p)
     environments(p)
@@ -88,11 +94,13 @@ def check(org: Org, src: Source, base_dir: Path) -> list[Issue]:
 class Problems:
     """The problems found so far, and what every section needs to find more."""
 
-    def __init__(self, org: Org, src: Source, base_dir: Path) -> None:
+    def __init__(self, org: Org, src: Source, base_dir: Path,
+                 pruned: set[Path_] | frozenset[Path_] = frozenset()) -> None:
         self.org, self.src, self.base_dir = org, src, base_dir
+        self.pruned = pruned
         self.cloud = org.cloud
         self.issues: list[Issue] = []
-        self._templates: dict[str, bool] = {}
+        self._templates: dict[str, bool | str] = {}
 
     def add(self, path: Path_, msg: str, *, at_key: bool = False) -> None:
         self.issues.append(self.src.issue(path, msg, at_key=at_key))
@@ -128,11 +136,17 @@ class Problems:
                  f"defined: {', '.join(allowed) or 'none'}")
         return False
 
-    def template_exists(self, template: str) -> bool:
+    def template_exists(self, template: str) -> bool | str:
+        """True when the local template is a file; False when it is not there; the reason
+        as text when the system cannot even look (a path too long, a loop of links)."""
         # Teams often share one template: look each one up once.
         known = self._templates.get(template)
         if known is None:
-            known = self._templates[template] = (self.base_dir / template).resolve().is_file()
+            try:
+                known = (self.base_dir / template).resolve().is_file()
+            except (OSError, RuntimeError, ValueError) as exc:
+                known = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            self._templates[template] = known
         return known
 
 
@@ -217,9 +231,60 @@ def _model_at(loc: Path_) -> type[BaseModel] | None:
 
 
 def _describe(value: Any) -> str:
+    """A value as the user wrote it in YAML, short enough for one line."""
     if isinstance(value, (dict, list)):
         return "a mapping" if isinstance(value, dict) else "a list"
-    return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, int) and abs(value) >= 10**15:
+        digits = len(str(abs(value)))
+        return f"{'-' if value < 0 else ''}a {digits}-digit number"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    return str(value)
+
+
+def _quoted_number(value: Any) -> bool:
+    """True for text that YAML would read as a number without its quotes."""
+    if not isinstance(value, str):
+        return False
+    from stacks.org.yaml_source import plain_scalar
+
+    parsed = plain_scalar(value.strip())
+    return isinstance(parsed, (int, float)) and not isinstance(parsed, bool)
+
+
+def _type_hint(kind: str, given: Any) -> str:
+    """What to write instead, for a value of the wrong type (strict numbers and booleans)."""
+    number = kind.startswith(("int_", "float_"))
+    if number and isinstance(given, bool):
+        return ": a boolean is never a number; write the number itself"
+    if number and _quoted_number(given):
+        return f": it is text because it is quoted; write {given.strip()} without quotes"
+    if kind.startswith("bool_") and isinstance(given, str) and given.strip().lower() in (
+            "true", "false"):
+        return f": it is text because it is quoted; write {given.strip().lower()} without quotes"
+    if kind.startswith("bool_") and isinstance(given, (int, float)):
+        return "; write true or false"
+    if kind.startswith("int_") and isinstance(given, float) and given.is_integer():
+        return f"; write {int(given)}"
+    return ""
+
+
+def _bound_message(kind: str, given: Any, ctx: dict[str, Any], field: str) -> str:
+    limit = next(iter(ctx.values()), None)
+    words = {"greater_than_equal": "at least", "greater_than": "more than",
+             "less_than_equal": "at most", "less_than": "less than"}[kind]
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)
+    shown = f"{limit:,}" if isinstance(limit, (int, float)) and not isinstance(limit, bool) \
+        else str(limit)
+    why = rules.BOUND_WHY.get(field)
+    return f"got {_describe(given)}; allowed: {words} {shown}" + (f" ({why})" if why else "")
 
 
 _TYPE_WORDS = {
@@ -257,11 +322,21 @@ def _pydantic_issues(exc: ValidationError, src: Source,
             msg = (f"got {_describe(given)}; allowed: {allowed_text}"
                    f"{did_you_mean(given, allowed)}")
         elif kind in _TYPE_WORDS:
-            msg = f"expected {_TYPE_WORDS[kind]}; got {_describe(given)}"
+            field = str(loc[-1]) if loc else ""
+            if (kind == "float_type" and isinstance(given, int) and not isinstance(given, bool)
+                    and field == "budget_usd"):  # too large for a float: out of bounds
+                msg = (f"got {_describe(given)}; allowed: at most "
+                       f"{rules.MAX_BUDGET_USD:,} ({rules.BOUND_WHY[field]})")
+            else:
+                msg = f"expected {_TYPE_WORDS[kind]}; got {_describe(given)}"
+                msg += _type_hint(kind, given)
             if loc and loc[-1] == "account" and isinstance(given, int):
                 msg += " (quote AWS account ids: account: \"012345678901\")"
         elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-            msg = f"got {_describe(given)}; {err['msg'].lower().replace('input ', '')}"
+            msg = _bound_message(kind, given, ctx, str(loc[-1]) if loc else "")
+        elif kind == "finite_number":
+            msg = (f"got {_describe(given)}; expected a finite number such as 40000 (.nan and "
+                   ".inf are not amounts)")
         else:
             msg = f"{err['msg']}; got {_describe(given)}"
         out.append(src.issue(loc, msg))
@@ -346,18 +421,67 @@ def _network(p: Problems) -> None:
         elif not net.is_private:
             p.add(("platform", "network_cidr"), f"'{pf.network_cidr}' is not a private "
                   "range; use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 space")
-    except ValueError as exc:
-        p.add(("platform", "network_cidr"), f"'{pf.network_cidr}' is not an IPv4 network "
-              f"({exc}); e.g. 10.0.0.0/16")
-    for i, cidr in enumerate(pf.admin_cidrs):
+    except ValueError:
         try:
-            admin_net = ipaddress.ip_network(cidr)
-        except ValueError as exc:
-            p.add(("platform", "admin_cidrs", i), f"'{cidr}' is not a CIDR range ({exc})")
+            fixed = ipaddress.IPv4Network(pf.network_cidr, strict=False)
+            why = f"has host bits set: the range it names is {fixed}; write {fixed}"
+        except ValueError:
+            why = "is not an IPv4 network in CIDR notation; e.g. 10.0.0.0/16"
+        p.add(("platform", "network_cidr"), f"{_describe(pf.network_cidr)} {why}")
+    _admin_reach(p)
+
+
+#: The whole internet per IP version, as messages name it.
+_INTERNET = {4: "0.0.0.0/0", 6: "::/0"}
+
+
+def _admin_reach(p: Problems) -> None:
+    """platform.admin_cidrs: network addresses in CIDR notation, judged together.
+
+    Reach is CIDR arithmetic, as the policy pack judges it (policies/cidr.py, TRL-GKE-002 /
+    TRL-EKS-001): ranges whose union is every IPv4 or IPv6 address open the cluster API to the
+    internet however they are split (``0.0.0.0/1`` + ``128.0.0.0/1``).
+    """
+    cidrs = p.org.platform.admin_cidrs
+    limit = rules.MAX_ADMIN_CIDRS[p.cloud]
+    if len(cidrs) > limit:
+        where = ("EKS takes at most 40 public access CIDRs per cluster" if p.cloud == "aws"
+                 else "GKE takes at most 100 authorized networks per private cluster")
+        p.add(("platform", "admin_cidrs"), f"{len(cidrs)} ranges listed; {where}: merge "
+              "neighbouring ranges or reach the cluster through a VPN")
+    nets: dict[int, list[tuple[int, Any]]] = {4: [], 6: []}
+    for i, cidr in enumerate(cidrs):
+        at: Path_ = ("platform", "admin_cidrs", i)
+        try:
+            net = ipaddress.ip_network(cidr.strip(), strict=False)
+        except ValueError:
+            p.add(at, f"{_describe(cidr)} is not a CIDR range: write a network address and "
+                  "prefix length such as 203.0.113.0/24")
             continue
-        if admin_net.prefixlen == 0:
-            p.add(("platform", "admin_cidrs", i), f"'{cidr}' would open the cluster API "
-                  "to the whole internet; list your office or VPN ranges instead")
+        nets[net.version].append((i, net))
+        if str(net) == cidr:
+            continue
+        address = cidr.strip().split("/")[0]
+        if "/" not in cidr:
+            p.add(at, f"'{cidr}' has no prefix length; write {net} for this one address")
+        elif str(net.network_address) != str(ipaddress.ip_address(address)):
+            p.add(at, f"'{cidr}' has host bits set: the range it names is {net}; write {net} "
+                  f"(or {address}/{net.max_prefixlen} for the one address)")
+        else:
+            p.add(at, f"'{cidr}' is not written the standard way; write {net}")
+    for version, found in nets.items():
+        if not found or not any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(
+                [n for _, n in found])):
+            continue
+        if len(found) == 1 or any(n.prefixlen == 0 for _, n in found):
+            i = next((i for i, n in found if n.prefixlen == 0), found[0][0])
+            p.add(("platform", "admin_cidrs", i), f"'{cidrs[i]}' would open the cluster API to "
+                  "the whole internet; list your office or VPN ranges instead")
+        else:
+            listed = ", ".join(cidrs[i] for i, _ in found)
+            p.add(("platform", "admin_cidrs"), f"{listed} together cover {_INTERNET[version]}, "
+                  f"every IPv{version} address: the cluster API would be open to the whole "
+                  "internet; list your office or VPN ranges instead")
 
 
 def environments(p: Problems) -> None:
@@ -519,9 +643,6 @@ def _team(p: Problems, name: str, team: Team) -> None:
         p.fmt((*path, "contacts", i), c, rules.EMAIL)
     if team.cost_center is not None:
         p.fmt((*path, "cost_center"), team.cost_center, rules.label_rules(p.cloud)[1])
-    if team.budget_usd is not None and team.budget_usd < 0:
-        p.add((*path, "budget_usd"), f"got {team.budget_usd:g}; a budget is 0 or more USD "
-              "per month")
     for i, env in enumerate(team.environments or ()):
         p.env_ref((*path, "environments", i), env)
     if team.environments is not None and not team.environments:
@@ -529,6 +650,30 @@ def _team(p: Problems, name: str, team: Team) -> None:
               "key to deploy it everywhere")
     _entry_keys(p, path, team)
     _overrides(p, path, team)
+    for key, pipeline in team.pipelines.items():
+        _parameters(p, (*path, "pipelines", key, "parameters"), pipeline.parameters)
+    for env, override in team.overrides.items():
+        for key, pl_override in override.pipelines.items():
+            if pl_override.parameters:
+                _parameters(p, (*path, "overrides", env, "pipelines", key, "parameters"),
+                            pl_override.parameters)
+
+
+def _parameters(p: Problems, path: Path_, value: Any) -> None:
+    """Pipeline parameters are JSON values: finite numbers, integers JSON keeps exactly."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _parameters(p, (*path, k), v)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _parameters(p, (*path, i), v)
+    elif isinstance(value, float) and not math.isfinite(value):
+        p.add(path, f"got {_describe(value)}; parameters are sent as JSON, which has no "
+              "NaN or infinity: write a finite number, or the text in quotes")
+    elif (isinstance(value, int) and not isinstance(value, bool)
+          and abs(value) > rules.MAX_SAFE_INTEGER):
+        p.add(path, f"got {_describe(value)}; parameters are sent as JSON numbers, exact up "
+              f"to {rules.MAX_SAFE_INTEGER:,}: quote the number to pass it as text")
 
 
 def _groups(p: Problems, path: Path_, members: tuple[str, ...]) -> None:
@@ -589,9 +734,6 @@ def _overrides(p: Problems, path: Path_, team: Team) -> None:
         if override.members is not None:
             p.members((*opath, "members"), override.members)
             _groups(p, (*opath, "members"), override.members)
-        if override.budget_usd is not None and override.budget_usd < 0:
-            p.add((*opath, "budget_usd"), f"got {override.budget_usd:g}; a budget is 0 or "
-                  "more USD per month")
 
 
 def renames(p: Problems) -> set[Path_]:
@@ -658,7 +800,10 @@ def pools(p: Problems, t: TeamInEnv) -> None:
     region, production = _region(p, env), _production(p, env)
     for pool in _valid_entries(t, "gpu_pools"):
         accel = pool.value("accelerator")
-        shape = _shape(p, env, region, pool)
+        if _dropped(p, pool, "gpus_per_node", "spot"):
+            shape = None  # its type error is reported; a default in its place would mislead
+        else:
+            shape = _shape(p, env, region, pool)
         use_spot = effective.spot(pool, production=production)
         if shape is not None and not use_spot and not shape.on_demand_available:
             p.add(pool.where("spot") if pool.value("spot") is not None
@@ -666,7 +811,8 @@ def pools(p: Problems, t: TeamInEnv) -> None:
         if cloud == "gcp" and shape is not None:
             _gcp_pool_zones(p, pool, shape, region, env)
         min_nodes, max_nodes = pool.value("min_nodes"), pool.value("max_nodes")
-        if min_nodes > max_nodes:
+        _cloud_bounds(p, pool)
+        if min_nodes > max_nodes and not _dropped(p, pool, "min_nodes", "max_nodes"):
             p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} is above max_nodes "
                   f"{max_nodes} in environment '{env}'; lower min_nodes or raise max_nodes")
         if cloud == "aws" and shape is not None:
@@ -758,6 +904,27 @@ def _gcp_pool_zones(p: Problems, pool: Entry, shape: catalog.MachineShape, regio
                   f"{', '.join(offered)}")
 
 
+def _dropped(p: Problems, entry: Entry, *fields: str) -> bool:
+    """True when one of ``fields`` of ``entry`` was dropped for a type error."""
+    return any((*base, f) in p.pruned for f in fields
+               for base in (entry.path, entry.override_path))
+
+
+def _cloud_bounds(p: Problems, pool: Entry) -> None:
+    """Sizes the org's own cloud allows (the model holds the larger cloud's limits)."""
+    most = rules.MAX_NODES[p.cloud]
+    for field in ("min_nodes", "max_nodes"):
+        if pool.value(field) > most:
+            p.add(pool.where(field), f"got {pool.value(field):,}; allowed: at most {most:,} on "
+                  f"{p.cloud} ({rules.MAX_NODES_WHY[p.cloud]}); split the work over several "
+                  "pools")
+    disk = pool.value("disk_size_gb")
+    if disk > rules.MAX_DISK_GB[p.cloud]:
+        p.add(pool.where("disk_size_gb"), f"got {disk:,}; allowed: at most "
+              f"{rules.MAX_DISK_GB[p.cloud]:,} GB on {p.cloud} (the largest boot disk an "
+              f"{'EKS node (EBS gp3)' if p.cloud == 'aws' else 'GKE node'} can have)")
+
+
 def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineShape | None:
     """The machine shape of ``pool`` in ``env``, or None after reporting why there is none."""
     cloud = p.cloud
@@ -773,7 +940,7 @@ def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineSh
         shapes = ", ".join(f"{s.gpus_per_node} ({s.machine_type})"
                            for s in catalog.shapes(cloud, accel))
         p.add(pool.where("gpus_per_node"), f"{accel} on {cloud} comes in {shapes} GPUs per "
-              f"node; got {count}")
+              f"node; got {_describe(count)}")
         return None
     shape = catalog.shape(cloud, accel, count)
     if region in catalog.regions(cloud) and not catalog.zones(cloud, shape.machine_type, region):
@@ -804,18 +971,21 @@ def buckets(p: Problems, t: TeamInEnv) -> None:
                   "cannot lose a model; remove `versioning: false`")
 
 
+#: tzdata's pseudo-zone for "no time zone configured"; no scheduler takes it.
+_NOT_ZONES = frozenset({"Factory"})
+
+
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """Every IANA time zone name, from the tzdata package (a dependency), never the host's
+    zoneinfo folder: the same file is valid on every machine, and folder entries that are not
+    zone names (``posix/Asia/Seoul``, ``right/UTC``, ``localtime``) are refused."""
+    text = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(text.split()) - _NOT_ZONES
 
 
 def _valid_timezone(name: str) -> bool:
-    # ZoneInfo reads one file; the full list (for suggestions) is read only on a miss.
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    return name in _timezones()
 
 
 def pipelines(p: Problems, t: TeamInEnv) -> None:
@@ -864,18 +1034,45 @@ def _template_contents(p: Problems, t: TeamInEnv, pl: Entry, template: str) -> N
 
 def _template(p: Problems, template: str, path: Path_) -> bool:
     """The template reference is well-formed; True for a local file that exists."""
+    shown = _describe(template)
+    if "\x00" in template:
+        p.add(path, f"{shown} contains a NUL character (\\0), which no file name or object "
+              "key can hold; remove it")
+        return False
+    if not template.strip():
+        p.add(path, "the template is empty: give a path relative to the org file or a "
+              f"{'gs' if p.cloud == 'gcp' else 's3'}:// URI")
+        return False
     if "://" in template:
         rule = rules.URI[p.cloud]
+        key = template.split("://", 1)[1].partition("/")[2]
         if not rule.ok(template):
-            p.add(path, f"'{template}' is not valid here: expected a local file path or "
+            p.add(path, f"{shown} is not valid here: expected a local file path or "
                   f"{rule.explain}")
+        elif len(key.encode("utf-8")) > rules.MAX_OBJECT_KEY_BYTES:
+            p.add(path, f"the object key of {shown} is {len(key.encode('utf-8')):,} bytes; "
+                  f"{'GCS' if p.cloud == 'gcp' else 'S3'} keys are at most "
+                  f"{rules.MAX_OBJECT_KEY_BYTES:,}: use a shorter key")
         return False
-    if not p.template_exists(template):
-        local = (p.base_dir / template).resolve()
-        p.add(path, f"template file '{template}' does not exist (looked for {local}); "
+    size = len(template.encode("utf-8", "surrogatepass"))
+    longest = max((len(part.encode("utf-8", "surrogatepass"))
+                   for part in template.replace("\\", "/").split("/")), default=0)
+    if size > rules.MAX_PATH_BYTES or longest > rules.MAX_NAME_BYTES:
+        p.add(path, f"the template path {shown} is too long ({size:,} bytes, longest name "
+              f"{longest:,}): file systems take at most {rules.MAX_PATH_BYTES:,} bytes per path "
+              f"and {rules.MAX_NAME_BYTES} per name; move the file closer to the org file")
+        return False
+    found = p.template_exists(template)
+    if found is True:
+        return True
+    if found is False:
+        local = _describe(str((p.base_dir / template).resolve()))
+        p.add(path, f"template file {shown} does not exist (looked for {local}); "
               "paths are relative to the org file")
-        return False
-    return True
+    else:
+        p.add(path, f"template file {shown} cannot be read: {found}; paths are relative to "
+              "the org file")
+    return False
 
 
 class _Claims:
@@ -952,17 +1149,18 @@ def names(p: Problems, env: str, in_env: list[TeamInEnv], conflicted: set[Path_]
         team_previous = tuple(t.team.previous_names)
         if t.path in conflicted:
             continue
+        has_pipelines = bool(t.entries("pipelines"))  # in this environment
         claims.made(recipes.team(o.cloud, o.org, env, t.name, team_previous,
-                                 has_pipelines=bool(t.team.pipelines)), t.path)
+                                 has_pipelines=has_pipelines), t.path)
         team_names = (t.name, *team_previous)
-        if t.team.pipelines:
+        if has_pipelines:
             claims.logical("bucket", f"{t.name}-{recipes.PIPELINE_ROOT}",
                            [f"{old}-{recipes.PIPELINE_ROOT}" for old in team_previous],
                            t.path, who=f"the pipeline-root bucket of {format_path(t.path)}")
         for section, make in (("gpu_pools", _pool_recipes), ("buckets", _bucket_recipes),
                               ("pipelines", _pipeline_recipes)):
             for entry in _valid_entries(t, section):
-                if entry.path in conflicted or (section == "buckets" and t.team.pipelines
+                if entry.path in conflicted or (section == "buckets" and has_pipelines
                                                 and entry.key == recipes.PIPELINE_ROOT):
                     continue  # reported by renames() / as a reserved purpose
                 claims.made(make(p, t, entry), entry.path)
