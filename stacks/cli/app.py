@@ -8,10 +8,11 @@ and nothing prints a Python traceback unless ``--debug`` asks for one.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -24,14 +25,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        stdout = _stdout_file()
         try:
             return super().invoke(ctx)
+        except SystemExit as exc:
+            # rich ends a write to a closed pipe with SystemExit(1) after pointing stdout at
+            # /dev/null; 1 means "invalid"/"data loss" here, so say what happened instead.
+            if exc.code == 1 and stdout is not None and _stdout_file() != stdout:
+                closed_pipe_exit()
+            raise
         except OrgError as exc:
             _fail(str(exc), exc.summary())
         except click.exceptions.Exit:
             raise
         except (click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            closed_pipe_exit()
         except Exception as exc:
             from stacks.plan.engine import PlanError
 
@@ -41,6 +51,34 @@ class _Group(click.Group):
                 _fail(str(exc), "the plan could not be built")
             _fail(f"internal error: {type(exc).__name__}: {exc}",
                   "this is a bug in Trellis; rerun with --debug and report it")
+
+
+#: Exit status when the reader of stdout went away (``trellis diff ... | head -1``): what a
+#: shell reports for a process ended by SIGPIPE (128 + 13), as git or cat would end.
+CLOSED_PIPE_EXIT = 141
+
+
+def closed_pipe_exit() -> NoReturn:
+    """The reader of our output is gone: stop quietly, no traceback, no message.
+
+    Python's recipe (docs of :mod:`signal`, "Note on SIGPIPE"): point stdout at /dev/null so
+    that flushing it at exit does not fail a second time, then exit.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (an in-process runner): nothing will be flushed to a pipe
+    sys.exit(CLOSED_PIPE_EXIT)
+
+
+def _stdout_file() -> tuple[int, int] | None:
+    """(device, inode) of the file behind stdout, or None when it is not a file."""
+    try:
+        info = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _fail(message: str, summary: str) -> None:

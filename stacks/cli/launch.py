@@ -10,6 +10,8 @@ Nothing here changes a Pulumi program: ``pulumi up`` runs ``stacks/__main__.py``
 
 from __future__ import annotations
 
+import sys
+
 from stacks.cli import paused
 
 
@@ -17,5 +19,14 @@ def main() -> None:
     """Entry point of the ``trellis`` script (``python -m stacks.cli`` is the same CLI)."""
     paused.mark_launched()
     with paused.imports_paused():
+        from stacks.cli.app import closed_pipe_exit
         from stacks.cli.app import main as cli
-    cli()
+    try:
+        cli()
+    finally:
+        # Output still buffered is written at exit; a reader that has gone (`| head -1`) would
+        # make that fail with a BrokenPipeError traceback. Write it now, and go quietly.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            closed_pipe_exit()
