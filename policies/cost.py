@@ -176,19 +176,47 @@ def config_budgets(settings: Settings) -> dict[str, float]:
 # The rule
 # --------------------------------------------------------------------------------------------
 
-def fit_hint(team: TeamCost) -> str:
-    """The largest max_nodes per pool that fits, other pools unchanged (docs/cost.md)."""
-    parts = [f"{p.pool} {team.largest_fitting_max_nodes(p)}" if team.fits_at_min(p)
-             else f"{p.pool} cannot fit alone" for p in team.pools]
-    return "Largest max_nodes that fits: " + "; ".join(parts) + " (other pools unchanged)."
+def _environment(res: Res) -> str | None:
+    """The stack name (a Trellis environment) from ``urn:pulumi:<stack>::<project>::...``."""
+    head = res.urn.split("::", 1)[0]
+    return head.split(":", 2)[2] if head.count(":") >= 2 else None
 
 
-def over_budget_message(team: TeamCost) -> str:
+def _region(res: Res) -> str | None:
+    location = res.get("location") if res.type == NODE_POOL else None
+    return str(location) if isinstance(location, str) and location.count("-") == 1 else None
+
+
+def fit_hint(team: TeamCost, resources: Mapping[str, Res] | None = None) -> str:
+    """The largest max_nodes per pool that fits, other pools unchanged (docs/cost.md); a pool
+    of which not even one node fits gets what org.yaml accepts instead (never max_nodes 0).
+    ``resources``: pool key -> its node pool / node group, for the environment and region."""
+    parts = []
+    instead = []
+    for p in team.pools:
+        n = team.largest_fitting_max_nodes(p)
+        if n is not None and n >= 1 and team.fits_at_min(p):
+            parts.append(f"{p.pool} {n}")
+            continue
+        parts.append(f"{p.pool} cannot fit alone")
+        res = (resources or {}).get(p.pool)
+        advice = team.advice(p, cloud=_cloud(res) if res is not None else (
+            "aws" if "." in p.machine_type else "gcp"),
+            env=_environment(res) if res is not None else None,
+            region=_region(res) if res is not None else None)
+        if advice is not None:
+            instead.append(f" {advice[0].upper()}{advice[1:]}.")
+    hint = "Largest max_nodes that fits: " + "; ".join(parts) + " (other pools unchanged)."
+    return hint + "".join(instead)
+
+
+def over_budget_message(team: TeamCost, resources: Mapping[str, Res] | None = None) -> str:
     budget = team.budget_usd or 0.0
     worst = team.max_monthly_usd
     detail = "; ".join(describe(p) for p in team.pools)
     return (f"team {team.team}: worst-case GPU spend {_usd(worst)}/month exceeds the budget "
-            f"{_usd(budget)}/month by {_usd(worst - budget)} ({detail}). {fit_hint(team)}")
+            f"{_usd(budget)}/month by {_usd(worst - budget)} ({detail}). "
+            f"{fit_hint(team, resources)}")
 
 
 # `budgets` (team -> USD) is passed by `trellis check` from org.yaml; under `pulumi preview`
@@ -227,4 +255,4 @@ def gpu_budget(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
                                  pools=tuple(p for _, p in pools))
         if team.over_budget:
             costliest, _ = max(pools, key=lambda rp: rp[1].max_monthly_usd)
-            yield costliest.urn, over_budget_message(team)
+            yield costliest.urn, over_budget_message(team, {p.pool: r for r, p in pools})

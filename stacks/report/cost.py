@@ -106,7 +106,7 @@ class CostReport:
             "scope": SCOPE_NOTE,
             "estimate_note": self.estimate_note(),
             "spot_discounts": {f: d for f, d in sorted(self.spot_discounts().items())},
-            "teams": [_team_json(t) for t in self.teams],
+            "teams": [_team_json(t, self) for t in self.teams],
             "platform": [{"item": c.item, "monthly_usd": _cents(c.monthly_usd), "note": c.note}
                          for c in self.platform],
             "platform_monthly_usd": _cents(self.platform_monthly_usd),
@@ -120,7 +120,7 @@ def _cents(value: float) -> float:
     return round(value, 2) + 0.0  # + 0.0: no "-0.0" in the output
 
 
-def _team_json(t: TeamCost) -> dict[str, Any]:
+def _team_json(t: TeamCost, report: CostReport) -> dict[str, Any]:
     return {
         "team": t.team,
         "budget_usd": t.budget_usd,
@@ -143,6 +143,8 @@ def _team_json(t: TeamCost) -> dict[str, Any]:
             "idle_monthly_usd": _cents(p.idle_monthly_usd),
             "max_monthly_usd": _cents(p.max_monthly_usd),
             "largest_fitting_max_nodes": t.largest_fitting_max_nodes(p.pool),
+            "advice": t.advice(p, cloud=report.cloud, env=report.environment,
+                               region=report.region),
         } for p in t.pools],
     }
 

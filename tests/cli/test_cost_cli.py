@@ -70,7 +70,12 @@ def test_table_shows_pools_budgets_platform_and_price_date(over_budget):
     pct = f"{catalog.spot_discount('gcp', 'a3'):.0%}"
     assert "spot prices are estimates" in flat and f"{pct} for a3" in flat
     assert "recsys is over budget: worst case $37,818/mo > budget $20,000/mo" in flat
-    assert "Fits with train max_nodes ≤ 0 (other pools unchanged)" in flat
+    # One 8xH100 node costs more than the budget leaves: never "max_nodes ≤ 0" (validation
+    # refuses it), but what org.yaml accepts.
+    assert "max_nodes ≤ 0" not in flat, flat
+    assert "Not even 1 node of train (a3-highgpu-8g) fits what the budget leaves it" in flat
+    assert "use gpus_per_node: 4 (a3-highgpu-4g, 1 node fits" in flat, flat
+    assert "or drop the pool from dev (overrides.dev.gpu_pools.train: {enabled: false})" in flat
 
 
 def test_bundled_org_table_fits_its_budgets():

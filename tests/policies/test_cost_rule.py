@@ -163,8 +163,22 @@ def test_message_with_several_pools_holds_the_others_fixed() -> None:
                      gcp_budget(30_000)))
     (f,) = findings(report, RULE)
     assert f.urn.endswith("::recsys-train"), "reported on the costliest pool"
-    assert ("Largest max_nodes that fits: serve cannot fit alone; train 0 "
+    assert ("Largest max_nodes that fits: serve cannot fit alone; train cannot fit alone "
             "(other pools unchanged)") in f.message, f.message
+    # max_nodes is at least 1: never advise 0, say what org.yaml accepts instead.
+    assert "train 0" not in f.message and "max_nodes 0" not in f.message, f.message
+    assert "Not even 1 node of train (a3-highgpu-8g) fits" in f.message, f.message
+    assert "drop the pool from dev (overrides.dev.gpu_pools.train: {enabled: false})" \
+        in f.message, f.message
+    # Every shape it suggests is one org.yaml accepts and one node of it fits what is left.
+    left = 30_000 - 4 * month(L4_GCP)
+    suggested = re.findall(r"gpus_per_node: (\d+) \(([\w.-]+), (\d+) nodes? fits?", f.message)
+    assert suggested, f.message
+    for gpus, machine, nodes in suggested:
+        shape = catalog.find_machine_type("gcp", machine)
+        assert shape is not None and shape.gpus_per_node == int(gpus), machine
+        assert shape.on_demand_available, f"{machine} is spot-only; the pool is on-demand"
+        assert int(nodes) >= 1 and int(nodes) * month(shape) <= left + 0.01, (machine, left)
 
 
 def test_unpriceable_pool_names_the_machine_type() -> None:
@@ -279,10 +293,15 @@ def test_rule_agrees_with_trellis_cost_on_a_real_plan(write_org, cloud) -> None:
     for p in team.pools:
         n = team.largest_fitting_max_nodes(p.pool)
         others = team.max_monthly_usd - p.max_monthly_usd
-        if cost.fits_at_min(60_000, p.node_month_usd, others, min_nodes=p.min_nodes):
+        if n and n >= 1 and cost.fits_at_min(60_000, p.node_month_usd, others,
+                                             min_nodes=p.min_nodes):
             assert f"{p.pool} {n}" in f.message, f.message
         else:
             assert f"{p.pool} cannot fit alone" in f.message, f.message
+            assert f"{p.pool} 0" not in f.message, "max_nodes is at least 1: never advise 0"
+        advice = team.advice(p, cloud=cloud, env="prod", region=spec.region)
+        if advice is not None:  # trellis cost and the rule give the same advice
+            assert advice[0].upper() + advice[1:] in f.message, (advice, f.message)
 
 
 def cost_check(spec):  # type: ignore[no-untyped-def]

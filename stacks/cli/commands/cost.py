@@ -94,22 +94,40 @@ def budget_lines(report: CostReport) -> list[Text]:
         budget = team.budget_usd or 0.0
         text = Text(f"{team.team} is over budget: worst case {usd(team.max_monthly_usd)}/mo > "
                     f"budget {usd(budget)}/mo. ", style="red")
-        text.append(fit_hint(team))
+        text.append(fit_hint(team, report))
         lines.append(text)
     return lines
 
 
-def fit_hint(team: TeamCost) -> str:
-    """``"Fits with train max_nodes ≤ 0 (other pools unchanged)"`` for an over-budget team."""
+def fit_hint(team: TeamCost, report: CostReport | None = None) -> str:
+    """``"Fits with train max_nodes ≤ 2 (other pools unchanged)"`` for an over-budget team;
+    for a pool of which not even one node fits, the changes org.yaml accepts instead (fewer
+    GPUs per node, another accelerator, the pool dropped from the environment): never a
+    ``max_nodes`` below 1, which validation refuses."""
     budget = team.budget_usd or 0.0
     hints: list[str] = []
+    other_advice: list[str] = []
     for pool in team.pools:
         others = team.max_monthly_usd - pool.max_monthly_usd
-        if fits_at_min(budget, pool.node_month_usd, others, min_nodes=pool.min_nodes):
-            hints.append(f"{pool.pool} max_nodes ≤ {team.largest_fitting_max_nodes(pool.pool)}")
-    if not hints:
+        n = team.largest_fitting_max_nodes(pool) or 0
+        if n >= 1 and fits_at_min(budget, pool.node_month_usd, others,
+                                  min_nodes=pool.min_nodes):
+            hints.append(f"{pool.pool} max_nodes ≤ {n}")
+            continue
+        cloud = report.cloud if report else _cloud_of(pool.machine_type)
+        said = team.advice(pool, cloud=cloud, env=report.environment if report else None,
+                           region=report.region if report else None)
+        if said is not None:
+            other_advice.append(said[0].upper() + said[1:] + ".")
+    if not hints and not other_advice:
         return "No single pool can be lowered enough; lower several pools or raise budget_usd."
-    return "Fits with " + " or ".join(hints) + " (other pools unchanged), or raise budget_usd."
+    text = ("Fits with " + " or ".join(hints) + " (other pools unchanged). ") if hints else ""
+    return text + " ".join(other_advice) + (" " if other_advice else "") + "Or raise budget_usd."
+
+
+def _cloud_of(machine_type: str) -> str:
+    """The cloud whose catalogue lists ``machine_type`` (GCP types have no '.')."""
+    return "aws" if "." in machine_type else "gcp"
 
 
 def render_table(report: CostReport, out: Console) -> None:
