@@ -161,8 +161,12 @@ class AwsTeamRegistry(pulumi.ComponentResource):
         group = aws.sagemaker.ModelPackageGroup(
             f"{name}-models", model_package_group_name=args["model_package_group_name"],
             model_package_group_description=f"{description} (Trellis)"[:1024], tags=tags,
+            # SageMaker cannot change a group's description: a new one would replace the group
+            # and delete every registered model (terraform-provider-aws ForceNew). It is set
+            # once, at creation; a team's later description edits leave the models alone.
             opts=pulumi.ResourceOptions(parent=self, protect=production,
-                                        retain_on_delete=production))
+                                        retain_on_delete=production,
+                                        ignore_changes=["modelPackageGroupDescription"]))
         self.repository_prefix = pulumi.Output.from_input(prefix)
         self.repository_url = pulumi.Output.format(
             "{0}.dkr.ecr.{1}.amazonaws.com/{2}", template.registry_id,

@@ -85,7 +85,10 @@ def test_team_rename_without_alias_is_data_loss(env):
 
 
 def test_replacement_table():
-    assert forces_replacement("gcp:container/nodePool:NodePool", ["nodeConfig.machineType"])
+    # terraform-provider-google updates a node pool's machine type in place, but not its GPUs.
+    assert forces_replacement("gcp:container/nodePool:NodePool",
+                              ["nodeConfig.guestAccelerators[0].count"])
+    assert not forces_replacement("gcp:container/nodePool:NodePool", ["nodeConfig.machineType"])
     assert not forces_replacement("gcp:container/nodePool:NodePool",
                                   ["autoscaling.totalMaxNodeCount"])
     assert forces_replacement("aws:s3/bucket:Bucket", ["bucket"])

@@ -6,27 +6,41 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
+from stacks.org.errors import Issue, OrgError, did_you_mean
 from stacks.org.load import load
+from stacks.org.loaded import LoadedOrg
 from stacks.org.resolve import resolve
-from stacks.plan.engine import plan
-from stacks.report.diff import PlanDiff, diff_plans
+from stacks.plan.engine import Plan, plan
+from stacks.report.diff import PlanDiff, diff_plans, short_urn
 
-
-def _short(urn: str) -> str:
-    """The readable tail of a URN: ``gcp:storage/bucket:Bucket::acme-dev-x``."""
-    qualified, name = urn.split("::")[2:4]
-    return f"{qualified.split('$')[-1]}::{name}"
+#: What to do, per kind of data loss (once per kind present).
+HINTS = {
+    "deleted": "Keep them: rename with previous_names instead of removing an entry, or retire "
+               "them on purpose (README: retiring a team).",
+    "replaced": "A replaced resource starts empty: copy its data first, or keep the property "
+                "that forces the replacement (a region, an account, a name) as it is.",
+    "unprotected": "Production tiers protect and retain what holds data; keep tier: production "
+                   "where the data matters.",
+    "objects_expire": "Lifecycle rules delete objects for good; copy what must stay first.",
+}
 
 
 def render_text(d: PlanDiff, console: Console) -> None:
-    if d.data_loss:
-        console.print(f"[bold red]DATA LOSS: {len(d.data_loss)} stateful resource(s) would be "
-                      "deleted or replaced[/bold red]")
-        for urn in d.data_loss:
-            console.print(f"[red]  ✗ {_short(urn)}[/red]")
-        console.print("[red]  Keep them: rename with previous_names, or retire them on purpose "
-                      "(see README: retiring a team).[/red]\n")
+    losses, warnings = d.losses, d.warnings
+    if losses:
+        console.print(f"[bold red]DATA LOSS: {len(losses)} change(s) lose data[/bold red]")
+        for f in losses:
+            console.print(f"[red]  ✗ {escape(f.message)}[/red]")
+        for hint in dict.fromkeys(HINTS[f.kind] for f in losses if f.kind in HINTS):
+            console.print(f"[red]  {escape(hint)}[/red]")
+        console.print()
+    if warnings:
+        console.print(f"[bold yellow]WARNINGS ({len(warnings)})[/bold yellow]")
+        for f in warnings:
+            console.print(f"[yellow]  ! {escape(f.message)}[/yellow]")
+        console.print()
     if not (d.added or d.removed or d.changed):
         console.print(f"{d.environment}: no changes")
         return
@@ -35,24 +49,39 @@ def render_text(d: PlanDiff, console: Console) -> None:
         if urns:
             console.print(f"[{style}]{label} ({len(urns)})[/{style}]")
             for urn in urns:
-                console.print(f"  {'+' if label == 'added' else '-'} {_short(urn)}")
+                console.print(f"  {'+' if label == 'added' else '-'} {escape(short_urn(urn))}")
     if d.changed:
         console.print(f"[yellow]changed ({len(d.changed)})[/yellow]")
         for c in d.changed:
             mark = "±" if c.replace else "~"
-            what = ", ".join(c.properties) or "(logical name only)"
-            note = " [red]REPLACE[/red]" if c.replace else ""
-            renamed = f" (was {_short(c.old_urn)})" if c.old_urn else ""
-            console.print(f"  {mark} {_short(c.urn)}{renamed}: {what}{note}")
+            what = ", ".join(c.properties) or (
+                "(logical name only)" if c.old_urn else "(no input of its own)")
+            note = f" [red]REPLACE[/red] ({escape('; '.join(c.reasons))})" if c.replace else ""
+            renamed = f" (was {escape(short_urn(c.old_urn))})" if c.old_urn else ""
+            console.print(f"  {mark} {escape(short_urn(c.urn))}{renamed}: {escape(what)}{note}")
     console.print(f"\n{len(d.added)} to add, {len(d.changed)} to change "
                   f"({len(d.replaced)} replaced), {len(d.removed)} to delete")
+
+
+def _plan_of(loaded: LoadedOrg, env: str) -> Plan:
+    """The plan of ``env``, or an empty one when the file does not define it: an environment
+    added (or removed) is all additions (or all deletions)."""
+    if env in loaded.environments:
+        return plan(resolve(loaded, env))
+    org = loaded.org
+    return Plan(org=org.org, cloud=org.cloud, environment=env, tier="", resources=[])
 
 
 def diff_command(old: Path, new: Path, *, env: str, fmt: str, fail_on_data_loss: bool,
                  console: Console) -> int:
     """Plan both files for ``env`` and print the difference; returns the exit status."""
     old_loaded, new_loaded = load(old), load(new)
-    result = diff_plans(plan(resolve(old_loaded, env)), plan(resolve(new_loaded, env)))
+    if env not in old_loaded.environments and env not in new_loaded.environments:
+        known = tuple(dict.fromkeys((*old_loaded.environments, *new_loaded.environments)))
+        raise OrgError([Issue(f"environment '{env}' is defined in neither file"
+                              f"{did_you_mean(env, known)}; defined: {', '.join(known)}",
+                              ("environments",), str(new))])
+    result = diff_plans(_plan_of(old_loaded, env), _plan_of(new_loaded, env))
     if fmt == "json":
         console.print_json(json.dumps(result.to_json()))
     else:
