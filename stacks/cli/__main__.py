@@ -1,5 +1,5 @@
 """``python -m stacks.cli``: the same CLI as the ``trellis`` script."""
 
-from stacks.cli.app import main
+from stacks.cli.launch import main
 
 main()
