@@ -51,6 +51,105 @@ TOKENS = [b"&a ", b"*a", b"!!binary ", b"!!int ", b"!!float ", b"!!str ", b"!x "
           b"&b [*b]", b"\n" * 3]
 
 
+#: Edge values per field: what a user writes by mistake, at the limits, or that a loader,
+#: the file system or a cloud takes differently. Targeted edits draw mostly from these.
+FIELD_VALUES: dict[str, list[Any]] = {
+    "version": [True, 1.0, "1", 2, None],
+    "org": ["Acme", "a", "acme-" * 10, "", 1],
+    "cloud": ["GCP", "azure", True],
+    "region": ["us-central2", "europe-west4", "us-east-1", "", "a" * 500],
+    "tier": ["Production", "prod", True],
+    "project": ["a", "Acme_ML", "acme-ml-" * 10, 123456],
+    "account": [123456789012, "12345678901", "1" * 40],
+    "budget_usd": [float("nan"), float("inf"), float("-inf"), -1, 0, 0.5, 1e9, 1e10, 1e300,
+                   10**400, "40000", True],
+    "max_nodes": [0, 1, 449, 450, 451, 2999, 3000, 3001, 10**40, True, "4", 4.0, -3],
+    "min_nodes": [0, 1, 5, 450, 3000, 10**40, -1, True, 1.0],
+    "gpus_per_node": [0, 1, 3, 8, 16, 10**40, True, "8", 8.0],
+    "disk_size_gb": [0, 49, 50, 16384, 16385, 65536, 65537, 10**40, True],
+    "delete_after_days": [0, 1, 36500, 36501, 10**40, True, 1.5],
+    "spot": ["true", 1, 0, None, "yes"],
+    "versioning": ["false", 0, None, "no"],
+    "enabled": [False, True, "false", 0, None],
+    "template": ["pipelines/train.yaml", "pipelines/train.json", "pipelines", "pipelines/",
+                 "pipelines/\x00train.yaml", "a/" * 3000 + "x.yaml", "n" * 300 + ".yaml", "",
+                 "gs://bucket/t.yaml", "s3://bucket-x/t.json", "/etc/hostname", "/dev/zero",
+                 "../org.yaml", "mutant.yaml", "valid.yaml", "gs://bucket/" + "k" * 1100,
+                 "pipelines/train.yaml/x"],
+    "timezone": ["posix/Asia/Seoul", "right/UTC", "Factory", "localtime", "zone.tab",
+                 "EST5EDT", "US/Pacific", "Asia/Seoul ", "", "../../etc/passwd", "UTC\x00"],
+    "schedule": ["0 0 30 2 *", "*/0 * * * *", "0 0 * * 8", "60 * * * *", "0 3 * * 0-7",
+                 "0 3 1-31/2 * MON", "@daily", "", "* * * * * *"],
+    "parameters": [{"x": float("nan")}, {"x": 10**20}, {"x": b"\x00"}, {"x": [[[[]]]]},
+                   {"x": "a" * 10000}, {"": 1}, {"x": None}, {"x": {"y": float("inf")}},
+                   [1, 2], "x", {"x": dt.date(2024, 1, 1)}],
+    "admin_cidrs": [["0.0.0.0/1", "128.0.0.0/1"], ["::/0"], ["::/1", "8000::/1"],
+                    ["203.0.113.5/24"], ["203.0.113.5"], ["10.0.0.0/8"] * 41, ["x"],
+                    ["0.0.0.0/0"], ["2001:DB8::/32"], [""], "10.0.0.0/8"],
+    "network_cidr": ["10.0.0.1/16", "10.0.0.0/7", "10.0.0.0/21", "8.8.8.0/16", "::/64", ""],
+    "labels": [{"a" * 100: "x"}, {"Team": "ML!"}, {"": ""}, {"x": 1}, {"aws:x": "y"}, []],
+    "members": [["user:x"], [""], "group:x@y.z", [1], ["arn:aws:iam::1:role/x"]],
+    "previous_names": [["serve"], ["train"], ["a" * 30], [""], "serve", [1]],
+    "environments": [[], ["prod", "prod"], ["nope"], "dev", {"dev": None}],
+    "accelerator": ["h100", "H100-80GB", "a10g", "l40s", "h200", "", "tpu-v5"],
+}
+
+#: Which kind of mapping holds each targeted key (where a targeted edit may add it).
+_HOLDERS = {
+    "top": ("version", "org", "cloud", "region", "labels"),
+    "platform": ("admin_cidrs", "network_cidr"),
+    "env": ("tier", "project", "account", "region", "labels"),
+    "team": ("budget_usd", "members", "environments", "labels"),
+    "gpu_pools": ("max_nodes", "min_nodes", "gpus_per_node", "disk_size_gb", "spot",
+                  "enabled", "previous_names", "accelerator"),
+    "buckets": ("delete_after_days", "versioning", "enabled", "previous_names"),
+    "pipelines": ("template", "timezone", "schedule", "parameters", "enabled"),
+}
+
+
+def _holders(data: Any, kind: str) -> list[dict[str, Any]]:
+    if not isinstance(data, dict):
+        return []
+    if kind == "top":
+        return [data]
+    if kind == "platform":
+        return [data.setdefault("platform", {})] if isinstance(
+            data.get("platform", {}), dict) else []
+    if kind == "env":
+        envs = data.get("environments")
+        return [e for e in envs.values() if isinstance(e, dict)] if isinstance(
+            envs, dict) else []
+    teams = [t for t in (data.get("teams") or {}).values() if isinstance(t, dict)] \
+        if isinstance(data.get("teams"), dict) else []
+    if kind == "team":
+        return teams
+    out = [e for t in teams if isinstance(t.get(kind), dict)
+           for e in t[kind].values() if isinstance(e, dict)]
+    for t in teams:  # overrides of these entries too
+        for o in (t.get("overrides") or {}).values() if isinstance(
+                t.get("overrides"), dict) else []:
+            if isinstance(o, dict) and isinstance(o.get(kind), dict):
+                out += [e for e in o[kind].values() if isinstance(e, dict)]
+    return out
+
+
+def _targeted(draw: Any, data: Any) -> Any:
+    """Set one of the fields that matter (budgets, sizes, templates, zones, CIDRs...) to an edge
+    value, wherever such a field lives (or may live) in the file."""
+    kind = draw(st.sampled_from(sorted(_HOLDERS)))
+    holders = _holders(data, kind)
+    if not holders:
+        return data
+    holder = draw(st.sampled_from(holders))
+    key = draw(st.sampled_from(_HOLDERS[kind]))
+    values = FIELD_VALUES.get(key, [])
+    if values and draw(st.integers(0, 4)):
+        holder[key] = copy.deepcopy(draw(st.sampled_from(values)))
+    else:
+        holder[key] = copy.deepcopy(draw(st.sampled_from(INTERESTING)))
+    return data
+
+
 def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every path in ``data`` (to a value, containers included)."""
     out = [prefix]
@@ -86,7 +185,12 @@ def structural(draw: Any, data: Any, *, gentle: bool = False) -> Any:
     """``data`` (a parsed org file) with 1-3 random edits."""
     data = copy.deepcopy(data)
     for _ in range(draw(st.integers(1, 3))):
-        data = (_gentle_edit if gentle else _edit)(draw, data)
+        # A third of the edits target the fields that matter; the rest are blind (anywhere)
+        # or, for `gentle`, plausible values a user would write.
+        if draw(st.integers(0, 2)) == 0:
+            data = _targeted(draw, data)
+        else:
+            data = (_gentle_edit if gentle else _edit)(draw, data)
     return data
 
 
