@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from components import catalog
 from components.pricing import EPSILON as _EPSILON
+from components.pricing import PoolCost, TeamCost
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,17 @@ def advice(*, cloud: str, machine_type: str, spot: bool, region: str | None,
     if len(parts) == 1:
         return head + parts[0]
     return head + "use " + "; or ".join(parts)
+
+
+def team_advice(team: TeamCost, pool: PoolCost, *, cloud: str, env: str | None,
+                region: str | None) -> str | None:
+    """When not even one node of ``pool`` fits what ``team``'s budget leaves it (the other
+    pools unchanged), :func:`advice`; else None (lowering ``max_nodes`` is the advice, or
+    nothing about this pool alone can fit)."""
+    if team.budget_usd is None or not team.over_budget:
+        return None
+    available = team.budget_usd - team.others_max_monthly_usd(pool)
+    if available < 0 or fitting_nodes(available, pool.node_month_usd) >= max(1, pool.min_nodes):
+        return None
+    return advice(cloud=cloud, machine_type=pool.machine_type, spot=pool.spot, region=region,
+                  available_usd=available, env=env, pool=pool.pool, min_nodes=pool.min_nodes)

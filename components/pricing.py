@@ -112,25 +112,6 @@ class TeamCost:
         return fits_at_min(self.budget_usd, this.node_month_usd,
                            self.others_max_monthly_usd(this), min_nodes=this.min_nodes)
 
-    def advice(self, pool: str | PoolCost, *, cloud: str, env: str | None,
-               region: str | None) -> str | None:
-        """When not even one node of ``pool`` fits what the budget leaves it (the other pools
-        unchanged), the changes org.yaml accepts instead (:mod:`components.budget_fit`: fewer
-        GPUs per node, a cheaper accelerator, the pool dropped from ``env``); else None
-        (lowering ``max_nodes`` is the advice, or nothing about this pool alone can fit)."""
-        from components import budget_fit  # it prices with this module
-
-        if self.budget_usd is None or not self.over_budget:
-            return None
-        this = self._pool(pool)
-        available = self.budget_usd - self.others_max_monthly_usd(this)
-        if available < 0 or budget_fit.fitting_nodes(available, this.node_month_usd) >= max(
-                1, this.min_nodes):
-            return None
-        return budget_fit.advice(cloud=cloud, machine_type=this.machine_type, spot=this.spot,
-                                 region=region, available_usd=available, env=env,
-                                 pool=this.pool, min_nodes=this.min_nodes)
-
     def largest_fitting_max_nodes(self, pool: str | PoolCost) -> int | None:
         """:func:`largest_fitting_max_nodes` for one of this team's pools; None without a
         budget."""

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from components.pricing import PoolCost, TeamCost
 
 try:
+    from components import budget_fit as _budget_fit
     from components import catalog as _catalog
     from components import pricing as _pricing
 except ImportError:  # pragma: no cover - the pack copied out of the repository
+    _budget_fit = None  # type: ignore[assignment]
     _catalog = None  # type: ignore[assignment]
     _pricing = None  # type: ignore[assignment]
 
@@ -200,8 +202,9 @@ def fit_hint(team: TeamCost, resources: Mapping[str, Res] | None = None) -> str:
             continue
         parts.append(f"{p.pool} cannot fit alone")
         res = (resources or {}).get(p.pool)
-        advice = team.advice(p, cloud=_cloud(res) if res is not None else (
-            "aws" if "." in p.machine_type else "gcp"),
+        advice = None if _budget_fit is None else _budget_fit.team_advice(
+            team, p, cloud=_cloud(res) if res is not None else (
+                "aws" if "." in p.machine_type else "gcp"),
             env=_environment(res) if res is not None else None,
             region=_region(res) if res is not None else None)
         if advice is not None:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components import catalog, pricing
+from components import budget_fit, catalog, pricing
 from components.catalog import HOURS_PER_MONTH, PRICE_DATE, PlatformCost
 from components.pricing import PoolCost, TeamCost, fits_at_min, largest_fitting_max_nodes
 from stacks.org.spec import EnvSpec, PoolSpec, TeamSpec
@@ -143,8 +143,8 @@ def _team_json(t: TeamCost, report: CostReport) -> dict[str, Any]:
             "idle_monthly_usd": _cents(p.idle_monthly_usd),
             "max_monthly_usd": _cents(p.max_monthly_usd),
             "largest_fitting_max_nodes": t.largest_fitting_max_nodes(p.pool),
-            "advice": t.advice(p, cloud=report.cloud, env=report.environment,
-                               region=report.region),
+            "advice": budget_fit.team_advice(t, p, cloud=report.cloud,
+                                             env=report.environment, region=report.region),
         } for p in t.pools],
     }
 

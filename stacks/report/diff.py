@@ -46,6 +46,7 @@ STATEFUL_TYPES = frozenset({
     "gcp:artifactregistry/repository:Repository",
     "gcp:container/cluster:Cluster",
     "gcp:kms/cryptoKey:CryptoKey",
+    "gcp:kms/keyRing:KeyRing",  # a new ring holds new keys: what the old ones encrypted is lost
     "aws:s3/bucket:Bucket",
     "aws:ecr/repository:Repository",
     "aws:eks/cluster:Cluster",

@@ -112,6 +112,16 @@ REPLACEMENTS: dict[str, ForceNew] = {
          "networkConfig.podCidrOverprovisionConfig", "networkConfig.subnetwork",
          *_GKE_NODE_CONFIG),
         _TPG + "container/resource_container_node_pool.go, container/node_config.go"),
+    "gcp:kms/cryptoKey:CryptoKey": ForceNew(
+        ("keyRing", "name", "cryptoKeyBackend", "destroyScheduledDuration", "importOnly",
+         "purpose", "versionTemplate.protectionLevel"),
+        _TPG + "kms/resource_kms_crypto_key.go"),
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ForceNew(
+        ("cryptoKeyId", *_IAM_MEMBER), _TPG_IAM + "kms/iam_kms_crypto_key.go"),
+    "gcp:kms/keyRing:KeyRing": ForceNew(
+        ("location", "name", "project"), _TPG + "kms/resource_kms_key_ring.go"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": ForceNew(
+        ("project",), _TPG + "monitoring/resource_monitoring_alert_policy.go"),
     "gcp:monitoring/notificationChannel:NotificationChannel": ForceNew(
         ("project",), _TPG + "monitoring/resource_monitoring_notification_channel.go"),
     "gcp:projects/iAMMember:IAMMember": ForceNew(
@@ -232,6 +242,9 @@ REPLACEMENTS: dict[str, ForceNew] = {
     "aws:scheduler/schedule:Schedule": ForceNew(
         ("name", "namePrefix", "groupName"), _TPA + "scheduler/schedule.go (read)"),
     # ---- Kubernetes -------------------------------------------------------------------------
+    "kubernetes:apps/v1:Deployment": ForceNew(
+        (*_K8S_META, "spec.selector"), _K8S + " (deployment: the selector, and its "
+                                              "matchLabels/matchExpressions)"),
     "kubernetes:core/v1:Namespace": ForceNew(_K8S_META, _K8S),
     "kubernetes:core/v1:ServiceAccount": ForceNew(_K8S_META, _K8S),
     "kubernetes:core/v1:LimitRange": ForceNew(_K8S_META, _K8S),

@@ -69,6 +69,8 @@ def test_aws_region_or_account_change_replaces_every_resource_on_the_provider(ch
     new = edited(AWS_TEXT, AWS_PROD, new_line)
     if what == "account":  # the example's ARNs name the account too; keep the file valid
         new = new.replace("222222222222", "333333333333")
+    else:  # SageMaker pulls images from the job's region: the example names prod's
+        new = new.replace("us-west-2", "us-east-2")
     d = diff(AWS_TEXT, new, "prod", AWS.parent)
     old_plan = planned(AWS_TEXT, "prod", str(AWS.parent))
     on_provider = {r.urn for r in old_plan.resources

@@ -14,7 +14,7 @@ import pytest
 from policy_fixtures import UNKNOWN, S, Stack, check, describe, findings, mod, res
 
 import policies.cost as cost_rule
-from components import catalog
+from components import budget_fit, catalog
 from policies.registry import get_rule
 from policies.view import Res
 from policies.view import Stack as ViewStack
@@ -299,7 +299,7 @@ def test_rule_agrees_with_trellis_cost_on_a_real_plan(write_org, cloud) -> None:
         else:
             assert f"{p.pool} cannot fit alone" in f.message, f.message
             assert f"{p.pool} 0" not in f.message, "max_nodes is at least 1: never advise 0"
-        advice = team.advice(p, cloud=cloud, env="prod", region=spec.region)
+        advice = budget_fit.team_advice(team, p, cloud=cloud, env="prod", region=spec.region)
         if advice is not None:  # trellis cost and the rule give the same advice
             assert advice[0].upper() + advice[1:] in f.message, (advice, f.message)
 

@@ -77,7 +77,7 @@ def test_cpu_share_needs_both_numbers(write_org):
     assert "teams.recsys.cpu: 'memory_gb' is required here" in err, err
     err = one_error(write_org, MINIMAL_GCP.replace(
         "    gpu_pools:", "    cpu: {vcpus: 0, memory_gb: 8}\n    gpu_pools:"))
-    assert "teams.recsys.cpu.vcpus: got 0; should be greater than or equal to 1" in err, err
+    assert "teams.recsys.cpu.vcpus: got 0; allowed: at least 1" in err, err
 
 
 # ---- currency -------------------------------------------------------------------------------

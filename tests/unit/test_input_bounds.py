@@ -8,13 +8,19 @@ import pytest
 from stacks.org.errors import OrgError
 from stacks.org.load import load, load_text
 from stacks.org.validate import _timezones
-from tests.conftest import BUNDLED_GCP, MINIMAL_GCP
+from tests.conftest import BUNDLED_GCP, GCP_PLATFORM, MINIMAL_GCP
 
-AWS_MINIMAL = (MINIMAL_GCP.replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+AWS_MINIMAL = (MINIMAL_GCP.replace(GCP_PLATFORM, "")
+               .replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
                .replace("project: acme-ml-dev", "account: '123456789012'")
                .replace("group:recsys@acme.com", "arn:aws:iam::123456789012:role/recsys")
-               .replace("accelerator: l4", "accelerator: l4")
-               + "platform: {admins: ['arn:aws:iam::123456789012:role/admin']}\n")
+               + "platform: {admins: ['arn:aws:iam::123456789012:role/admin'], "
+               "admin_cidrs: [203.0.113.0/24]}\n")
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line containing ``needle``."""
+    return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
 
 
 def errors(write_org, text: str) -> list[str]:
@@ -44,8 +50,10 @@ BUDGET = "    budget_usd: {}\n    members:"
     ("true", "got true: a boolean is never a number"),
 ])
 def test_budgets_are_finite_bounded_numbers(write_org, value, expect):
-    err = one(write_org, MINIMAL_GCP.replace("    members:", BUDGET.format(value)))
-    assert "org.yaml:9:17 teams.recsys.budget_usd: " in err and expect in err, err
+    text = MINIMAL_GCP.replace("    members:", BUDGET.format(value))
+    err = one(write_org, text)
+    at = f"org.yaml:{line_of(text, 'budget_usd')}:17 teams.recsys.budget_usd: "
+    assert at in err and expect in err, err
 
 
 @pytest.mark.parametrize(("field", "value", "expect"), [
@@ -140,8 +148,8 @@ def test_template_paths_that_cannot_be_files_are_located_errors(write_org, templ
     text = MINIMAL_GCP + (f"    pipelines:\n      nightly: {{template: {template}, "
                           'schedule: "0 3 * * *"}\n')
     err = one(write_org, text)
-    assert "org.yaml:15:" in err and "teams.recsys.pipelines.nightly.template: " in err, err
-    assert expect in err, err
+    assert f"org.yaml:{line_of(text, 'nightly:')}:" in err, err
+    assert "teams.recsys.pipelines.nightly.template: " in err and expect in err, err
 
 
 def test_a_template_loop_of_links_is_a_located_error(write_org, tmp_path):
@@ -149,7 +157,8 @@ def test_a_template_loop_of_links_is_a_located_error(write_org, tmp_path):
     text = MINIMAL_GCP + ('    pipelines:\n      nightly: {template: loop.yaml, '
                           'schedule: "0 3 * * *"}\n')
     err = one(write_org, text)
-    assert "template file 'loop.yaml'" in err and "org.yaml:15:" in err, err
+    assert "template file 'loop.yaml'" in err, err
+    assert f"org.yaml:{line_of(text, 'nightly:')}:" in err, err
 
 
 # ---- pipeline parameters --------------------------------------------------------------------
@@ -170,8 +179,8 @@ def test_pipeline_parameters_are_json_values(write_org, value, expect):
 
 def _cidrs(*cidrs: str) -> str:
     listed = ", ".join(f'"{c}"' for c in cidrs)
-    return MINIMAL_GCP.replace("environments:", f"platform: {{admin_cidrs: [{listed}]}}\n"
-                                                "environments:")
+    return MINIMAL_GCP.replace(GCP_PLATFORM, "platform: {gke_security_group: "
+                               f"gke-security-groups@acme.com, admin_cidrs: [{listed}]}}\n")
 
 
 @pytest.mark.parametrize("cidrs", [
@@ -215,8 +224,8 @@ def test_the_validator_agrees_with_the_policy_packs_cidr_arithmetic(write_org):
 
 def test_too_many_admin_cidrs_for_eks(write_org):
     cidrs = [f"203.0.{i}.0/24" for i in range(41)]
-    text = AWS_MINIMAL.replace("platform: {admins:", "platform: {admin_cidrs: ["
-                               + ", ".join(cidrs) + "], admins:")
+    text = AWS_MINIMAL.replace("admin_cidrs: [203.0.113.0/24]", "admin_cidrs: ["
+                               + ", ".join(cidrs) + "]")
     assert "41 ranges listed; EKS takes at most 40" in one(write_org, text)
 
 

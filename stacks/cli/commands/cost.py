@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from components import budget_fit
 from stacks.org.spec import EnvSpec
 from stacks.report.cost import SCOPE_NOTE, CostReport, TeamCost, estimate, fits_at_min, usd
 
@@ -115,8 +116,9 @@ def fit_hint(team: TeamCost, report: CostReport | None = None) -> str:
             hints.append(f"{pool.pool} max_nodes ≤ {n}")
             continue
         cloud = report.cloud if report else _cloud_of(pool.machine_type)
-        said = team.advice(pool, cloud=cloud, env=report.environment if report else None,
-                           region=report.region if report else None)
+        said = budget_fit.team_advice(team, pool, cloud=cloud,
+                                      env=report.environment if report else None,
+                                      region=report.region if report else None)
         if said is not None:
             other_advice.append(said[0].upper() + said[1:] + ".")
     if not hints and not other_advice:
