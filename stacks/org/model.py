@@ -74,8 +74,8 @@ class GpuPool(_Strict):
     min_nodes: int = _count(0, ge=0, le=rules.GKE_MAX_NODES_PER_POOL, desc="Nodes kept "
                             "running. Default: 0, idle GPUs cost nothing.")
     max_nodes: int = _count(1, ge=1, le=rules.GKE_MAX_NODES_PER_POOL, desc="Upper bound of the "
-                            "autoscaler: at most 3,000 on gcp (1,000 per zone, 3 zones) and 450 "
-                            "on aws (nodes per EKS managed node group). Default: 1.")
+                            "autoscaler: on gcp at most 1,000 per zone the pool spans, on aws "
+                            "450 (nodes per EKS managed node group). Default: 1.")
     spot: bool | None = _flag(None, "Spot/preemptible capacity. Default: true in sandbox, false "
                               "in production.")
     disk_size_gb: int = _count(200, ge=50, le=65536, desc="Boot disk per node in GB (ML images "

@@ -123,15 +123,17 @@ def annotate_schema(schema: dict[str, Any]) -> None:
 # the validator (the limit of the org's own cloud). Every bound says where it comes from.
 
 #: GKE: 1,000 nodes per node pool per zone (https://cloud.google.com/kubernetes-engine/quotas,
-#: "Nodes per node pool zone"); a Trellis pool spans the regional cluster's 3 zones
-#: (components.gcp.gpu_pool.ZONES), and min/max_nodes are totals over them.
-GKE_MAX_NODES_PER_POOL = 3 * 1000
+#: "Nodes per node pool zone"); min/max_nodes are totals over the zones a pool spans (its
+#: `zones`, by default every zone of the region offering the machine type: at most 4 in the
+#: catalogue), so the schema's bound is 4,000 and validation applies 1,000 per zone of the pool.
+GKE_NODES_PER_POOL_ZONE = 1000
+GKE_MAX_NODES_PER_POOL = 4 * GKE_NODES_PER_POOL_ZONE
 #: EKS: 450 nodes per managed node group (Amazon EKS service quotas, "Nodes per managed node
 #: group", https://docs.aws.amazon.com/eks/latest/userguide/service-quotas.html).
 EKS_MAX_NODES_PER_GROUP = 450
 MAX_NODES = {"gcp": GKE_MAX_NODES_PER_POOL, "aws": EKS_MAX_NODES_PER_GROUP}
 MAX_NODES_WHY = {
-    "gcp": "GKE allows 1,000 nodes per node pool in each of the cluster's 3 zones",
+    "gcp": "GKE allows 1,000 nodes per node pool in each zone the pool spans",
     "aws": "EKS allows 450 nodes per managed node group (service quota 'Nodes per managed "
            "node group')",
 }
@@ -139,7 +141,7 @@ MAX_NODES_WHY = {
 #: EKS node groups boot from EBS gp3, at most 16 TiB (16,384 GiB)
 #: (https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html).
 MAX_DISK_GB = {"gcp": 65536, "aws": 16384}
-#: A monthly budget per team and environment. No team's GPUs cost this much (3,000 nodes of
+#: A monthly budget per team and environment. No team's GPUs cost this much (4,000 nodes of
 #: 8 x H200 on demand are about $200M a month): above it the number is a typo, never a plan.
 MAX_BUDGET_USD = 1_000_000_000
 #: delete_after_days: a century. Both clouds take a day count (GCS lifecycle ``age``, S3
@@ -160,7 +162,7 @@ MAX_OBJECT_KEY_BYTES = 1024
 
 #: Why a number is bounded, by field name: the words after "at most N" in messages.
 BOUND_WHY = {
-    "max_nodes": "a pool spans at most what one GKE node pool (1,000 per zone, 3 zones) or one "
+    "max_nodes": "a pool holds at most what one GKE node pool (1,000 per zone it spans) or one "
                  "EKS node group (450) holds; split the work over several pools",
     "min_nodes": "nodes kept running; never more than max_nodes",
     "budget_usd": "a budget is 0 or more USD per month, and below $1,000,000,000",

@@ -811,7 +811,7 @@ def pools(p: Problems, t: TeamInEnv) -> None:
         if cloud == "gcp" and shape is not None:
             _gcp_pool_zones(p, pool, shape, region, env)
         min_nodes, max_nodes = pool.value("min_nodes"), pool.value("max_nodes")
-        _cloud_bounds(p, pool)
+        _cloud_bounds(p, pool, shape, region)
         if min_nodes > max_nodes and not _dropped(p, pool, "min_nodes", "max_nodes"):
             p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} is above max_nodes "
                   f"{max_nodes} in environment '{env}'; lower min_nodes or raise max_nodes")
@@ -910,14 +910,24 @@ def _dropped(p: Problems, entry: Entry, *fields: str) -> bool:
                for base in (entry.path, entry.override_path))
 
 
-def _cloud_bounds(p: Problems, pool: Entry) -> None:
-    """Sizes the org's own cloud allows (the model holds the larger cloud's limits)."""
-    most = rules.MAX_NODES[p.cloud]
+def _cloud_bounds(p: Problems, pool: Entry, shape: catalog.MachineShape | None,
+                  region: str) -> None:
+    """Sizes the org's own cloud allows (the model holds the larger cloud's limits). On gcp
+    the node limit is per zone the pool spans: its `zones`, else every zone of the region that
+    offers the machine type (what resolve gives the node pool)."""
+    most, spans = rules.MAX_NODES[p.cloud], ""
+    if p.cloud == "gcp" and shape is not None:
+        zones = pool.value("zones")
+        count = len(zones) if zones is not None else len(
+            catalog.zones(p.cloud, shape.machine_type, region))
+        most = rules.GKE_NODES_PER_POOL_ZONE * max(count, 1)
+        listed = f": {', '.join(zones)}" if zones else ""
+        spans = f"; this pool spans {count} zone{'s' if count != 1 else ''}{listed}"
     for field in ("min_nodes", "max_nodes"):
         if pool.value(field) > most:
             p.add(pool.where(field), f"got {pool.value(field):,}; allowed: at most {most:,} on "
-                  f"{p.cloud} ({rules.MAX_NODES_WHY[p.cloud]}); split the work over several "
-                  "pools")
+                  f"{p.cloud} ({rules.MAX_NODES_WHY[p.cloud]}{spans}); split the work over "
+                  "several pools")
     disk = pool.value("disk_size_gb")
     if disk > rules.MAX_DISK_GB[p.cloud]:
         p.add(pool.where("disk_size_gb"), f"got {disk:,}; allowed: at most "

@@ -60,8 +60,10 @@ def test_budgets_are_finite_bounded_numbers(write_org, value, expect):
     ("gpus_per_node", "true", "expected a whole number; got true: a boolean is never a number"),
     ("max_nodes", '"4"', "got '4': it is text because it is quoted; write 4 without quotes"),
     ("max_nodes", "4.0", "got 4.0; write 4"),
-    ("max_nodes", "100000", "got 100000; allowed: at most 3,000"),
-    ("max_nodes", "1" + "0" * 40, "got a 41-digit number; allowed: at most 3,000"),
+    ("max_nodes", "100000", "got 100000; allowed: at most 4,000"),
+    ("max_nodes", "1" + "0" * 40, "got a 41-digit number; allowed: at most 4,000"),
+    ("max_nodes", "3500", "got 3,500; allowed: at most 3,000 on gcp (GKE allows 1,000 nodes per "
+                          "node pool in each zone the pool spans; this pool spans 3 zones)"),
     ("min_nodes", "-1", "got -1; allowed: at least 0"),
     ("spot", '"true"', "got 'true': it is text because it is quoted; write true without quotes"),
     ("spot", "1", "expected true or false; got 1; write true or false"),
@@ -74,6 +76,14 @@ def test_pool_numbers_and_flags_are_strict(write_org, field, value, expect):
                                f"serve: {{accelerator: l4, max_nodes: {value}}}")
     err = one(write_org, text)
     assert f"teams.recsys.gpu_pools.serve.{field}: " in err and expect in err, err
+
+
+def test_gke_pools_hold_1000_nodes_per_zone_they_span(write_org):
+    text = MINIMAL_GCP.replace("serve: {accelerator: l4, max_nodes: 2}",
+                               "serve: {accelerator: l4, max_nodes: 1500, zones: [us-central1-a]}")
+    err = one(write_org, text)
+    assert "max_nodes: got 1,500; allowed: at most 1,000 on gcp" in err, err
+    assert "this pool spans 1 zone: us-central1-a" in err, err
 
 
 def test_a_boolean_gpu_count_is_not_read_as_one_and_adds_no_other_error(write_org):
