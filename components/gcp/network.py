@@ -115,8 +115,13 @@ class GcpNetwork(pulumi.ComponentResource):
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             # Training nodes open many connections (datasets, model hubs): ports grow on
-            # demand instead of a fixed 64 per VM.
-            enable_dynamic_port_allocation=True, min_ports_per_vm=64, max_ports_per_vm=16384,
+            # demand instead of a fixed 64 per VM. Endpoint-independent mapping must then be
+            # off, and explicitly: compute.v1 RouterNat says "If enableDynamicPortAllocation is
+            # set to true, enableEndpointIndependentMapping cannot be set to true"; left unset
+            # it ends up true (terraform-google-cloud-nat#112, terraform-provider-google#11909;
+            # Cloud Foundation Fabric's net-cloudnat keeps the two mutually exclusive, #1365).
+            enable_dynamic_port_allocation=True, enable_endpoint_independent_mapping=False,
+            min_ports_per_vm=64, max_ports_per_vm=16384,
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
             opts=pulumi.ResourceOptions(parent=self))
 

@@ -1,0 +1,61 @@
+"""Findings of the independent GCP review (issue 17 follow-up), one section per finding.
+
+Each test checks what a user would hit: a plan the API refuses, a document that leaves a step
+out, a name the cluster already uses. Sources are cited next to the data they check.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.org.load import load
+from stacks.plan.engine import Plan
+from tests.conftest import ALL_ORGS
+from tests.engine.planned import ORG_ENVS, planned
+from tests.gcp import discovery
+
+GCP_CASES = [(org, env) for org, env in ORG_ENVS if load(org).org.cloud == "gcp"]
+NAT = "gcp:compute/routerNat:RouterNat"
+
+
+def _ids(case: tuple[object, str]) -> str:
+    org, env = case
+    return f"{getattr(org, 'name', org)}-{env}"
+
+
+# ---- G1: Cloud NAT dynamic port allocation excludes endpoint-independent mapping ----------
+
+def test_the_discovery_document_still_states_the_rule():
+    """The rule the plan is held to, in Google's words (compute.v1, RouterNat)."""
+    props = discovery.document("compute.v1")["schemas"]["RouterNat"]["properties"]
+    text = " ".join(props["enableDynamicPortAllocation"]["description"].split())
+    assert "enableEndpointIndependentMapping cannot be set to true" in text, (
+        "compute.v1 RouterNat.enableDynamicPortAllocation no longer says endpoint-independent "
+        f"mapping is excluded; re-read the rule: {text!r}")
+
+
+@pytest.mark.parametrize("case", GCP_CASES, ids=_ids)
+def test_nat_with_dynamic_ports_turns_endpoint_independent_mapping_off(case):
+    # compute.v1 RouterNat.enableDynamicPortAllocation: "If set to true, [...]
+    # enableEndpointIndependentMapping cannot be set to true". Unset is not enough: the
+    # provider then sends nothing and the NAT keeps its old (or default true) mapping
+    # (terraform-google-cloud-nat#112), so it must be false explicitly.
+    org, env = case
+    result: Plan = planned(org, env)
+    nats = result.of_type(NAT)
+    assert nats, f"{org.name}/{env}: no Cloud NAT planned"
+    for nat in nats:
+        if nat.inputs.get("enableDynamicPortAllocation") is not True:
+            continue
+        assert nat.inputs.get("enableEndpointIndependentMapping") is False, (
+            f"{org.name}/{env} RouterNat {nat.name}: enableDynamicPortAllocation is true, so "
+            "enableEndpointIndependentMapping must be false explicitly (compute.v1 RouterNat); "
+            f"got {nat.inputs.get('enableEndpointIndependentMapping')!r}")
+        problems = discovery.validate("compute.v1", "RouterNat", {
+            k: v for k, v in nat.inputs.items()
+            if k not in ("project", "region", "router", "__defaults")})
+        assert not problems, f"{org.name}/{env} RouterNat {nat.name}: {problems}"
+
+
+def test_gcp_orgs_are_covered():
+    assert GCP_CASES, f"no GCP org among {[o.name for o in ALL_ORGS]}"
