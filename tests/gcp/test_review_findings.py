@@ -6,6 +6,8 @@ out, a name the cluster already uses. Sources are cited next to the data they ch
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stacks.org.load import load
@@ -13,6 +15,7 @@ from stacks.plan.engine import Plan
 from tests.conftest import ALL_ORGS
 from tests.engine.planned import ORG_ENVS, planned
 from tests.gcp import discovery
+from tests.gcp.helpers import JOB, NODE_POOL
 
 GCP_CASES = [(org, env) for org, env in ORG_ENVS if load(org).org.cloud == "gcp"]
 NAT = "gcp:compute/routerNat:RouterNat"
@@ -59,3 +62,35 @@ def test_nat_with_dynamic_ports_turns_endpoint_independent_mapping_off(case):
 
 def test_gcp_orgs_are_covered():
     assert GCP_CASES, f"no GCP org among {[o.name for o in ALL_ORGS]}"
+
+
+# ---- G4: the deployer's roles include Service Account User ----------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "gcp.md"
+
+
+def _deployer_paragraph() -> str:
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index("**Who runs `pulumi up`**")
+    return " ".join(text[start:text.index("\n- ", start)].split())
+
+
+@pytest.mark.parametrize("case", GCP_CASES, ids=_ids)
+def test_documented_deployer_roles_cover_acting_as_the_planned_service_accounts(case):
+    # Creating a node pool with a service account, or a Cloud Scheduler job that mints an OAuth
+    # token for one, needs iam.serviceAccounts.actAs on that account; of the roles
+    # docs/gcp.md lists only Service Account User (or Owner) carries it.
+    org, env = case
+    result = planned(org, env)
+    acts_as = sorted(
+        {str(p.inputs["nodeConfig"]["serviceAccount"]) for p in result.of_type(NODE_POOL)
+         if p.inputs.get("nodeConfig", {}).get("serviceAccount")}
+        | {str(j.inputs["httpTarget"]["oauthToken"]["serviceAccountEmail"])
+           for j in result.of_type(JOB)
+           if j.inputs.get("httpTarget", {}).get("oauthToken")})
+    assert acts_as, f"{org.name}/{env}: no node pool or job runs as a service account"
+    paragraph = _deployer_paragraph()
+    assert "roles/iam.serviceAccountUser" in paragraph, (
+        f"docs/gcp.md 'Who runs pulumi up' omits roles/iam.serviceAccountUser, yet "
+        f"{org.name}/{env} creates resources acting as {acts_as[:3]}: the deployer needs "
+        "iam.serviceAccounts.actAs on them")
