@@ -44,6 +44,21 @@ from stacks.org.yaml_source import Source
 RESERVED_NAMESPACES = ("default",)
 RESERVED_NAMESPACE_PREFIX = "kube-"
 
+#: Namespaces the managed cluster makes for itself, per cloud: a team of that name would share
+#: (and be able to edit) the cluster's own components.
+#: gcp: Managed Service for Prometheus (on in every Trellis cluster) "creates the gmp-system
+#: namespace. Do not modify or deploy anything in this namespace. [...] also creates the
+#: gmp-public namespace" (GKE docs, managed-service-prometheus); managed collection runs in
+#: gke-gmp-system, and GKE's own components in gke-managed-* (gke-managed-cim,
+#: gke-managed-system, ...), gke-system and gke-connect: the gke- and gmp- prefixes are GKE's.
+#: aws: EKS add-ons install into amazon-* namespaces (amazon-cloudwatch for
+#: amazon-cloudwatch-observability, EKS User Guide; amazon-guardduty for GuardDuty runtime
+#: monitoring) and Fargate logging reads aws-observability (EKS User Guide, fargate-logging).
+CLOUD_RESERVED_NAMESPACES: dict[str, tuple[str, ...]] = {"gcp": (),
+                                                         "aws": ("aws-observability",)}
+CLOUD_RESERVED_PREFIXES: dict[str, tuple[str, ...]] = {"gcp": ("gke-", "gmp-"),
+                                                       "aws": ("amazon-",)}
+
 #: Words for an entry of each team section, in messages.
 ENTRY_WORDS = {"gpu_pools": "pool", "buckets": "bucket", "pipelines": "pipeline"}
 
@@ -637,6 +652,8 @@ def _team(p: Problems, name: str, team: Team) -> None:
         p.add(path, f"team name '{name}' is not allowed: it is the team's Kubernetes namespace, "
               f"and 'default' and names starting with '{RESERVED_NAMESPACE_PREFIX}' belong to "
               "Kubernetes itself; choose another name", at_key=True)
+    else:
+        _managed_namespace(p, path, name)
     p.members((*path, "members"), team.members)
     _groups(p, (*path, "members"), team.members)
     for i, c in enumerate(team.contacts):
@@ -674,6 +691,24 @@ def _parameters(p: Problems, path: Path_, value: Any) -> None:
           and abs(value) > rules.MAX_SAFE_INTEGER):
         p.add(path, f"got {_describe(value)}; parameters are sent as JSON numbers, exact up "
               f"to {rules.MAX_SAFE_INTEGER:,}: quote the number to pass it as text")
+
+
+def _managed_namespace(p: Problems, path: Path_, name: str) -> None:
+    """A team name that is (or looks like) a namespace GKE or EKS makes for itself."""
+    cluster = "GKE" if p.cloud == "gcp" else "EKS"
+    prefixes = CLOUD_RESERVED_PREFIXES.get(p.cloud, ())
+    prefix = next((x for x in prefixes if name.startswith(x)), None)
+    if prefix is None and name not in CLOUD_RESERVED_NAMESPACES.get(p.cloud, ()):
+        return
+    taken = (f"names starting with '{prefix}' are namespaces {cluster} makes for its own "
+             "components" if prefix else f"'{name}' is a namespace {cluster} uses for its own "
+             "components")
+    reserved = ", ".join([*(f"{x}*" for x in prefixes),
+                          *CLOUD_RESERVED_NAMESPACES.get(p.cloud, ())])
+    p.add(path, f"team name '{name}' is not allowed: it is the team's Kubernetes namespace, and "
+          f"{taken} (reserved on {p.cloud}: {reserved}, plus default and kube-*); the team would "
+          "share, and could edit, what runs there. Choose another name (a renamed team can "
+          "keep its cloud resources: previous_names)", at_key=True)
 
 
 def _groups(p: Problems, path: Path_, members: tuple[str, ...]) -> None:
