@@ -731,7 +731,8 @@ EKS_VERSIONS_DATE = "2026-12-03"
 
 _EKS_VERSION_COLUMNS = ("version", "eks_release", "end_of_standard_support",
                         "end_of_extended_support", "source", "autoscaler_image_tag",
-                        "autoscaler_source")
+                        "autoscaler_source", "autoscaler_chart_version",
+                        "autoscaler_chart_app_version", "autoscaler_chart_source")
 
 
 @dataclass(frozen=True)
@@ -745,6 +746,9 @@ class EksVersion:
     source: str
     autoscaler_image_tag: str  # the cluster-autoscaler release for this minor, "v1.35.0"
     autoscaler_source: str
+    autoscaler_chart_version: str  # Helm chart cluster-autoscaler for this minor, "9.59.0"
+    autoscaler_chart_app_version: str  # that chart's appVersion, "1.35.0"
+    autoscaler_chart_source: str
 
     @property
     def minor(self) -> int:
@@ -770,8 +774,16 @@ def eks_versions() -> tuple[EksVersion, ...]:
                                             row.end_of_extended_support)):
             raise _bad(DATA_DIR, name, line, "version must look like 1.35 and dates like "
                        "2026-01-28")
-        if row.source not in known or row.autoscaler_source not in known:
+        if not {row.source, row.autoscaler_source, row.autoscaler_chart_source} <= set(known):
             raise _bad(DATA_DIR, name, line, "source ids must be rows of sources.csv")
+        # Autoscaler releases are specific to one Kubernetes minor (kubernetes#72579): the
+        # image and the chart's appVersion must be the row's minor.
+        if not re.fullmatch(r"\d+\.\d+\.\d+", row.autoscaler_chart_version) or not all(
+                re.fullmatch(rf"v?{re.escape(row.version)}\.\d+", v)
+                for v in (row.autoscaler_image_tag, row.autoscaler_chart_app_version)):
+            raise _bad(DATA_DIR, name, line, f"the autoscaler image tag and chart appVersion "
+                       f"must be releases of {row.version} (v{row.version}.N) and the chart "
+                       "version look like 9.59.0")
         found.append(row)
     return tuple(sorted(found, key=lambda v: v.minor, reverse=True))
 

@@ -14,8 +14,10 @@ import pulumi_kubernetes as k8s
 
 from components import catalog
 
-#: https://github.com/kubernetes/autoscaler/releases (chart "cluster-autoscaler-chart-*").
-CHART_VERSION = "9.52.1"
+#: Chart for a Kubernetes minor the EKS version table does not know: the newest chart in it
+#: (https://github.com/kubernetes/autoscaler/releases, tags "cluster-autoscaler-chart-*").
+#: Known minors use the chart whose appVersion is theirs (``eks_versions.csv``).
+CHART_VERSION = "9.59.0"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
@@ -37,7 +39,10 @@ class ClusterAutoscalerArgs(TypedDict):
     """Where the autoscaler runs (it tolerates ``CriticalAddonsOnly``, the system nodes'
     taint). Default: anywhere."""
     chart_version: NotRequired[str]
-    """Helm chart version. Default: the version this release of Trellis was tested with."""
+    """Helm chart version. Default: the chart whose appVersion is ``kubernetes_version``'s
+    release (``catalog.eks_version(v).autoscaler_chart_version``: 9.59.0 for 1.35, 9.53.0 for
+    1.34, ...), else :data:`CHART_VERSION`. Each chart's templates and flags match its own
+    autoscaler release; the image tag stays the one for the cluster's minor."""
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -60,7 +65,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         k8s.helm.v3.Release(
             f"{name}-release", opts=pulumi.ResourceOptions(parent=self),
             name="cluster-autoscaler", namespace="kube-system", chart="cluster-autoscaler",
-            version=args.get("chart_version", CHART_VERSION),
+            version=args.get("chart_version") or (
+                row.autoscaler_chart_version if row else CHART_VERSION),
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
             values={
                 "cloudProvider": "aws", "awsRegion": args["region"],
