@@ -67,13 +67,29 @@ def pool_cost(shape: MachineShape, *, pool: str, spot: bool, min_nodes: int, max
         max_nodes=max_nodes, node_pool_name=node_pool_name)
 
 
+#: The currency of every price in the catalogue.
+PRICE_CURRENCY = "USD"
+
+
 @dataclass(frozen=True)
 class TeamCost:
-    """Monthly GPU cost of one team in one environment, and its budget."""
+    """Monthly GPU cost of one team in one environment, and its budget.
+
+    ``budget_usd`` is the amount org.yaml gives, in ``budget_currency`` (the GCP billing
+    account's currency, ``platform.budget_currency``). Prices are USD list prices and no
+    exchange rate is assumed: a budget in another currency is shown but never compared
+    (:attr:`budget_comparable`), so a team is then neither over budget nor has headroom.
+    """
 
     team: str
     budget_usd: float | None
     pools: tuple[PoolCost, ...]
+    budget_currency: str = PRICE_CURRENCY
+
+    @property
+    def budget_comparable(self) -> bool:
+        """A budget that can be held against USD prices: set, and in USD."""
+        return self.budget_usd is not None and self.budget_currency == PRICE_CURRENCY
 
     @property
     def idle_monthly_usd(self) -> float:
@@ -86,12 +102,16 @@ class TeamCost:
     @property
     def over_budget(self) -> bool:
         """True when the worst case exceeds the budget (never when there is no budget)."""
-        return self.budget_usd is not None and not fits(self.max_monthly_usd, self.budget_usd)
+        return (self.budget_comparable and self.budget_usd is not None
+                and not fits(self.max_monthly_usd, self.budget_usd))
 
     @property
     def headroom_usd(self) -> float | None:
-        """Budget minus worst case (negative when over budget); None without a budget."""
-        return None if self.budget_usd is None else self.budget_usd - self.max_monthly_usd
+        """Budget minus worst case (negative when over budget); None without a budget, or
+        with one in another currency."""
+        if not self.budget_comparable or self.budget_usd is None:
+            return None
+        return self.budget_usd - self.max_monthly_usd
 
     def _pool(self, pool: str | PoolCost) -> PoolCost:
         if isinstance(pool, PoolCost):
@@ -105,8 +125,9 @@ class TeamCost:
         return sum(p.max_monthly_usd for p in self.pools if p is not this)
 
     def fits_at_min(self, pool: str | PoolCost) -> bool:
-        """:func:`fits_at_min` for one of this team's pools (False without a budget)."""
-        if self.budget_usd is None:
+        """:func:`fits_at_min` for one of this team's pools (False without a comparable
+        budget)."""
+        if not self.budget_comparable or self.budget_usd is None:
             return False
         this = self._pool(pool)
         return fits_at_min(self.budget_usd, this.node_month_usd,
@@ -114,8 +135,8 @@ class TeamCost:
 
     def largest_fitting_max_nodes(self, pool: str | PoolCost) -> int | None:
         """:func:`largest_fitting_max_nodes` for one of this team's pools; None without a
-        budget."""
-        if self.budget_usd is None:
+        comparable budget."""
+        if not self.budget_comparable or self.budget_usd is None:
             return None
         this = self._pool(pool)
         return largest_fitting_max_nodes(self.budget_usd, this.node_month_usd,

@@ -128,6 +128,12 @@ def describe(pool: PoolCost) -> str:
 # --------------------------------------------------------------------------------------------
 
 def _gcp_budget(res: Res) -> tuple[str, float] | None:
+    # A budget in the billing account's own currency (platform.budget_currency) cannot be held
+    # against USD list prices without an exchange rate, which the pack does not assume: such a
+    # budget is not a USD budget, and the team is left uncompared (docs/cost.md).
+    currency = res.get("amount", "specifiedAmount", "currencyCode")
+    if currency not in (None, "USD"):
+        return None
     team = res.get("budgetFilter", "labels", TEAM_LABEL)
     if isinstance(team, list):  # the API's labels are map<string, ListValue>
         team = team[0] if len(team) == 1 else None

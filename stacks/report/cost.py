@@ -57,6 +57,20 @@ class CostReport:
     price_date: str
     teams: tuple[TeamCost, ...]
     platform: tuple[PlatformCost, ...]
+    budget_currency: str = CURRENCY  # platform.budget_currency: what budget_usd is written in
+
+    @property
+    def budgets_comparable(self) -> bool:
+        """Budgets are USD, like the prices; otherwise they are shown, never compared."""
+        return self.budget_currency == CURRENCY
+
+    def budget_note(self) -> str | None:
+        """Why budgets are not compared (None when they are)."""
+        if self.budgets_comparable:
+            return None
+        return (f"budgets are in {self.budget_currency} (platform.budget_currency) and prices "
+                f"in {CURRENCY}; Trellis assumes no exchange rate, so budgets are shown but not "
+                "compared (no over-budget verdict, no headroom, no largest max_nodes that fits)")
 
     @property
     def platform_monthly_usd(self) -> float:
@@ -113,6 +127,9 @@ class CostReport:
             "total_idle_monthly_usd": _cents(self.total_idle_monthly_usd),
             "total_max_monthly_usd": _cents(self.total_max_monthly_usd),
             "over_budget": [t.team for t in self.over_budget],
+            "budget_currency": self.budget_currency,
+            "budgets_compared": self.budgets_comparable,
+            "budget_note": self.budget_note(),
         }
 
 
@@ -128,6 +145,7 @@ def _team_json(t: TeamCost, report: CostReport) -> dict[str, Any]:
         "max_monthly_usd": _cents(t.max_monthly_usd),
         "over_budget": t.over_budget,
         "headroom_usd": None if t.headroom_usd is None else _cents(t.headroom_usd),
+        "budget_currency": t.budget_currency,
         "pools": [{
             "pool": p.pool,
             "accelerator": p.accelerator,
@@ -160,18 +178,20 @@ def pool_cost(cloud: str, pool: PoolSpec) -> PoolCost:
                              node_pool_name=pool.node_pool_name)
 
 
-def team_cost(cloud: str, team: TeamSpec) -> TeamCost:
+def team_cost(cloud: str, team: TeamSpec, budget_currency: str = CURRENCY) -> TeamCost:
     return TeamCost(team=team.name, budget_usd=team.budget_usd,
-                    pools=tuple(pool_cost(cloud, p) for p in team.pools.values()))
+                    pools=tuple(pool_cost(cloud, p) for p in team.pools.values()),
+                    budget_currency=budget_currency)
 
 
 def estimate(env: EnvSpec) -> CostReport:
     """The monthly cost report of one resolved environment (overrides already merged)."""
+    currency = env.platform.budget_currency
     return CostReport(
         environment=env.name, cloud=env.cloud, tier=env.tier, region=env.region,
         price_region=catalog.REFERENCE_REGION[env.cloud], price_date=PRICE_DATE,
-        teams=tuple(team_cost(env.cloud, t) for t in env.teams.values()),
-        platform=_platform(env))
+        teams=tuple(team_cost(env.cloud, t, currency) for t in env.teams.values()),
+        platform=_platform(env), budget_currency=currency)
 
 
 def _platform(env: EnvSpec) -> tuple[PlatformCost, ...]:

@@ -42,6 +42,8 @@ def _money(value: float) -> str:
 
 def _status(team: TeamCost) -> Text:
     """Budget verdict, in the team row's (otherwise empty) machine column."""
+    if team.budget_usd is not None and not team.budget_comparable:
+        return Text(f"budget in {team.budget_currency}: not compared", style="dim")
     if team.headroom_usd is None:
         return Text("no budget set", style="dim")
     if team.over_budget:
@@ -62,6 +64,8 @@ def teams_table(report: CostReport) -> Table:
     for i, team in enumerate(report.teams):
         style = "bold red" if team.over_budget else "bold"
         budget = "—" if team.budget_usd is None else _money(team.budget_usd)
+        if team.budget_usd is not None and not team.budget_comparable:
+            budget += f" {team.budget_currency}"
         table.add_row(Text(team.team, style=style), _status(team), "", "",
                       Text(_money(team.idle_monthly_usd), style=style),
                       Text(_money(team.max_monthly_usd), style=style),
@@ -152,4 +156,7 @@ def render_table(report: CostReport, out: Console) -> None:
                    "(platform + GPU pools)", style="bold"))
     for line in budget_lines(report):
         out.print(line)
+    note = report.budget_note()
+    if note is not None:
+        out.print(Text(note[0].upper() + note[1:] + ".", style="yellow"))
     out.print(Text("Prices: " + report.estimate_note() + ".", style="dim"))
