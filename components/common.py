@@ -6,6 +6,7 @@ clouds only in values, never in structure.
 
 # No `from __future__ import annotations` here: these TypedDicts are part of the hosted
 # components' schema, and the any-language analyzer needs real annotations (ADR 0006).
+import re
 from collections.abc import Mapping
 from typing import TypedDict
 
@@ -83,3 +84,51 @@ def merge_labels(*layers: Mapping[str, str] | None) -> dict[str, str]:
         if layer:
             out.update(layer)
     return out
+
+
+# Kubernetes label syntax ("Labels and Selectors", Syntax and character set, kubernetes.io;
+# apimachinery validation IsQualifiedName / IsValidLabelValue): a key is an optional DNS
+# subdomain prefix (at most 253 characters) and '/', then a name of at most 63 characters,
+# alphanumeric at both ends with '-', '_', '.' inside; a value is empty or such a name.
+_K8S_NAME = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_K8S_PREFIX = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+K8S_RESERVED_PREFIXES = ("kubernetes.io", "k8s.io")
+"""Label prefixes reserved for Kubernetes core components, and their subdomains (e.g.
+``pod-security.kubernetes.io``, whose labels set a namespace's Pod Security level): never
+copied from an organisation's labels. ``app.kubernetes.io`` (the recommended labels, meant for
+everyone) is the exception."""
+
+
+def kubernetes_label_problem(key: str, value: str) -> str | None:
+    """Why the Kubernetes API server would refuse ``key: value`` as an object label, or None
+    when it is a valid label."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _K8S_PREFIX.fullmatch(prefix)):
+        return (f"the key prefix '{prefix}' is not a DNS subdomain (lowercase letters, "
+                "digits, '-' and '.', at most 253 characters)")
+    if len(name) > 63 or not _K8S_NAME.fullmatch(name):
+        return (f"the key name '{name}' is not 1-63 letters, digits, '-', '_' or '.', starting "
+                "and ending with a letter or digit")
+    if value and (len(value) > 63 or not _K8S_NAME.fullmatch(value)):
+        return (f"the value '{value}' is not empty or 1-63 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit")
+    return None
+
+
+def kubernetes_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    """The labels of ``labels`` that Kubernetes accepts on an object, in their order.
+
+    Organisation labels become cloud labels or tags everywhere, and Kubernetes labels on the
+    team's namespace and objects; cloud tags allow what Kubernetes refuses (AWS: spaces,
+    ``:/=+@``, 256 characters), and the API server would reject the whole object. Such labels
+    stay on the cloud resources and are left out here (docs/aws.md, docs/gcp.md), as are keys
+    under Kubernetes' reserved prefixes (:data:`K8S_RESERVED_PREFIXES`).
+    """
+    return {k: v for k, v in (labels or {}).items()
+            if kubernetes_label_problem(k, v) is None and not _reserved(k)}
+
+
+def _reserved(key: str) -> bool:
+    prefix = key.rpartition("/")[0]
+    return bool(prefix) and prefix != "app.kubernetes.io" and any(
+        prefix == p or prefix.endswith(f".{p}") for p in K8S_RESERVED_PREFIXES)

@@ -10,6 +10,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import common
+
 GPU_QUOTA_KEY = "requests.nvidia.com/gpu"
 
 
@@ -32,7 +34,9 @@ class TeamNamespaceArgs(TypedDict):
     """Hard limit on ``requests.nvidia.com/gpu`` in the namespace: the team's maximum GPUs in
     this environment (sum over its pools of max_nodes x GPUs per node)."""
     labels: NotRequired[dict[str, str]]
-    """Labels on the namespace and its objects (team, env, cost center). Default: none."""
+    """Labels on the namespace and its objects (team, env, cost center); those Kubernetes
+    would refuse (a space, ``:``, over 63 characters, a ``kubernetes.io`` prefix...) are left
+    out (``common.kubernetes_labels``). Default: none."""
     service_account_annotations: NotRequired[dict[str, pulumi.Input[str]]]
     """Annotations on the service account, e.g. GKE's ``iam.gke.io/gcp-service-account``.
     Default: none (EKS Pod Identity needs no annotation)."""
@@ -63,7 +67,8 @@ class TeamNamespace(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:k8s:TeamNamespace", name, None, opts)
         team = args["team"]
-        labels = {**args.get("labels", {}), "app.kubernetes.io/managed-by": "trellis"}
+        labels = {**common.kubernetes_labels(args.get("labels")),
+                  "app.kubernetes.io/managed-by": "trellis"}
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=team, labels=labels),
             opts=pulumi.ResourceOptions(parent=self))

@@ -16,6 +16,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import common
 from components.common import Toleration
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
@@ -41,7 +42,8 @@ class WarmCapacityArgs(TypedDict):
     tolerations: Sequence[Toleration]
     """Tolerations for the pool's taints (its scheduling contract)."""
     labels: NotRequired[Mapping[str, str]]
-    """Labels on the Deployment. Default: none."""
+    """Labels on the Deployment; those Kubernetes would refuse are left out
+    (``common.kubernetes_labels``). Default: none."""
 
 
 class WarmCapacity(pulumi.ComponentResource):
@@ -65,7 +67,8 @@ class WarmCapacity(pulumi.ComponentResource):
             f"{name}-warm", opts=pulumi.ResourceOptions(parent=self),
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=f"warm-{args['pool']}", namespace=args["namespace"],
-                labels={**args.get("labels", {}), **pod_labels}, annotations=SKIP_AWAIT),
+                labels={**common.kubernetes_labels(args.get("labels")), **pod_labels},
+                annotations=SKIP_AWAIT),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=pod_labels),

@@ -6,11 +6,16 @@ every assertion names the resource and the rule it breaks.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from components import catalog
+from components import catalog, common
 from components.k8s.cluster_autoscaler import ClusterAutoscaler
 from stacks.org.load import load
+from stacks.org.resolve import resolve
+from stacks.plan.engine import plan
 from tests.engine.planned import ORG_ENVS, planned
 
 AWS_CASES = [(org, env) for org, env in ORG_ENVS if load(org).org.cloud == "aws"]
@@ -66,3 +71,62 @@ def test_an_older_cluster_gets_its_own_chart(run, minor):
     assert release.inputs["version"] == row.autoscaler_chart_version, (
         f"Helm release {release.name} on {minor}: chart {release.inputs['version']}, expected "
         f"{row.autoscaler_chart_version} (appVersion {row.autoscaler_chart_app_version})")
+
+
+# ---- A1: labels that are valid AWS tags but not Kubernetes labels ---------------------------
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+MINIMAL = Path(__file__).resolve().parents[2] / "examples" / "aws-minimal.yaml"
+
+
+def test_tag_only_labels_stay_tags_and_stay_out_of_kubernetes(tmp_path):
+    text = MINIMAL.read_text(encoding="utf-8").replace(
+        "region: us-east-1\n",
+        'region: us-east-1\nlabels: {owner: "ML Platform", "acme:unit": r-and-d, '
+        'project: trellis}\n').replace(
+        "  ml:\n", '  ml:\n    cost_center: "CC 1234/ML"\n')
+    path = tmp_path / "org.yaml"
+    path.write_text(text, encoding="utf-8")
+    spec = resolve(load(path), "dev")  # valid: these are valid AWS tags
+    result = plan(spec)
+    [provider] = result.of_type("pulumi:providers:aws")
+    tags = json.loads(provider.inputs["defaultTags"])["tags"] if isinstance(
+        provider.inputs["defaultTags"], str) else provider.inputs["defaultTags"]["tags"]
+    assert tags["owner"] == "ML Platform" and tags["acme:unit"] == "r-and-d", (
+        f"provider default tags lost the organisation's tags: {tags}")
+    k8s_objects = [r for r in result.resources if r.type.startswith("kubernetes:")
+                   and isinstance(r.inputs.get("metadata"), dict)
+                   and r.inputs["metadata"].get("labels")]
+    assert k8s_objects, "no labelled Kubernetes object planned"
+    for obj in k8s_objects:
+        labels = obj.inputs["metadata"]["labels"]
+        for key, value in labels.items():
+            problem = common.kubernetes_label_problem(key, value)
+            assert problem is None, (
+                f"{obj.type} {obj.name}: label {key}={value!r} would be refused by the API "
+                f"server ({problem})")
+    [ns] = result.of_type(NAMESPACE)
+    labels = ns.inputs["metadata"]["labels"]
+    assert labels.get("project") == "trellis" and labels.get("team") == "ml", (
+        f"Namespace {ns.name}: the labels Kubernetes accepts must still be copied: {labels}")
+    assert "owner" not in labels and "acme:unit" not in labels and "cost-center" not in labels, (
+        f"Namespace {ns.name}: {labels}")
+
+
+@pytest.mark.parametrize(("key", "value", "ok"), [
+    ("owner", "ML Platform", False), ("acme:unit", "x", False), ("team", "recsys", True),
+    ("cost-center", "CC 1234/ML", False), ("cost-center", "cc-1234", True),
+    ("example.com/tier", "gold", True), ("owner", "ml_", False), ("owner_", "x", False),
+    ("env", "", True), ("x", "a" * 64, False), ("x", "a" * 63, True), ("Bad_Prefix/x", "y", False),
+])
+def test_kubernetes_label_rules(key, value, ok):
+    problem = common.kubernetes_label_problem(key, value)
+    assert (problem is None) == ok, f"{key}={value!r}: {problem}"
+    assert (key in common.kubernetes_labels({key: value})) == ok
+
+
+def test_organisation_labels_never_set_kubernetes_reserved_keys():
+    # pod-security.kubernetes.io/enforce on a namespace would change its Pod Security level.
+    given = {"pod-security.kubernetes.io/enforce": "privileged", "kubernetes.io/x": "y",
+             "k8s.io/z": "w", "app.kubernetes.io/part-of": "ml"}
+    assert common.kubernetes_labels(given) == {"app.kubernetes.io/part-of": "ml"}

@@ -6,13 +6,15 @@ out, a name the cluster already uses. Sources are cited next to the data they ch
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from stacks.org.load import load
-from stacks.plan.engine import Plan
-from tests.conftest import ALL_ORGS
+from stacks.org.resolve import resolve
+from stacks.plan.engine import Plan, plan
+from tests.conftest import ALL_ORGS, MINIMAL_GCP
 from tests.engine.planned import ORG_ENVS, planned
 from tests.gcp import discovery
 from tests.gcp.helpers import JOB, NODE_POOL
@@ -94,3 +96,24 @@ def test_documented_deployer_roles_cover_acting_as_the_planned_service_accounts(
         f"docs/gcp.md 'Who runs pulumi up' omits roles/iam.serviceAccountUser, yet "
         f"{org.name}/{env} creates resources acting as {acts_as[:3]}: the deployer needs "
         "iam.serviceAccounts.actAs on them")
+
+
+# ---- A1 on GCP: GCP label rules are not Kubernetes' -----------------------------------------
+
+def test_gcp_labels_kubernetes_refuses_stay_gcp_labels_only(write_org):
+    # GCP takes 'ml_' (trailing '_') and keys ending in '_'; Kubernetes needs an alphanumeric
+    # last character, and the API server would refuse the whole namespace.
+    text = MINIMAL_GCP.replace("region: us-central1\n",
+                               "region: us-central1\nlabels: {owner: ml_, unit_: ml, tier: gold}\n")
+    spec = resolve(load(write_org(text)), "dev")
+    result = plan(spec)
+    [provider] = [r for r in result.of_type("pulumi:providers:gcp") if r.name == "gcp"]
+    defaults = provider.inputs["defaultLabels"]
+    defaults = json.loads(defaults) if isinstance(defaults, str) else defaults
+    assert defaults["owner"] == "ml_" and defaults["unit_"] == "ml", (
+        f"GCP provider default labels must keep the organisation's labels: {defaults}")
+    [ns] = result.of_type("kubernetes:core/v1:Namespace")
+    labels = ns.inputs["metadata"]["labels"]
+    assert labels.get("tier") == "gold", f"Namespace {ns.name}: valid labels are copied: {labels}"
+    assert "owner" not in labels and "unit_" not in labels, (
+        f"Namespace {ns.name}: labels Kubernetes refuses were copied: {labels}")
