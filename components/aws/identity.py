@@ -64,6 +64,15 @@ class AwsTeamIdentityArgs(TypedDict):
     pipeline_names: NotRequired[list[str]]
     """The team's SageMaker pipelines, which the member role may start and watch. Default:
     none."""
+    job_tags: NotRequired[Mapping[str, str]]
+    """Tags that mark the team's SageMaker jobs and models: the pipeline role may create them
+    only with these tags, and describe, stop and list the tags of only those that carry them,
+    so one team's pipelines cannot touch another's jobs in the account. The team's pipelines
+    must put them on every job (``Pipeline`` ``job_tags`` does). Default: ``{"team": team}``."""
+    definition_object_arns: NotRequired[list[str]]
+    """S3 objects (``arn:aws:s3:::bucket/key``) of the team's ``s3://`` pipeline definitions:
+    the member role may upload (``s3:PutObject``) exactly these, as its guide tells members to
+    publish a new version. Default: none."""
     tags: NotRequired[Mapping[str, str]]
     """Team tags on every resource, merged over the provider's default tags. Default: none."""
 
@@ -223,18 +232,7 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                        ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
                                         "ecr:BatchCheckLayerAvailability"],
                                        [self._repositories(args)]),
-                        _iam.statement("RunPipelineSteps",
-                                       ["sagemaker:CreateTrainingJob",
-                                        "sagemaker:DescribeTrainingJob",
-                                        "sagemaker:StopTrainingJob",
-                                        "sagemaker:CreateProcessingJob",
-                                        "sagemaker:DescribeProcessingJob",
-                                        "sagemaker:StopProcessingJob",
-                                        "sagemaker:CreateTransformJob",
-                                        "sagemaker:DescribeTransformJob",
-                                        "sagemaker:StopTransformJob", "sagemaker:CreateModel",
-                                        "sagemaker:DescribeModel", "sagemaker:AddTags",
-                                        "sagemaker:ListTags"], jobs),
+                        *self._pipeline_steps(args, jobs),
                         _iam.statement("RegisterTeamModels",
                                        ["sagemaker:CreateModelPackage",
                                         "sagemaker:DescribeModelPackage",
@@ -255,6 +253,43 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                            self._region, self._account)])))
         return role.arn
 
+
+    @staticmethod
+    def job_tags(args: AwsTeamIdentityArgs) -> dict[str, str]:
+        """The tags that mark the team's SageMaker jobs (``job_tags``, default team=<team>)."""
+        return dict(args.get("job_tags") or {"team": args["team"]})
+
+    def _pipeline_steps(self, args: AwsTeamIdentityArgs,
+                        jobs: list[pulumi.Output[str]]) -> list[dict[str, Any]]:
+        """Create, watch and stop the team's own jobs and models only.
+
+        Job ARNs carry no team (``training-job/<name>``, and a pipeline names its jobs), so the
+        scope is the job's tags (Service Authorization Reference, Amazon SageMaker: the
+        Create* actions take ``aws:RequestTag/${TagKey}``; the training-job, processing-job,
+        transform-job and model resource types take ``aws:ResourceTag/${TagKey}``; AddTags
+        takes ``sagemaker:TaggingAction``, the create API a tag is applied through).
+        SageMaker does not copy a pipeline's tags to its jobs: ``Pipeline`` puts the tags in
+        every job step's ``Arguments.Tags``.
+        """
+        tags = self.job_tags(args)
+        request = {f"aws:RequestTag/{k}": v for k, v in sorted(tags.items())}
+        resource = {f"aws:ResourceTag/{k}": v for k, v in sorted(tags.items())}
+        creates = ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
+                   "sagemaker:CreateTransformJob", "sagemaker:CreateModel"]
+        return [
+            _iam.statement("CreateTeamJobs", creates, jobs, {"StringEquals": request}),
+            # Tags go on with the create call (tag-on-create needs AddTags); never onto an
+            # existing job, so no role can claim another team's job by tagging it.
+            _iam.statement("TagTeamJobsOnCreate", ["sagemaker:AddTags"], jobs,
+                           {"StringEquals": {**request, "sagemaker:TaggingAction": [
+                               c.split(":", 1)[1] for c in creates]}}),
+            _iam.statement("WatchAndStopTeamJobs",
+                           ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                            "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
+                            "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+                            "sagemaker:DescribeModel", "sagemaker:ListTags"], jobs,
+                           {"StringEquals": resource}),
+        ]
 
     def _create_member_role(self, args: AwsTeamIdentityArgs) -> pulumi.Output[str]:
         team, members = args["team"], sorted(set(args.get("members", [])))
@@ -311,6 +346,12 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                [pulumi.Output.concat(b, "/*") for b in buckets]),
                 *self._key_through_s3(args),
             ]
+        definitions = sorted(set(args.get("definition_object_arns", [])))
+        if definitions:
+            # aws s3 cp ./definition.json s3://<bucket>/<key> (the guide's "publish a new
+            # version" of an s3:// pipeline definition): exactly those objects.
+            out.append(_iam.statement("PublishTeamPipelineDefinitions", ["s3:PutObject"],
+                                      definitions))
         # Images in the team's repositories are encrypted with the environment key.
         out.append(_iam.statement(
             "UseEnvironmentKeyThroughEcr", ["kms:Decrypt", "kms:GenerateDataKey"],

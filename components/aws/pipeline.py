@@ -8,7 +8,9 @@ definition moved in S3 plans ``pipeline_definition -> null`` and fails
 starts the pipeline through its SageMaker target with the parameters from org.yaml; the team's
 scheduler role gets ``sagemaker:StartPipelineExecution`` on this pipeline and nothing else, and
 the pipeline role may pull the images of the repositories this definition names outside the
-team's own (e.g. AWS Deep Learning Containers).
+team's own (e.g. AWS Deep Learning Containers): given for a local definition, derived at
+``pulumi up`` from an ``s3://`` one (:mod:`components.aws.images`). Every job step of the
+definition gets ``job_tags`` (the team tag the pipeline role is scoped by).
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
@@ -20,10 +22,18 @@ import pulumi
 import pulumi_aws as aws
 
 from components import cron
-from components.aws import _iam
+from components.aws import _iam, images
 
 DEFINITION_MAX_CHARS = 1_048_576
 """botocore ``sagemaker`` model, ``PipelineDefinition``: at most 1,048,576 characters."""
+
+JOB_STEP_TYPES = ("Training", "Processing", "Transform", "Model", "ClarifyCheck",
+                  "QualityCheck")
+"""Step types whose ``Arguments`` are the request that creates a SageMaker job or model
+(CreateTrainingJob, CreateProcessingJob, CreateTransformJob, CreateModel): each takes ``Tags``."""
+
+PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability"]
 
 
 class AwsPipelineArgs(TypedDict):
@@ -66,6 +76,25 @@ class AwsPipelineArgs(TypedDict):
     """Steps of one execution that may run at once. Default: None (SageMaker's default, 50)."""
     tags: NotRequired[Mapping[str, str]]
     """Team tags on the pipeline, merged over the provider's default tags. Default: none."""
+    job_tags: NotRequired[Mapping[str, str]]
+    """Tags every job and model the pipeline's steps create carry: added to the ``Tags`` of
+    each Training, Processing, Transform, Model, ClarifyCheck and QualityCheck step's
+    ``Arguments`` (replacing a tag of the same key). SageMaker does not copy a pipeline's tags
+    to the jobs it starts; with these, a role scoped by ``aws:ResourceTag`` (the team's
+    pipeline role: ``team``) can create, watch and stop them, and their cost is the team's.
+    Default: none."""
+    region: NotRequired[str]
+    """Region of the pipeline. With ``definition_s3_uri``, ``role_name``, ``account_id`` and
+    ``team_repository_prefix``: the images the fetched definition's steps run are checked at
+    ``pulumi up`` with the rules ``trellis validate`` applies to local definitions
+    (``components.aws.images``) and the pipeline role gets pull on the AWS Deep Learning
+    Container repositories among them; an image it could not pull is a warning. Default: none
+    (no check)."""
+    account_id: NotRequired[str]
+    """Account of the environment (whose team repositories the role already pulls). Default:
+    none."""
+    team_repository_prefix: NotRequired[str]
+    """The team's ECR prefix (``<env>/<team>``). Default: none."""
 
 
 def parameter_value(value: Any) -> str:
@@ -73,15 +102,36 @@ def parameter_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def canonical_definition(text: str, source: str = "definition") -> str:
+def tag_job_steps(definition: dict[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    """``definition`` with ``tags`` in the ``Arguments.Tags`` of every job-creating step
+    (:data:`JOB_STEP_TYPES`, condition branches included); a tag of the same key is replaced,
+    other tags are kept. Returns the same (modified) dict."""
+    if not tags:
+        return definition
+    for _, step in images.steps(definition.get("Steps")):
+        args = step.get("Arguments")
+        if step.get("Type") not in JOB_STEP_TYPES or not isinstance(args, dict):
+            continue
+        given = args.get("Tags")
+        kept = [t for t in given if not (isinstance(t, dict) and t.get("Key") in tags)] \
+            if isinstance(given, list) else []
+        args["Tags"] = [*kept, *({"Key": k, "Value": v} for k, v in sorted(tags.items()))]
+    return definition
+
+
+def canonical_definition(text: str, source: str = "definition",
+                         job_tags: Mapping[str, str] | None = None) -> str:
     """A definition as CreatePipeline takes it: compact JSON, keys sorted (the same file always
-    gives the same input), checked against botocore's ``PipelineDefinition`` length."""
+    gives the same input), ``job_tags`` on its job steps (:func:`tag_job_steps`), checked
+    against botocore's ``PipelineDefinition`` length."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: not JSON ({exc}); a SageMaker pipeline definition is the "
                          "JSON of pipeline.definition() (an S3 object needs a JSON or text "
                          "Content-Type to be read)") from None
+    if isinstance(doc, dict) and job_tags:
+        tag_job_steps(doc, job_tags)
     out = json.dumps(doc, sort_keys=True, separators=(",", ":"))
     if not isinstance(doc, dict) or "Steps" not in doc:
         raise ValueError(f"{source}: not a SageMaker pipeline definition (no \"Steps\")")
@@ -111,6 +161,7 @@ class AwsPipeline(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:aws:Pipeline", name, None, opts)
         self._name = name
+        self._definition_text = self._definition(args)
         self._pipeline = self._create_pipeline(args)
         self._grant_images(args)
         self.arn = self._pipeline.arn
@@ -124,16 +175,18 @@ class AwsPipeline(pulumi.ComponentResource):
         if (definition is None) == (uri is None):
             raise ValueError(f"pipeline {args['pipeline_name']}: give exactly one of "
                              "definition and definition_s3_uri")
+        tags = dict(args.get("job_tags") or {})
         if definition is not None:
-            return definition
+            return canonical_definition(definition, args["pipeline_name"], tags) \
+                if tags else definition
         assert uri is not None
         bucket, key = parse_s3_uri(uri)
         body = aws.s3.get_object_output(bucket=bucket, key=key,
                                         opts=pulumi.InvokeOutputOptions(parent=self)).body
-        return body.apply(lambda text: canonical_definition(text or "", uri))
+        return body.apply(lambda text: canonical_definition(text or "", uri, tags))
 
     def _create_pipeline(self, args: AwsPipelineArgs) -> aws.sagemaker.Pipeline:
-        definition = self._definition(args)
+        definition = self._definition_text
         parallel = args.get("max_parallel_steps")
         parallel = int(parallel) if parallel else None
         return aws.sagemaker.Pipeline(
@@ -150,18 +203,55 @@ class AwsPipeline(pulumi.ComponentResource):
 
     def _grant_images(self, args: AwsPipelineArgs) -> None:
         repositories = sorted(set(args.get("image_repositories", ())))
-        if not repositories:
+        derive = self._derives_images(args)
+        if not repositories and not derive:
             return
         role = args.get("role_name")
         if not role:
             raise ValueError(f"pipeline {args['pipeline_name']}: image_repositories needs "
                              "role_name (the pipeline role to grant)")
+        resources: pulumi.Input[list[str]] = repositories
+        if derive:
+            # An s3:// definition is known only at `pulumi up`: derive its grants from the
+            # fetched text, with the same rules as a local one. With no outside repository the
+            # statement names the team's own (granted anyway), so the document stays valid.
+            own = (f"arn:aws:ecr:{args['region']}:{args['account_id']}:repository/"
+                   f"{args['team_repository_prefix']}/*")
+            resources = pulumi.Output.from_input(self._definition_text).apply(
+                lambda text: sorted(set(repositories) | set(self._derived(args, text)))
+                or [own])
         _iam.inline_on(
             self, f"{self._name}-images", role_name=role,
             name=f"pull-{args['pipeline_name']}"[:128],
-            policy=_iam.document(_iam.statement(
-                "PullPipelineImages", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                                       "ecr:BatchCheckLayerAvailability"], repositories)))
+            policy=pulumi.Output.from_input(resources).apply(
+                lambda arns: _iam.document(_iam.statement("PullPipelineImages", PULL_ACTIONS,
+                                                          list(arns)))))
+
+    @staticmethod
+    def _derives_images(args: AwsPipelineArgs) -> bool:
+        return bool(args.get("definition_s3_uri") and args.get("role_name")
+                    and args.get("region") and args.get("account_id")
+                    and args.get("team_repository_prefix"))
+
+    def _derived(self, args: AwsPipelineArgs, text: str) -> list[str]:
+        """Repositories to grant for the fetched definition; warns about images the pipeline
+        role could not pull (the step would fail when it runs)."""
+        try:
+            definition = json.loads(text)
+        except json.JSONDecodeError:
+            return []  # canonical_definition already refused it
+        given = dict(args.get("parameters", {}))
+        out = []
+        for step, image, verdict in images.pull_verdicts(
+                definition, given, region=args["region"], account=args["account_id"],
+                team_prefix=args["team_repository_prefix"]):
+            if verdict.repository_arn:
+                out.append(verdict.repository_arn)
+            elif verdict.problem:
+                pulumi.log.warn(f"pipeline {args['pipeline_name']}: step '{step}' of "
+                                f"{args.get('definition_s3_uri')} runs '{image}': "
+                                f"{verdict.problem}", resource=self)
+        return out
 
     def _create_schedule(self, args: AwsPipelineArgs, expression: str) -> None:
         start = _iam.inline_on(

@@ -34,7 +34,7 @@ from components.aws import (
 )
 from components.aws.cluster import SYSTEM_LABELS
 from components.aws.cpu_node_group import CpuNodeGroup
-from components.aws.pipeline import canonical_definition
+from components.aws.pipeline import canonical_definition, parse_s3_uri
 from components.k8s import ClusterAutoscaler, TeamNamespace, eks_kubeconfig
 from stacks.org import effective, rules
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
@@ -54,6 +54,23 @@ def _aliases(team: TeamSpec, key: str,
 
 def _team_aliases(team: TeamSpec, suffix: str) -> list[pulumi.Input[pulumi.Alias]]:
     return [pulumi.Alias(name=f"{old}-{suffix}") for old in team.previous_names]
+
+
+def job_tags(team: TeamSpec) -> dict[str, str]:
+    """Tags on every SageMaker job a team's pipelines start: the pipeline role is scoped to
+    them (a team never sees or stops another's jobs), and they are the cost allocation tag
+    the team's budget filters on."""
+    return {"team": team.name}
+
+
+def definition_object_arns(team: TeamSpec) -> list[str]:
+    """S3 object ARNs of the team's ``s3://`` pipeline definitions: what its members publish."""
+    out = set()
+    for pl in team.pipelines.values():
+        if pl.template_is_uri:
+            bucket, key = parse_s3_uri(pl.template)
+            out.add(f"arn:aws:s3:::{bucket}/{key}")
+    return sorted(out)
 
 
 def read_definition(spec: PipelineSpec) -> str:
@@ -258,6 +275,8 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
         "member_role_name": names.member_role,
         "members": list(team.members),
         "pipeline_names": [pl.pipeline_name for pl in team.pipelines.values()],
+        "job_tags": job_tags(team),
+        "definition_object_arns": definition_object_arns(team),
         "tags": tags}, opts(_team_aliases(team, "identity")))
 
     # Namespace and service account of the Pod Identity association; members' edit rights come
@@ -306,7 +325,10 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
             "scheduler_role_name": identity.scheduler_role_name,
             "scheduler_role_arn": identity.scheduler_role_arn,
             "schedule": pl.schedule, "timezone": pl.timezone, "schedule_name": pl.job_name,
-            "parameters": pl.parameters, "tags": tags},
+            "parameters": pl.parameters, "tags": tags, "job_tags": job_tags(team),
+            # s3:// definitions: their images are checked and granted at `pulumi up`.
+            "region": env.region, "account_id": str(env.account),
+            "team_repository_prefix": names.container_registry},
             opts(_aliases(team, pl_key, pl.previous_names)))
         pipelines[pl_key] = {"schedule": cron.to_aws(pl.schedule), "timezone": pl.timezone,
                              "template_uri": pl.template if pl.template_is_uri else None,

@@ -21,8 +21,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from components.aws import images as _images_mod
+from components.aws.images import DLC_ACCOUNTS, ECR_IMAGE, IMAGE_KEYS, Pull, pull
 from stacks.org.errors import Path_, did_you_mean, format_path
 from stacks.org.templates import MAX_FINDINGS, Add, Document, compact_json, read
+
+# The image rules are shared with the Pipeline component, which applies them to s3://
+# definitions at `pulumi up` (components/aws/images.py); re-exported here.
+__all__ = ["DLC_ACCOUNTS", "ECR_IMAGE", "IMAGE_KEYS", "Pull", "pull"]
 
 VERSION = "2020-12-01"
 #: botocore ``sagemaker`` service model: ``PipelineDefinition`` max length.
@@ -45,27 +51,6 @@ PARAMETER_KEYS = ("Name", "Type", "DefaultValue", "Description", "EnumValues")
 PARAMETER_TYPES = {"String": "a string", "Integer": "a whole number", "Float": "a number",
                    "Boolean": "true or false"}
 NAME = re.compile(r"[A-Za-z0-9\-_]{1,64}")
-#: Argument keys whose value is the image a step's job runs (training, processing, model
-#: containers, tuning definitions).
-IMAGE_KEYS = ("TrainingImage", "ImageUri", "Image")
-
-ECR_IMAGE = re.compile(
-    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?")
-
-#: AWS Deep Learning Containers: the account that serves them in each region.
-#: https://github.com/aws/deep-learning-containers/blob/master/available_images.md
-#: (commit 008199507ef3e5b651d3577838837e25265afa10, read 2026-12-03).
-DLC_ACCOUNTS: dict[str, str] = {
-    **{r: "763104351884" for r in (
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-south-1", "ap-northeast-1",
-        "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1",
-        "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "sa-east-1")},
-    "af-south-1": "626614931356", "ap-east-1": "871362719292", "ap-northeast-3": "364406365360",
-    "ap-southeast-3": "907027046896", "eu-south-1": "692866216735",
-    "me-south-1": "217643126080", "me-central-1": "914824155844",
-}
 
 
 @dataclass(frozen=True)
@@ -155,32 +140,11 @@ def _definition(path: str, shown: str, stat: tuple[int, int] | None) -> Definiti
 
 def _steps(steps: list[Any], path: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:
     """Every step, those inside condition branches included."""
-    for i, step in enumerate(steps):
-        if not isinstance(step, dict):
-            continue
-        yield (*path, i), step
-        args = step.get("Arguments")
-        if step.get("Type") == "Condition" and isinstance(args, dict):
-            for branch in ("IfSteps", "ElseSteps"):
-                if isinstance(args.get(branch), list):
-                    yield from _steps(args[branch], (*path, i, "Arguments", branch))
+    return _images_mod.steps(steps, path)
 
 
 def _images(value: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in IMAGE_KEYS and (isinstance(item, str) or _expression(item)):
-                yield (*path, key), item
-            else:
-                yield from _images(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _images(item, (*path, i))
-
-
-def _expression(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and (
-        "Get" in value or any(str(k).startswith("Std:") for k in value))
+    return _images_mod.image_values(value, path)
 
 
 def _kind(value: Any) -> str:
@@ -351,78 +315,9 @@ def resolve_image(value: Any, given: Mapping[str, Any],
                   parameters: Mapping[str, Parameter]) -> tuple[str | None, str | None]:
     """``(image, parameter)``: the image a step would run with org.yaml's values (None when
     it depends on what only a run knows, e.g. another step's output), and the parameter it
-    came from, if any."""
-    if isinstance(value, str):
-        return value, None
-    if not isinstance(value, dict):
-        return None, None
-    get = value.get("Get")
-    if isinstance(get, str) and get.startswith("Parameters."):
-        name = get.removeprefix("Parameters.")
-        if name in given:
-            chosen = given[name]
-        elif name in parameters and parameters[name].has_default:
-            chosen = parameters[name].default
-        else:
-            return None, name
-        return (chosen if isinstance(chosen, str) else None), name
-    join = value.get("Std:Join")
-    if isinstance(join, dict) and isinstance(join.get("Values"), list):
-        parts, origin = [], None
-        for item in join["Values"]:
-            part, source = resolve_image(item, given, parameters)
-            if part is None:
-                return None, source
-            parts.append(part)
-            origin = origin or source
-        return str(join.get("On", "")).join(parts), origin
-    return None, None
-
-
-@dataclass(frozen=True)
-class Pull:
-    """Whether the pipeline role may pull an image: the repository ARN to grant, or why not."""
-
-    repository_arn: str | None
-    problem: str | None
-
-
-def pull(image: str, *, region: str, account: str | None, team_prefix: str | None) -> Pull:
-    """Can the team's pipeline role pull ``image`` for a job in ``region``?
-
-    It can pull its own team's repositories in the environment's account, and AWS Deep
-    Learning Containers of the job's region (that repository is then granted to it).
-    SageMaker pulls from Amazon ECR in the job's region: "the Docker image for inference
-    container in Amazon ECR must be in the same region as the model" (botocore
-    ``ContainerDefinition.Image``), and DLCs are published per region, each region's URI
-    naming that region (available_images.md).
-    """
-    m = ECR_IMAGE.fullmatch(image)
-    own = (f"{account}.dkr.ecr.{region}.amazonaws.com/{team_prefix}/<repository>:<tag>"
-           if account and team_prefix else "your team's repository")
-    if m is None:
-        return Pull(None, f"that is not an Amazon ECR image, and SageMaker jobs run images "
-                    f"from Amazon ECR: push it to {own}")
-    acct, where, repo = m["account"], m["region"], m["repository"]
-    if where != region:
-        fix = image.replace(f".dkr.ecr.{where}.", f".dkr.ecr.{region}.", 1)
-        dlc = DLC_ACCOUNTS.get(region)
-        if acct == DLC_ACCOUNTS.get(where) and dlc is not None:
-            fix = fix.replace(f"{acct}.dkr.ecr.", f"{dlc}.dkr.ecr.", 1)
-        return Pull(None, f"the image is in {where}, but the job runs in {region} and "
-                    f"SageMaker pulls images from Amazon ECR in the job's own region; use {fix}")
-    if account is not None and acct == account:
-        if team_prefix is not None and not repo.startswith(f"{team_prefix}/"):
-            return Pull(None, f"the repository is not under the team's prefix "
-                        f"'{team_prefix}/', so the pipeline role cannot pull it: push it to "
-                        f"{own}")
-        return Pull(None, None)  # the team's own repositories: granted by TeamIdentity
-    if acct == DLC_ACCOUNTS.get(region):
-        return Pull(f"arn:aws:ecr:{region}:{acct}:repository/{repo}", None)
-    return Pull(None, f"the image is in account {acct}, which is neither this environment's "
-                f"account nor the AWS Deep Learning Containers account of {region} "
-                f"({DLC_ACCOUNTS.get(region, 'none there')}): the pipeline role cannot pull it; "
-                f"copy it to {own}")
+    came from, if any (``components.aws.images.resolve_image``)."""
+    return _images_mod.resolve_image(
+        value, given, {n: p.default for n, p in parameters.items() if p.has_default})
 
 
 def pull_repositories(path: Path, shown: str, given: Mapping[str, Any], *, region: str,

@@ -26,8 +26,9 @@ DEV_COUNTS = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 4,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 4,
     "aws:iam/role:Role": 20,
-    # 14 + the pipeline role's pull of recsys' Deep Learning Container repository
-    "aws:iam/rolePolicy:RolePolicy": 15,
+    # 14 + the pipeline role's pull of recsys' Deep Learning Container repository + the pull
+    # of weekly-eval's s3:// definition, derived from the object at `pulumi up`
+    "aws:iam/rolePolicy:RolePolicy": 16,
     "aws:s3/bucket:Bucket": 7, "aws:s3/bucketPolicy:BucketPolicy": 7,
     "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": 3,
     # account-wide: only with platform.registry_scanning
@@ -49,7 +50,7 @@ PROD_COUNTS = {
     "aws:autoscaling/tag:Tag": 39, "aws:eks/accessEntry:AccessEntry": 3,
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 3,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 3,
-    "aws:iam/role:Role": 16, "aws:iam/rolePolicy:RolePolicy": 12,
+    "aws:iam/role:Role": 16, "aws:iam/rolePolicy:RolePolicy": 13,
     "aws:s3/bucket:Bucket": 6, "aws:s3/bucketPolicy:BucketPolicy": 6,
     "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": 2,
     "aws:sagemaker/modelPackageGroup:ModelPackageGroup": 2,

@@ -79,6 +79,10 @@ def guide_calls(env: EnvSpec, team: TeamSpec) -> list[tuple[str, str, str, dict[
             ("aws sagemaker describe-pipeline-execution", "sagemaker:DescribePipelineExecution",
              f"{pipeline}/execution/abc123", {}),
         ]
+        if p.template_is_uri:
+            # "Publish a new version": aws s3 cp ./definition.json s3://<bucket>/<key>
+            calls.append(("aws s3 cp ./definition.json (publish)", "s3:PutObject",
+                          f"arn:aws:s3:::{p.template.removeprefix('s3://')}", {}))
     return calls
 
 
