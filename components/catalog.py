@@ -63,7 +63,7 @@ DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 ZONE_FILES = {"gcp": "gcp_gpu_zones.csv", "aws": "aws_gpu_zones.csv"}
 DATA_FILES = (
     "shapes.csv", "regions.csv", "spot_discounts.csv", "eks_excluded_zones.csv", "sources.csv",
-    *ZONE_FILES.values(), "eks_versions.csv",
+    *ZONE_FILES.values(), "eks_versions.csv", "service_gaps.csv",
 )
 """Every data file the catalogue reads, relative to :data:`DATA_DIR`."""
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from components import catalog, cron, naming
+from components import catalog, cron, naming, service_regions
 from stacks.org import effective, maintenance, rules, sagemaker, templates
 from stacks.org import names as recipes
 from stacks.org.effective import Entry, TeamInEnv
@@ -1034,8 +1034,12 @@ def _valid_timezone(name: str) -> bool:
 
 
 def pipelines(p: Problems, t: TeamInEnv) -> None:
-    """Pipelines in one environment: cron schedule, time zone, template."""
-    for pl in _valid_entries(t, "pipelines"):
+    """Pipelines in one environment: the region offers the services, cron schedule, time zone,
+    template."""
+    entries = _valid_entries(t, "pipelines")
+    if entries:
+        _pipeline_services(p, t)
+    for pl in entries:
         schedule = pl.value("schedule")
         problems = cron.problems(schedule)
         for problem in problems:
@@ -1052,6 +1056,30 @@ def pipelines(p: Problems, t: TeamInEnv) -> None:
         template = pl.value("template")
         if _template(p, template, pl.where("template")):
             _template_contents(p, t, pl, template)
+
+
+def _pipeline_services(p: Problems, t: TeamInEnv) -> None:
+    """The environment's region offers what scheduled pipelines run on (dated data with its
+    source: components/data/service_gaps.csv)."""
+    region = _region(p, t.env)
+    missing = service_regions.pipeline_gaps(p.cloud, region)
+    if not missing:
+        return
+    known = catalog.sources()
+    what = " or ".join(g.name for g in missing)
+    why = "; ".join(f"{known[g.source].reference}, read {known[g.source].date}"
+                    for g in missing)
+    env = p.org.environments[t.env]
+    where = f"environments.{t.env}.region" if env.region is not None else "region"
+    services = tuple(g.service for g in missing)
+    nearby = [r for r in service_regions.offering(p.cloud, services)
+              if r.split("-")[0] == region.split("-")[0]][:4]
+    p.add((*t.path, "pipelines"), f"team '{t.name}' has pipelines in environment '{t.env}', "
+          f"but {region} (set by `{where}`) does not offer {what} (source: {why}), so its "
+          f"schedules could not start a run there. Deploy the environment in a region that "
+          f"offers it{' (near ' + region + ': ' + ', '.join(nearby) + ')' if nearby else ''}, "
+          f"or keep the team's pipelines out of '{t.env}' (the team's `environments`)",
+          at_key=True)
 
 
 def _template_contents(p: Problems, t: TeamInEnv, pl: Entry, template: str) -> None:
