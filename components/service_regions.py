@@ -7,7 +7,7 @@ regions of ``regions.csv`` where one of them is **not** offered, each row with i
 regions exists (:data:`CHECKED`). Pure data lookups, read on first use.
 """
 
-# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+# No `from __future__ import annotations`: imported by the hosted components (docs/adr/0006).
 from dataclasses import dataclass
 from functools import cache
 

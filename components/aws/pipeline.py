@@ -9,7 +9,7 @@ starts the pipeline through its SageMaker target with the parameters from org.ya
 scheduler role gets ``sagemaker:StartPipelineExecution`` on this pipeline and nothing else, and
 the pipeline role may pull the images of the repositories this definition names outside the
 team's own (e.g. AWS Deep Learning Containers): given for a local definition, derived at
-``pulumi up`` from an ``s3://`` one (:mod:`components.aws.images`). Every job step of the
+``pulumi up`` from an ``s3://`` one (:mod:`components.pipeline_images`). Every job step of the
 definition gets ``job_tags`` (the team tag the pipeline role is scoped by).
 """
 
@@ -22,7 +22,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import cron
-from components.aws import _iam, images
+from components import pipeline_images as images
+from components.aws import _iam
 
 DEFINITION_MAX_CHARS = 1_048_576
 """botocore ``sagemaker`` model, ``PipelineDefinition``: at most 1,048,576 characters."""
@@ -87,7 +88,7 @@ class AwsPipelineArgs(TypedDict):
     """Region of the pipeline. With ``definition_s3_uri``, ``role_name``, ``account_id`` and
     ``team_repository_prefix``: the images the fetched definition's steps run are checked at
     ``pulumi up`` with the rules ``trellis validate`` applies to local definitions
-    (``components.aws.images``) and the pipeline role gets pull on the AWS Deep Learning
+    (``components.pipeline_images``) and the pipeline role gets pull on the AWS Deep Learning
     Container repositories among them; an image it could not pull is a warning. Default: none
     (no check)."""
     account_id: NotRequired[str]

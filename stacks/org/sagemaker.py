@@ -21,13 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from components.aws import images as _images_mod
-from components.aws.images import DLC_ACCOUNTS, ECR_IMAGE, IMAGE_KEYS, Pull, pull
+from components import pipeline_images as _images_mod
+from components.pipeline_images import DLC_ACCOUNTS, ECR_IMAGE, IMAGE_KEYS, Pull, pull
 from stacks.org.errors import Path_, did_you_mean, format_path
 from stacks.org.templates import MAX_FINDINGS, Add, Document, compact_json, read
 
 # The image rules are shared with the Pipeline component, which applies them to s3://
-# definitions at `pulumi up` (components/aws/images.py); re-exported here.
+# definitions at `pulumi up` (components/pipeline_images.py); re-exported here.
 __all__ = ["DLC_ACCOUNTS", "ECR_IMAGE", "IMAGE_KEYS", "Pull", "pull"]
 
 VERSION = "2020-12-01"
@@ -315,7 +315,7 @@ def resolve_image(value: Any, given: Mapping[str, Any],
                   parameters: Mapping[str, Parameter]) -> tuple[str | None, str | None]:
     """``(image, parameter)``: the image a step would run with org.yaml's values (None when
     it depends on what only a run knows, e.g. another step's output), and the parameter it
-    came from, if any (``components.aws.images.resolve_image``)."""
+    came from, if any (``components.pipeline_images.resolve_image``)."""
     return _images_mod.resolve_image(
         value, given, {n: p.default for n, p in parameters.items() if p.has_default})
 

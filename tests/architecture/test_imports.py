@@ -43,7 +43,8 @@ SEAMS = ("stacks.plan.sdk", "policies.sdk")
 #: ``__all__`` (which includes its ``rpc`` submodule), the generated protobuf modules (the
 #: engine's wire protocol) and the component provider host.
 PUBLIC_SDK_MODULES = ("pulumi", "pulumi.runtime", "pulumi.runtime.rpc",
-                      "pulumi.runtime.proto", "pulumi.provider.experimental", "pulumi_policy")
+                      "pulumi.runtime.proto", "pulumi.provider.experimental", "pulumi_policy",
+                      "pulumi.log")  # pulumi.log.warn: the documented way to warn in a program
 SDK_ROOTS = ("pulumi", "pulumi_policy")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from components import catalog, common
-from components.aws import images
+from components import pipeline_images as images
 from components.aws.pipeline import JOB_STEP_TYPES, Pipeline, tag_job_steps
 from components.k8s.cluster_autoscaler import ClusterAutoscaler
 from stacks.org.load import load

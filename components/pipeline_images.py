@@ -7,7 +7,7 @@ repositories, and AWS Deep Learning Containers of the job's region, which are gr
 one. Pure functions over the parsed JSON; no Pulumi, no I/O.
 """
 
-# No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).
+# No `from __future__ import annotations`: imported by the hosted components (docs/adr/0006).
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
