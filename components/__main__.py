@@ -55,6 +55,7 @@ def public_components() -> dict[str, type[pulumi.ComponentResource]]:
         "trellis:k8s:TeamNamespace": k8s.TeamNamespace,
         "trellis:k8s:WarmCapacity": k8s.WarmCapacity,
         "trellis:k8s:ClusterAutoscaler": k8s.ClusterAutoscaler,
+        "trellis:k8s:TeamAdmission": k8s.TeamAdmission,
     }
 
 

@@ -34,10 +34,19 @@ SYSTEM_TAINT = {"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHE
 # CoreDNS tolerates it by default; said explicitly, so an add-on default that changes cannot
 # leave DNS pending (the add-on's configuration schema takes `tolerations`:
 # `aws eks describe-addon-configuration --addon-name coredns`).
-ADDON_CONFIGURATION = {"coredns": json.dumps({"tolerations": [
-    {"key": "CriticalAddonsOnly", "operator": "Exists"},
-    {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]},
-    sort_keys=True)}
+# The VPC CNI enforces Kubernetes NetworkPolicies (the teams' default-deny ingress) only with
+# `enableNetworkPolicy` on: its node agent then programs eBPF filters on each pod's interface.
+# Standard mode (the default): a new pod starts allowing traffic for the moment its policies
+# take to apply; strict mode would start every pod, CoreDNS included, denying everything.
+# https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
+# (awsdocs/amazon-eks-user-guide, latest/ug/networking/cni-network-policy-configure.adoc)
+ADDON_CONFIGURATION = {
+    "coredns": json.dumps({"tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]},
+        sort_keys=True),
+    "vpc-cni": json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True),
+}
 SYSTEM_LABELS = {"trellis.dev/pool": "system"}
 AUTOSCALER_NAMESPACE = "kube-system"
 AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"

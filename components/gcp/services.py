@@ -1,4 +1,4 @@
-"""Project services (APIs) the platform uses, and the Vertex AI service agent.
+"""Project services (APIs) the platform uses, and the Vertex AI service agents.
 
 Everything else in an environment takes :attr:`Services.project` as its ``project`` input: that
 output resolves only once every service is enabled, so each resource depends on the APIs it
@@ -33,6 +33,15 @@ PLATFORM_SERVICES: tuple[str, ...] = (
 
 BUDGET_SERVICE = "billingbudgets.googleapis.com"
 KMS_SERVICE = "cloudkms.googleapis.com"
+CUSTOM_CODE_AGENT_ROLE = "roles/aiplatform.customCodeServiceAgent"
+"""The project role Google grants the Vertex AI Custom Code Service Agent
+(``service-<number>@gcp-sa-aiplatform-cc.iam.gserviceaccount.com``), as which a CustomJob,
+hyperparameter tuning job or training pipeline submitted *without* a service account runs. It
+holds ``storage.objects.*`` on every bucket of the project and
+``iam.serviceAccounts.getAccessToken`` on every service account: any principal allowed to
+create such a job reads every team's data and becomes any team's identity. Role contents:
+darkbitio/gcp-iam-role-permissions (roles/aiplatform.customCodeServiceAgent, 2026-08);
+https://cloud.google.com/iam/docs/service-agents. docs/adr/0024-vertex-ai-routes-between-teams.md"""
 
 
 class GcpServicesArgs(TypedDict):
@@ -48,6 +57,12 @@ class GcpServicesArgs(TypedDict):
     """Create (look up) the Vertex AI service agent so registries can grant it read access;
     needs ``aiplatform.googleapis.com`` in ``services``. Default: true.
     https://cloud.google.com/vertex-ai/docs/general/access-control#service-agents"""
+    restrict_custom_code_agent: NotRequired[bool]
+    """Remove :data:`CUSTOM_CODE_AGENT_ROLE` from the Vertex AI Custom Code Service Agent
+    (``projects.IamMemberRemove``), so Vertex AI jobs run only as a service account their
+    creator may act as; a job submitted without one can no longer read buckets, pull images or
+    mint tokens. Needs ``vertex_service_agent``. Default: true.
+    https://cloud.google.com/vertex-ai/docs/general/custom-service-account"""
 
 
 class GcpServices(pulumi.ComponentResource):
@@ -57,6 +72,8 @@ class GcpServices(pulumi.ComponentResource):
     """The project id, resolved after every service is enabled: use it as ``project`` input."""
     vertex_agent_member: pulumi.Output[str] | None
     """``serviceAccount:service-<number>@gcp-sa-aiplatform.iam.gserviceaccount.com``."""
+    custom_code_agent_member: pulumi.Output[str] | None
+    """``serviceAccount:service-<number>@gcp-sa-aiplatform-cc.iam.gserviceaccount.com``."""
 
     def __init__(self, name: str, args: GcpServicesArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -66,12 +83,28 @@ class GcpServices(pulumi.ComponentResource):
         self.services = self._create_services(name, project, names)
         self.project = pulumi.Output.all(*[s.id for s in self.services.values()]).apply(
             lambda _ids: project)
-        self.vertex_agent_member = None
+        self.vertex_agent_member = self.custom_code_agent_member = None
         if args.get("vertex_service_agent", True):
-            self.vertex_agent_member = self._create_vertex_agent(name, project).member
+            agent = self._create_vertex_agent(name, project)
+            self.vertex_agent_member = agent.member
+            # Both agents are named after the project number: the custom code agent's address
+            # is the Vertex AI agent's with the `-cc` domain (https://cloud.google.com/iam/docs/
+            # service-agents), so no project lookup is needed.
+            self.custom_code_agent_member = agent.email.apply(
+                lambda email: "serviceAccount:" + str(email).replace(
+                    "@gcp-sa-aiplatform.", "@gcp-sa-aiplatform-cc."))
+            if args.get("restrict_custom_code_agent", True):
+                gcp.projects.IamMemberRemove(
+                    f"{name}-aiplatform-cc-project-role", project=self.project,
+                    role=CUSTOM_CODE_AGENT_ROLE, member=self.custom_code_agent_member,
+                    opts=pulumi.ResourceOptions(parent=self))
+        elif args.get("restrict_custom_code_agent", False):
+            raise ValueError(f"Services '{name}': restrict_custom_code_agent needs "
+                             "vertex_service_agent")
         self.register_outputs({"project": self.project,
                                "services": sorted(self.services),
-                               "vertex_agent_member": self.vertex_agent_member})
+                               "vertex_agent_member": self.vertex_agent_member,
+                               "custom_code_agent_member": self.custom_code_agent_member})
 
     def _create_services(self, name: str, project: str,
                          names: Sequence[str]) -> dict[str, gcp.projects.Service]:

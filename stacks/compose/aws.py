@@ -35,12 +35,24 @@ from components.aws import (
 from components.aws.cluster import SYSTEM_LABELS
 from components.aws.cpu_node_group import CpuNodeGroup
 from components.aws.pipeline import canonical_definition, parse_s3_uri
-from components.k8s import ClusterAutoscaler, TeamNamespace, eks_kubeconfig
+from components.k8s import (
+    ClusterAutoscaler,
+    TeamAdmission,
+    TeamAdmissionTeam,
+    TeamNamespace,
+    eks_kubeconfig,
+)
 from stacks.org import effective, rules
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
 
 PIPELINE_ROOT = "pipeline-root"
 K8S_PROVIDER_NAME = "kubernetes"
+GENERAL_POOL = "general"
+"""``trellis.dev/pool`` of the general CPU node group, where every team's CPU pods run."""
+EKS_SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "amazon-cloudwatch",
+                         "amazon-guardduty")
+"""Namespaces of Kubernetes and of EKS add-ons (CloudWatch Observability, GuardDuty runtime
+monitoring): the team admission policy leaves them to their owners (docs/adr/0025)."""
 
 
 def _aliases(team: TeamSpec, key: str,
@@ -219,6 +231,7 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
                                              "kubernetes_version": cluster.kubernetes_version,
                                              "node_selector": dict(SYSTEM_LABELS)},
                       pulumi.ResourceOptions(provider=k8s))
+    _admission(env, k8s)
     teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s,
                                     provider)
              for team in env.teams.values()}
@@ -229,6 +242,26 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
                         "kubernetes_version": cluster.kubernetes_version},
         "teams": teams,
     }
+
+
+def image_repository(env: EnvSpec, team: TeamSpec) -> str:
+    """The image reference prefix of a team's ECR repositories (``<prefix>/<image>``)."""
+    return (f"{env.account}.dkr.ecr.{env.region}.amazonaws.com/"
+            f"{team.names.container_registry}/")
+
+
+def _admission(env: EnvSpec, k8s: kubernetes.Provider) -> TeamAdmission:
+    """The cluster's admission policy: each team's pods on its own pools and images only. The
+    nodes pull with AmazonEC2ContainerRegistryPullOnly, i.e. every repository of the account:
+    admission, not IAM, keeps one team from running another's images."""
+    teams: dict[str, TeamAdmissionTeam] = {
+        team.name: {"pools": sorted(team.pools),
+                    "image_repositories": [image_repository(env, team)]}
+        for team in env.teams.values()}
+    return TeamAdmission("team-admission", {
+        "teams": teams, "platform_pools": [GENERAL_POOL],
+        "system_namespaces": list(EKS_SYSTEM_NAMESPACES), "labels": dict(env.labels)},
+        opts=pulumi.ResourceOptions(provider=k8s))
 
 
 def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: EnvironmentKey,

@@ -38,7 +38,15 @@ from components.gcp.cluster import GcpClusterArgs
 from components.gcp.identity import MEMBER_ROLES
 from components.gcp.keys import GcpKeyArgs
 from components.gcp.services import BUDGET_SERVICE, KMS_SERVICE
-from components.k8s import RbacSubject, TeamNamespace, WarmCapacity, gke_dns_kubeconfig
+from components.gcp.cpu_pool import POOL as GENERAL_POOL_LABEL
+from components.k8s import (
+    RbacSubject,
+    TeamAdmission,
+    TeamAdmissionTeam,
+    TeamNamespace,
+    WarmCapacity,
+    gke_dns_kubeconfig,
+)
 from stacks.org.spec import EnvSpec, PipelineSpec, PoolSpec, TeamSpec
 
 PROVIDER_NAME = "gcp"
@@ -51,6 +59,15 @@ KEY_SERVICES = {"gke-secrets": "container.googleapis.com", "storage": "storage.g
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 ADMIN_ROLES = ("roles/container.admin", "roles/aiplatform.user")
 """Platform admins: every cluster and Kubernetes object of the project, and Vertex AI."""
+GKE_SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "gmp-system",
+                         "gmp-public", "gke-gmp-system", "gke-managed-system",
+                         "gke-managed-cim", "gke-managed-dpv2-observability")
+"""Namespaces GKE runs its own components in (Kubernetes', Managed Prometheus', GKE's managed
+add-ons): the team admission policy leaves them to GKE (docs/adr/0025)."""
+GKE_INGRESS_FROM = ("kube-system", "gmp-system")
+"""Namespaces whose pods may reach team pods: GKE's add-ons (konnectivity-agent carries the
+API server's connections to pods) and Managed Prometheus' collectors, which scrape the teams'
+PodMonitoring targets. https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed"""
 
 
 def _aliases(team: TeamSpec, key: str | None, previous: tuple[str, ...] = ()) -> list[Any]:
@@ -166,6 +183,7 @@ class _Env:
         # control plane from anywhere with IAM (container.clusters.connect), no VPN or admin
         # CIDR needed (docs/adr/0021-gke-dns-endpoint.md).
         self.repositories: dict[str, pulumi.Output[str]] = {}
+        self.admission: TeamAdmission | None = None
         self.k8s_provider = kubernetes.Provider(
             K8S_PROVIDER_NAME, kubeconfig=gke_dns_kubeconfig(
                 self.cluster.name, self.cluster.dns_endpoint))
@@ -199,7 +217,8 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
         # GPU pods request CPU and memory too: the quota is the team's share of the shared
         # CPU nodes plus what its GPU pools hold at full scale.
         "cpu_quota": str(team.quota_vcpus),
-        "memory_quota": f"{team.quota_memory_gb}Gi"},
+        "memory_quota": f"{team.quota_memory_gb}Gi",
+        "ingress_from_namespaces": list(GKE_INGRESS_FROM)},
         opts=ctx.k8s_opts(_aliases(team, None)))
 
     members = members_of(team.members)
@@ -240,7 +259,10 @@ def _team(ctx: _Env, team: TeamSpec) -> dict[str, Any]:
                 "namespace": namespace.namespace, "pool": key, "replicas": spec.min_nodes,
                 "node_selector": contract["node_selector"],
                 "tolerations": contract["tolerations"], "labels": team.labels},
-                opts=ctx.k8s_opts(_aliases(team, key, spec.previous_names)))
+                # Its pods are judged by the admission policy: the policy must know the pool.
+                opts=pulumi.ResourceOptions.merge(
+                    ctx.k8s_opts(_aliases(team, key, spec.previous_names)),
+                    pulumi.ResourceOptions(depends_on=[a for a in (ctx.admission,) if a])))
 
     root: Bucket | None = None
     pipelines: dict[str, Any] = {}
@@ -359,6 +381,25 @@ def _general_pool(ctx: _Env) -> CpuNodePool | None:
         "labels": dict(env.labels)}, opts=ctx.opts())
 
 
+def image_repository(env: EnvSpec, team: TeamSpec) -> str:
+    """The image reference prefix of a team's Docker repository (``docker push`` target)."""
+    return f"{env.region}-docker.pkg.dev/{env.project}/{team.names.container_registry}/"
+
+
+def _admission(ctx: _Env) -> TeamAdmission:
+    """The cluster's admission policy: each team's pods on its own pools and images only."""
+    env = ctx.env
+    teams: dict[str, TeamAdmissionTeam] = {
+        team.name: {"pools": sorted(team.pools),
+                    "image_repositories": [image_repository(env, team)]}
+        for team in env.teams.values()}
+    shared = [GENERAL_POOL_LABEL] if env.platform.general_pool is not None else []
+    return TeamAdmission("team-admission", {
+        "teams": teams, "platform_pools": shared,
+        "system_namespaces": list(GKE_SYSTEM_NAMESPACES), "labels": dict(env.labels)},
+        opts=ctx.k8s_opts())
+
+
 def people(env: EnvSpec) -> dict[str, list[str]]:
     """Project roles per human principal: admins and the members of every team, merged."""
     grants: dict[str, set[str]] = {}
@@ -376,6 +417,7 @@ def build_gcp(env: EnvSpec) -> dict[str, Any]:
     grants = people(env)
     if grants:
         ProjectAccess("access", {"project": ctx.project, "grants": grants}, opts=ctx.opts())
+    ctx.admission = _admission(ctx)
     teams = {name: _team(ctx, team) for name, team in env.teams.items()}
     _general_pool(ctx)
     return {
