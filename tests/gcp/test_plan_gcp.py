@@ -77,6 +77,12 @@ DEV_INVENTORY = {
     # and default requests
     "pulumi:providers:kubernetes": 1, "trellis:k8s:TeamNamespace": 3,
     **{f"kubernetes:{t}": 3 for t in K8S_TYPES}, "kubernetes:core/v1:ResourceQuota": 6,
+    # isolation: default-deny + allow-list ingress per namespace, one admission policy with
+    # its two bindings, the Vertex AI custom code agent's project role removed
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": 6, "trellis:k8s:TeamAdmission": 1,
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": 1,
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": 2,
+    "gcp:projects/iamMemberRemove:IamMemberRemove": 1,
 }
 PROD_INVENTORY = {
     **DEV_INVENTORY,  # no research team in prod
@@ -85,7 +91,7 @@ PROD_INVENTORY = {
     "trellis:gcp:Bucket": 6, BUCKET: 6, "trellis:gcp:Budget": 2, BUDGET: 2, CHANNEL: 3,
     PROJECT_IAM: 17, BUCKET_IAM: 19, REPO_IAM: 16, SA_IAM: 4,
     "trellis:k8s:TeamNamespace": 2, **{f"kubernetes:{t}": 2 for t in K8S_TYPES},
-    "kubernetes:core/v1:ResourceQuota": 4,
+    "kubernetes:core/v1:ResourceQuota": 4, "kubernetes:networking.k8s.io/v1:NetworkPolicy": 4,
     # production: customer-managed keys (cloudkms API, a ring, four keys, their service agents)
     SERVICE: 16, "trellis:gcp:EncryptionKeys": 1, KEY_RING: 1, CRYPTO_KEY: 4,
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": 4,

@@ -166,5 +166,8 @@ def test_removing_a_team_removes_only_its_namespace_objects(plans):
     for r in removed_k8s:
         ns = r.inputs["metadata"].get("namespace") or r.inputs["metadata"]["name"]
         assert ns == "research", r.urn
-    assert not [c for c in d.changed if c.type.startswith("kubernetes:")], \
-        "other teams' namespace objects must not change"
+    # The admission policy forgets the team's pools and registry (its CEL variables).
+    changed = {c.urn.rsplit("::", 1)[1]: c.properties for c in d.changed
+               if c.type.startswith("kubernetes:")}
+    assert changed == {"team-admission-policy": ["spec.variables"]}, \
+        f"other teams' namespace objects must not change: {changed}"

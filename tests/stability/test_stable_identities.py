@@ -65,10 +65,12 @@ def test_adding_a_team_changes_no_existing_resource():
     d = diff_plans(before, after)
     assert not d.removed, [r.urn for r in d.removed]
     # The shared CPU pool grows with the teams' cpu shares (an in-place autoscaler bound, no
-    # node is touched); nothing else of the existing teams or the platform changes.
+    # node is touched), and the admission policy learns the new team's pools and registry (its
+    # CEL variables, in place); nothing else of the existing teams or the platform changes.
     changed = {c.urn.rsplit("::", 1)[1]: c.properties for c in d.changed}
-    assert set(changed) <= {"general"}, changed
+    assert set(changed) <= {"general", "team-admission-policy"}, changed
     assert set(changed.get("general", [])) <= {"autoscaling.totalMaxNodeCount"}, changed
+    assert changed.get("team-admission-policy") == ["spec.variables"], changed
     assert not d.replaced, [c.urn for c in d.replaced]
     added = [r.urn for r in d.added]
     # The new team's resources, and the shared CPU pool's read access to its images.
@@ -84,10 +86,12 @@ def test_adding_a_pool_or_bucket_changes_no_existing_resource():
     d = diff_plans(plan(resolve(load(BUNDLED_GCP), "dev")), plan_text(text, "dev", BUNDLED_GCP))
     assert not d.removed
     # The team's GPU quota is the sum of its pools' maxima, and its CPU/memory quota includes
-    # what its GPU pools hold: both must follow a new pool.
-    assert {c.urn.rsplit("::", 1)[1] for c in d.changed} <= {"recsys-gpu-quota",
-                                                            "recsys-compute-quota"}, \
-        [(c.urn, c.properties) for c in d.changed]
+    # what its GPU pools hold: both must follow a new pool; so does the admission policy's list
+    # of the team's pools (its CEL variables, in place).
+    changed = {c.urn.rsplit("::", 1)[1]: c.properties for c in d.changed}
+    assert set(changed) <= {"recsys-gpu-quota", "recsys-compute-quota",
+                            "team-admission-policy"}, changed
+    assert changed.get("team-admission-policy") == ["spec.variables"], changed
     names = {r.name for r in d.added}
     assert any(n.startswith("recsys-extra") for n in names), names
     assert any(n.startswith("recsys-features") for n in names), names
