@@ -35,10 +35,10 @@ from components.gcp import (
 from components.gcp._iam import members_of
 from components.gcp.bucket import SOFT_DELETE_SECONDS
 from components.gcp.cluster import GcpClusterArgs
+from components.gcp.cpu_pool import POOL as GENERAL_POOL_LABEL
 from components.gcp.identity import MEMBER_ROLES
 from components.gcp.keys import GcpKeyArgs
 from components.gcp.services import BUDGET_SERVICE, KMS_SERVICE
-from components.gcp.cpu_pool import POOL as GENERAL_POOL_LABEL
 from components.k8s import (
     RbacSubject,
     TeamAdmission,
