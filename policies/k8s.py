@@ -14,7 +14,8 @@ device plugins, log agents) legitimately run privileged, so they are left alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from policies.joins import Index
 from policies.registry import each, stack_rule
@@ -183,3 +184,115 @@ def k8s_no_node_takeover(stack: Stack, settings: Settings) -> Iterator[tuple[str
         yield (f"{', '.join(dangers)} in team namespace {shown!s}: a container there can take "
                "over the node and use every identity on it, other teams' included")
     yield from each([r for r in stack.resources if r.type in POD_SPEC_PATHS], check)
+
+
+# --- team namespaces without their isolation objects -------------------------------------------
+
+_ADMISSION = "kubernetes:admissionregistration.k8s.io/v1"
+ADMISSION_POLICIES = (f"{_ADMISSION}:ValidatingAdmissionPolicy",)
+ADMISSION_BINDINGS = (f"{_ADMISSION}:ValidatingAdmissionPolicyBinding",)
+NETWORK_POLICIES = ("kubernetes:networking.k8s.io/v1:NetworkPolicy",)
+#: The label :class:`components.k8s.TeamAdmission` puts on its policy (the pack does not import
+#: components, so the value is repeated here and pinned by a test).
+ISOLATION_POLICY_LABEL = ("trellis.dev/policy", "team-isolation")
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_LEVELS = ("baseline", "restricted")
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels, matchExpressions) against a label map.
+
+    An empty selector selects everything. Operators: In, NotIn (the key may be absent),
+    Exists, DoesNotExist.
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#resources-that-support-set-based-requirements
+    """
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for req in selector.get("matchExpressions") or []:
+        key, op = req.get("key"), req.get("operator")
+        values = [str(v) for v in req.get("values") or []]
+        present = key in labels
+        if op == "In":
+            ok = present and labels[key] in values
+        elif op == "NotIn":
+            ok = not present or labels[key] not in values
+        elif op == "Exists":
+            ok = present
+        elif op == "DoesNotExist":
+            ok = not present
+        else:
+            raise ValueError(f"label selector operator {op!r} is not In, NotIn, Exists or "
+                             "DoesNotExist")
+        if not ok:
+            return False
+    return True
+
+
+def _denies_all_ingress(policy: Res) -> bool:
+    """Selects every pod of its namespace for Ingress and allows no ingress at all."""
+    spec = policy.get_known("spec")
+    if not isinstance(spec, dict):
+        return False
+    selector = spec.get("podSelector") or {}
+    every_pod = not selector.get("matchLabels") and not selector.get("matchExpressions")
+    types = spec.get("policyTypes")
+    # Without policyTypes, a policy is an Ingress policy (plus Egress if it has egress rules).
+    ingress_type = "Ingress" in types if isinstance(types, list) else True
+    return every_pod and ingress_type and not spec.get("ingress")
+
+
+@stack_rule(
+    id="TRL-K8S-003", title="Team namespaces keep their isolation objects",
+    description="Every team namespace enforces a Pod Security Standard, is covered by the "
+                "team isolation admission policy and denies ingress by default.",
+    severity="high", enforcement="mandatory",
+    remediation="Create team namespaces with components.k8s.TeamNamespace (labels "
+                "pod-security.kubernetes.io/enforce: baseline, trellis.dev/team, and the "
+                "default-deny-ingress NetworkPolicy) and the cluster's components.k8s."
+                "TeamAdmission (the ValidatingAdmissionPolicy and the bindings that cover "
+                "namespaces labelled trellis.dev/team).",
+    types=[*NAMESPACES, *ADMISSION_POLICIES, *ADMISSION_BINDINGS, *NETWORK_POLICIES],
+    checkov=["CKV2_K8S_6"])
+def k8s_team_namespace_isolation(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
+    namespaces = _name_index(stack.of_type(*NAMESPACES))
+    label_key, label_value = ISOLATION_POLICY_LABEL
+    isolation = _name_index([p for p in stack.of_type(*ADMISSION_POLICIES)
+                             if (p.peek("metadata", "labels") or {}).get(label_key)
+                             == label_value])
+    bindings = [b for b in stack.of_type(*ADMISSION_BINDINGS)
+                if isolation.resolve(b, "spec", b.peek("spec", "policyName")) is not None]
+    policies_by_ns: dict[str, list[Res]] = {}
+    for np in stack.of_type(*NETWORK_POLICIES):
+        target = namespaces.resolve(np, "metadata", np.peek("metadata", "namespace"))
+        if target is not None:
+            policies_by_ns.setdefault(target.urn, []).append(np)
+
+    def covered(name: str, labels: Mapping[str, str]) -> bool:
+        all_labels = {**labels, NAME_LABEL: name}
+        return any("Deny" in as_list(b.get_known("spec", "validationActions"))
+                   and selector_matches(b.get_known("spec", "matchResources",
+                                                    "namespaceSelector") or {}, all_labels)
+                   for b in bindings)
+
+    def check(ns: Res) -> Iterator[str]:
+        if not is_team_namespace(ns):
+            return
+        name = ns.get("metadata", "name")
+        labels = ns.get_known("metadata", "labels") or {}
+        missing = []
+        if labels.get(PSA_ENFORCE) not in PSA_LEVELS:
+            missing.append(f"the label {PSA_ENFORCE}: baseline (or restricted); it has "
+                           f"{labels.get(PSA_ENFORCE)!r}, so privileged and hostPath pods "
+                           "that take over a node are admitted")
+        if not covered(str(name), labels):
+            missing.append("a ValidatingAdmissionPolicyBinding (Deny) of the team isolation "
+                           "policy that selects it, so its pods may tolerate and use other "
+                           "teams' GPU nodes")
+        if not any(_denies_all_ingress(p) for p in policies_by_ns.get(ns.urn, [])):
+            missing.append("a NetworkPolicy that denies ingress to every pod by default, so "
+                           "any pod of the cluster can reach its pods")
+        for what in missing:
+            yield f"team namespace {name} has no {what}"
+    yield from each(namespaces.targets, check)
