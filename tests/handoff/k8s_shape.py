@@ -19,6 +19,12 @@ KINDS: dict[tuple[str, str], type] = {
     ("batch/v1", "Job"): k8s.batch.v1.JobArgs,
     ("apps/v1", "Deployment"): k8s.apps.v1.DeploymentArgs,
     ("v1", "Service"): k8s.core.v1.ServiceArgs,
+    ("v1", "Namespace"): k8s.core.v1.NamespaceArgs,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicyArgs,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"):
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyArgs,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"):
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingArgs,
 }
 QUANTITIES = {"limits", "requests"}  # resource.Quantity: a string or a number in YAML
 
