@@ -11,6 +11,7 @@ default-deny ingress and allow-list NetworkPolicies, whose peers must not select
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import cache
 from itertools import permutations
@@ -195,7 +196,6 @@ def test_gcp_bs_pipelines_run_as_bs_identities(org, a, b):
         target = job.inputs["httpTarget"]
         if job.inputs["name"] not in {p.job_name for p in other.pipelines.values()}:
             continue
-        import base64
         body = json.loads(base64.b64decode(target["body"]))
         assert target["oauthToken"]["serviceAccountEmail"] == \
             f"{other.names.scheduler_identity}{email}"
@@ -325,15 +325,15 @@ def test_rbac_gives_a_nothing_in_bs_namespace(org, a, b):
     theirs = env.teams[b].names.namespace
     for binding in k8s(result, "RoleBinding") + k8s(result, "ClusterRoleBinding"):
         subjects = {s["name"] for s in binding.get("subjects", [])}
-        in_b = binding["metadata"].get("namespace") in (theirs, None)
-        assert not (in_b and subjects & mine), (
+        where = binding["metadata"].get("namespace")
+        assert not (where in (theirs, None) and subjects & mine), (
             f"{org}: {binding['metadata']['name']} gives {sorted(subjects & mine)} of team {a} "
-            f"rights in {'the cluster' if binding['metadata'].get('namespace') is None else theirs}")
+            f"rights in {where or 'the whole cluster'}")
 
 
 @pytest.mark.parametrize(("org", "a", "b"), pairs(*GCP_ORGS, *AWS_ORGS))
 def test_admission_keeps_a_off_bs_pools_and_images(org, a, b):
-    env, result = planned(org)
+    _, result = planned(org)
     admission = Admission.of(result)
     outputs = result.outputs["teams"]
     labels = {"trellis.dev/team": a}
