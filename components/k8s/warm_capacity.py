@@ -85,6 +85,11 @@ class WarmCapacity(pulumi.ComponentResource):
                                         label_selector=k8s.meta.v1.LabelSelectorArgs(
                                             match_labels=pod_labels))])),
                         automount_service_account_token=False,
+                        # With the container's settings, the pod meets the `restricted` Pod
+                        # Security Standard the team namespace warns about.
+                        security_context=k8s.core.v1.PodSecurityContextArgs(
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(
+                                type="RuntimeDefault")),
                         termination_grace_period_seconds=0,
                         containers=[k8s.core.v1.ContainerArgs(
                             name="pause", image=PAUSE_IMAGE, security_context=security,

@@ -11,6 +11,8 @@ to pulumi_kubernetes' input classes, the Kubernetes API's shape.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any
 
 import pytest
@@ -308,7 +310,6 @@ def test_bindings_cover_team_namespaces_and_spare_the_system_ones(cloud):
 def test_policy_pools_are_the_teams_pools(cloud):
     _, spec, _, adm = cloud
     variables = {v["name"]: v["expression"] for v in adm.spec["variables"]}
-    import json
     assert json.loads(variables["pools"]) == {t.name: sorted(t.pools)
                                               for t in spec.teams.values()}
     assert adm.spec["failurePolicy"] == "Fail"
@@ -348,5 +349,22 @@ def test_policy_objects_are_labelled_for_the_pack(cloud):
      "123456789012.dkr.ecr.eu-west-2.amazonaws.com/dev/t/img", False),
 ])
 def test_image_pattern(prefix, image, matches):
-    import re
     assert bool(re.search(image_pattern(prefix), image)) is matches
+
+
+def test_warm_capacity_placeholders_are_admitted_and_meet_restricted():
+    spec = resolve(load(BUNDLED_GCP), "prod")
+    result = plan(spec)
+    adm = Admission.of(result)
+    [warm] = [r for r in result.of_type("kubernetes:apps/v1:Deployment")
+              if r.name == "recsys-serve-warm"]
+    obj = dict(warm.inputs)
+    assert adm.refusals(obj, *team_ns("recsys")) == [], "recsys-serve-warm must be admitted"
+    template = obj["spec"]["template"]["spec"]
+    container = template["containers"][0]["securityContext"]
+    # The restricted Pod Security Standard the team namespaces warn about:
+    # https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+    assert template["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert container["runAsNonRoot"] is True and container["allowPrivilegeEscalation"] is False
+    assert container["capabilities"]["drop"] == ["ALL"], \
+        "recsys-serve-warm: placeholders must not warn in their namespace"
