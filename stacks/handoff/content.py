@@ -292,6 +292,7 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
                    " as service account ", Code(te.service_account), ", which acts as ",
                    Code(te.workload_identity), " (no keys).")),
     ]
+    out += guard_rails(te)
     r = recipes.kubeconfig(te)
     out += [Heading(3, spans("Connect")),
             CodeBlock(r.lang, r.code, intro=ticked(r.intro))]
@@ -300,6 +301,30 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     out += registry_section(te)
     out += pipelines_section(bundle, te)
     out += access_section(te)
+    return out
+
+
+def guard_rails(te: TeamEnv) -> list[Block]:
+    """What the namespace refuses, from the planned objects (one paragraph per guard rail)."""
+    out: list[Block] = []
+    if te.pod_security:
+        out.append(Para(spans(
+            "Namespace ", Code(te.namespace), " enforces the Kubernetes ", Code(te.pod_security),
+            " Pod Security Standard: privileged containers, host network, PID or IPC, host "
+            "ports and hostPath volumes are refused (use emptyDir or a PersistentVolumeClaim). "
+            "What the stricter ", Code("restricted"), " standard would refuse (running as "
+            "root, no seccomp profile) only prints a warning when you apply.")))
+    if te.admission:
+        out.append(Para(spans(
+            "Pods here run only on your team's GPU pools (the node selector and tolerations "
+            "below) or the shared CPU nodes, and only images of your registry or public ones: "
+            "another team's pools, nodes (", Code("nodeName"), ") or images are refused when "
+            "you apply.")))
+    if te.ingress_from is not None:
+        out.append(Para(spans(
+            "Only pods of ", *_code_list(te.ingress_from), " can connect to your pods (a "
+            "default-deny NetworkPolicy). To serve another team or a load balancer, add a "
+            "NetworkPolicy in your namespace that allows it.")))
     return out
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from components.common import GPU_RESOURCE
+from components.common import GPU_RESOURCE, TEAM_LABEL
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
 from stacks.plan.engine import Plan, PlannedResource
 from stacks.report.cost import CostReport, TeamCost
@@ -152,6 +152,9 @@ class TeamEnv:
     idle_monthly_usd: float | None = None
     max_monthly_usd: float | None = None
     member_role: str | None = None  # aws: the role members assume (stack output member_role)
+    pod_security: str | None = None  # the namespace's enforced Pod Security Standard
+    ingress_from: tuple[str, ...] | None = None  # namespaces allowed in; None: no default deny
+    admission: bool = False  # the team admission policy covers the namespace
 
     @property
     def over_budget(self) -> bool:
@@ -590,7 +593,35 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
         max_monthly_usd=cost.max_monthly_usd if cost else None,
         member_role=str(out["member_role"]) if out.get("member_role") else None)
     access = _gcp_access(plan, te) if env.cloud == "gcp" else _aws_access(plan, te)
-    return replace(te, access=access)
+    return replace(te, access=access, **_guard_rails(plan, te.namespace))
+
+
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def _guard_rails(plan: Plan, namespace: str) -> dict[str, Any]:
+    """What the planned objects enforce in the team's namespace (nothing assumed)."""
+    k8s = [r.inputs for r in plan.resources if r.type.startswith("kubernetes:")]
+    labels: dict[str, Any] = next(
+        (i["metadata"].get("labels") or {} for i in k8s
+         if i.get("kind") == "Namespace" and i["metadata"].get("name") == namespace), {})
+    policies = [i["spec"] for i in k8s if i.get("kind") == "NetworkPolicy"
+                and i["metadata"].get("namespace") == namespace]
+    default_deny = any(p.get("podSelector") == {} and not p.get("ingress")
+                       and "Ingress" in (p.get("policyTypes") or []) for p in policies)
+    sources: list[str] = [namespace]
+    for p in policies:
+        for rule in p.get("ingress") or []:
+            for peer in rule.get("from") or []:
+                for expr in (peer.get("namespaceSelector") or {}).get("matchExpressions") or []:
+                    if expr.get("operator") == "In":
+                        sources += [str(v) for v in expr.get("values") or []]
+    covered = any(i.get("kind") == "ValidatingAdmissionPolicyBinding"
+                  and "Deny" in (i["spec"].get("validationActions") or [])
+                  for i in k8s) and TEAM_LABEL in labels
+    return {"pod_security": labels.get(PSA_ENFORCE),
+            "ingress_from": tuple(dict.fromkeys(sources)) if default_deny else None,
+            "admission": covered}
 
 
 def gather_environment(env: EnvSpec, plan: Plan, cost: CostReport | None = None) -> Environment:
