@@ -126,6 +126,9 @@ REPLACEMENTS: dict[str, ForceNew] = {
         ("project",), _TPG + "monitoring/resource_monitoring_notification_channel.go"),
     "gcp:projects/iAMMember:IAMMember": ForceNew(
         ("project", *_IAM_MEMBER), _TPG_IAM + "resourcemanager/iam_project.go"),
+    "gcp:projects/iamMemberRemove:IamMemberRemove": ForceNew(
+        ("project", "role", "member"),
+        _TPG + "resourcemanager/resource_google_project_iam_member_remove.go (no update)"),
     "gcp:projects/service:Service": ForceNew(
         ("service", "project"), _TPG + "resourcemanager/resource_google_project_service.go"),
     # google-beta only (pulumi-gcp bridges it): the resource has no update, so every argument
@@ -249,6 +252,12 @@ REPLACEMENTS: dict[str, ForceNew] = {
     "kubernetes:core/v1:ServiceAccount": ForceNew(_K8S_META, _K8S),
     "kubernetes:core/v1:LimitRange": ForceNew(_K8S_META, _K8S),
     "kubernetes:core/v1:ResourceQuota": ForceNew((*_K8S_META, "spec.scopes"), _K8S),
+    # No kind entry in diff.go: only the name (and namespace) replaces them.
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ForceNew(_K8S_META, _K8S),
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": ForceNew(
+        _K8S_META, _K8S),
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": ForceNew(
+        _K8S_META, _K8S),
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ForceNew(
         (*_K8S_META, "roleRef"), _K8S),
     "kubernetes:helm.sh/v3:Release": ForceNew(
