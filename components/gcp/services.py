@@ -41,7 +41,7 @@ holds ``storage.objects.*`` on every bucket of the project and
 ``iam.serviceAccounts.getAccessToken`` on every service account: any principal allowed to
 create such a job reads every team's data and becomes any team's identity. Role contents:
 darkbitio/gcp-iam-role-permissions (roles/aiplatform.customCodeServiceAgent, 2026-08);
-https://cloud.google.com/iam/docs/service-agents. docs/adr/0027-vertex-ai-routes-between-teams.md"""
+https://cloud.google.com/iam/docs/service-agents. docs/adr/0030-vertex-ai-routes-between-teams.md"""
 
 
 class GcpServicesArgs(TypedDict):

@@ -25,7 +25,7 @@ with two bindings:
 The CEL uses only the standard library (``has``, ``in``, the ``all``/``exists``/``map`` macros,
 ``matches`` with RE2): the tests evaluate the planned expressions with cel-python against real
 pod specs, GKE's and EKS's own DaemonSets included (tests/k8s/test_admission_cel.py).
-docs/adr/0028-in-cluster-team-isolation.md
+docs/adr/0031-in-cluster-team-isolation.md
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).

@@ -8,7 +8,7 @@ The walls: the namespace carries the ``trellis.dev/team`` label (the admission p
 :mod:`components.k8s.isolation` reads it) and Pod Security Admission labels (enforce
 ``baseline``: no privileged, host-namespace or hostPath pods that would take over a node and
 borrow every identity on it; warn and audit ``restricted``), and NetworkPolicies deny ingress
-from other namespaces except the cluster's own add-ons. docs/adr/0028-in-cluster-team-isolation.md
+from other namespaces except the cluster's own add-ons. docs/adr/0031-in-cluster-team-isolation.md
 """
 
 # No `from __future__ import annotations`: hosted for other languages (docs/adr/0006).

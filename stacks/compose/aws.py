@@ -52,7 +52,7 @@ GENERAL_POOL = "general"
 EKS_SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "amazon-cloudwatch",
                          "amazon-guardduty")
 """Namespaces of Kubernetes and of EKS add-ons (CloudWatch Observability, GuardDuty runtime
-monitoring): the team admission policy leaves them to their owners (docs/adr/0028)."""
+monitoring): the team admission policy leaves them to their owners (docs/adr/0031)."""
 
 
 def _aliases(team: TeamSpec, key: str,

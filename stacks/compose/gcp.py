@@ -63,7 +63,7 @@ GKE_SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "gmp-s
                          "gmp-public", "gke-gmp-system", "gke-managed-system",
                          "gke-managed-cim", "gke-managed-dpv2-observability")
 """Namespaces GKE runs its own components in (Kubernetes', Managed Prometheus', GKE's managed
-add-ons): the team admission policy leaves them to GKE (docs/adr/0028)."""
+add-ons): the team admission policy leaves them to GKE (docs/adr/0031)."""
 GKE_INGRESS_FROM = ("kube-system", "gmp-system")
 """Namespaces whose pods may reach team pods: GKE's add-ons (konnectivity-agent carries the
 API server's connections to pods) and Managed Prometheus' collectors, which scrape the teams'
