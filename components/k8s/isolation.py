@@ -37,6 +37,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import common
 from components.common import POOL_LABEL, TEAM_LABEL, TEAM_TAINT_KEY
 
 POLICY_NAME = "trellis-team-isolation"
@@ -83,7 +84,8 @@ class TeamAdmissionArgs(TypedDict):
     Deployments tolerate every taint) Trellis does not manage. Default:
     :data:`SYSTEM_NAMESPACES`."""
     labels: NotRequired[Mapping[str, str]]
-    """Labels on the policy and its bindings. Default: none."""
+    """Labels on the policy and its bindings; those Kubernetes refuses are left out
+    (``common.kubernetes_labels``). Default: none."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,7 +249,8 @@ class TeamAdmission(pulumi.ComponentResource):
     def __init__(self, name: str, args: TeamAdmissionArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trellis:k8s:TeamAdmission", name, None, opts)
-        labels = {**args.get("labels", {}), "app.kubernetes.io/managed-by": "trellis",
+        labels = {**common.kubernetes_labels(args.get("labels")),
+                  "app.kubernetes.io/managed-by": "trellis",
                   POLICY_LABEL: POLICY_LABEL_VALUE}
         system = sorted(set(args.get("system_namespaces", SYSTEM_NAMESPACES)))
         workloads = [
