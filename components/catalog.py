@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import fnmatch
 import math
 import os
 import re
@@ -63,7 +64,8 @@ DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 ZONE_FILES = {"gcp": "gcp_gpu_zones.csv", "aws": "aws_gpu_zones.csv"}
 DATA_FILES = (
     "shapes.csv", "regions.csv", "spot_discounts.csv", "eks_excluded_zones.csv", "sources.csv",
-    *ZONE_FILES.values(), "eks_versions.csv", "service_gaps.csv",
+    *ZONE_FILES.values(), "eks_versions.csv", "service_gaps.csv", "capacity_modes.csv",
+    "gpu_quotas.csv",
 )
 """Every data file the catalogue reads, relative to :data:`DATA_DIR`."""
 
@@ -801,6 +803,229 @@ def eks_standard_versions(day: str = EKS_VERSIONS_DATE) -> tuple[str, ...]:
 def eks_default_version() -> str:
     """The newest version in standard support on :data:`EKS_VERSIONS_DATE`."""
     return eks_standard_versions()[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Capacity modes and GPU quotas
+# --------------------------------------------------------------------------------------------
+
+CAPACITY_MODES: tuple[str, ...] = ("on-demand", "spot", "flex-start", "reservation")
+"""How a GPU pool obtains its nodes (org.yaml ``gpu_pools.<pool>.capacity``; a contract: add,
+never rename). ``reservation`` on AWS is an On-Demand Capacity Reservation or, with
+``capacity_block``, a Capacity Block for ML (data mode :data:`CAPACITY_BLOCK`)."""
+
+CAPACITY_BLOCK = "capacity-block"
+"""The data mode of AWS Capacity Blocks for ML (a reservation kind, not an org.yaml mode)."""
+
+_DATA_MODES = (*CAPACITY_MODES, CAPACITY_BLOCK)
+_CAPACITY_COLUMNS = ("cloud", "machine_types", "modes", "capacity_block_regions",
+                     "flex_start_discount", "source", "note")
+_QUOTA_COLUMNS = ("cloud", "applies_to", "draws", "quota", "name", "unit", "scope", "source")
+
+
+@dataclass(frozen=True)
+class CapacityOptions:
+    """How one machine type can be obtained (a row of ``capacity_modes.csv``)."""
+
+    cloud: str
+    machine_type: str
+    modes: tuple[str, ...]  # data modes, in CAPACITY_MODES order, then capacity-block
+    capacity_block_regions: frozenset[str]  # aws: regions selling Capacity Blocks of it
+    flex_start_discount: float | None  # fraction off on demand for flex-start (DWS)
+    source: str  # source ids, "+"-joined
+    note: str
+
+    def supports(self, mode: str, region: str | None = None) -> bool:
+        """``mode`` (a data mode) is sold for this type (in ``region`` for Capacity Blocks)."""
+        if mode not in self.modes:
+            return False
+        return not (mode == CAPACITY_BLOCK and region is not None
+                    and region not in self.capacity_block_regions)
+
+    @property
+    def pool_modes(self) -> tuple[str, ...]:
+        """The org.yaml modes (:data:`CAPACITY_MODES`) sold for this type."""
+        return tuple(m for m in CAPACITY_MODES if m in self.modes)
+
+
+@dataclass(frozen=True)
+class GpuQuota:
+    """A cloud quota a GPU node draws on (a row of ``gpu_quotas.csv``).
+
+    GCP: a Compute Engine quota metric (``NVIDIA_H100_GPUS``) counted in GPUs, per region, or
+    the global ``GPUS_ALL_REGIONS``. AWS: a Service Quotas code of service ``ec2``
+    (``L-DB2E81BA``) counted in vCPUs per region.
+    """
+
+    cloud: str
+    quota: str  # GCP metric / AWS quota code
+    name: str  # what the console calls it
+    unit: str  # "GPUs" | "vCPUs"
+    scope: str  # "region" | "global"
+    draws: str  # "standard" | "preemptible" | "any"
+    source: str
+
+    def amount(self, shape: MachineShape, nodes: int) -> int:
+        """What ``nodes`` nodes of ``shape`` count against this quota."""
+        per_node = shape.gpus_per_node if self.unit == "GPUs" else shape.vcpus
+        return per_node * nodes
+
+
+def _capacity_rows(cloud: str) -> list[tuple[int, list[str]]]:
+    return [(line, f) for line, f in _rows(DATA_DIR, "capacity_modes.csv", _CAPACITY_COLUMNS)
+            if f[0] == cloud]
+
+
+@cache
+def _capacity_table(cloud: str) -> dict[str, CapacityOptions]:
+    """Machine type -> its options, for every catalogued shape; checked against shapes.csv."""
+    name = "capacity_modes.csv"
+    tables, known = _tables(cloud), sources()
+    rows: list[tuple[int, list[str], tuple[str, ...]]] = []
+    for line, fields in _capacity_rows(cloud):
+        _, _patterns, modes, cb_regions, flex, source, _note = fields
+        listed = tuple(modes.split())
+        if not listed or any(m not in _DATA_MODES for m in listed):
+            raise _bad(DATA_DIR, name, line, f"modes {modes!r}: use {', '.join(_DATA_MODES)}")
+        if ("flex-start" in listed) != bool(flex):
+            raise _bad(DATA_DIR, name, line, "flex_start_discount is required exactly when "
+                       "flex-start is listed")
+        if (CAPACITY_BLOCK in listed) != bool(cb_regions):
+            raise _bad(DATA_DIR, name, line, "capacity_block_regions are required exactly "
+                       "when capacity-block is listed")
+        if any(s not in known for s in source.split("+")):
+            raise _bad(DATA_DIR, name, line, f"source {source!r} is not in sources.csv")
+        rows.append((line, fields, listed))
+    found: dict[str, CapacityOptions] = {}
+    for s in tables.shapes + tables.alternatives:
+        match = next(((line, f, listed) for line, f, listed in rows
+                      if any(fnmatch.fnmatchcase(s.machine_type, p) for p in f[1].split())),
+                     None)
+        if match is None:
+            raise CatalogDataError(f"{os.path.join(DATA_DIR, name)}: no row for {cloud} "
+                                   f"{s.machine_type}; every catalogued shape needs one")
+        line, f, listed = match
+        order = [m for m in _DATA_MODES if m in listed]
+        options = CapacityOptions(
+            cloud=cloud, machine_type=s.machine_type, modes=tuple(order),
+            capacity_block_regions=frozenset(f[3].split()),
+            flex_start_discount=float(f[4]) if f[4] else None, source=f[5], note=f[6])
+        if options.supports("on-demand") != s.on_demand_available or \
+                options.supports("spot") != s.spot_allowed:
+            raise _bad(DATA_DIR, name, line, f"{s.machine_type}: on-demand/spot disagree with "
+                       "shapes.csv (on_demand_available, spot_allowed); fix one of them")
+        found[s.machine_type] = options
+    return found
+
+
+def capacity_options(cloud: str, machine_type: str) -> CapacityOptions:
+    """How ``machine_type`` can be obtained: modes, Capacity Block regions, flex-start price.
+
+    Raises:
+        CatalogError: a machine type that is not a catalogued shape.
+    """
+    _check_cloud(cloud)
+    table = _capacity_table(cloud)
+    try:
+        return table[machine_type]
+    except KeyError:
+        raise CatalogError(f"{cloud} machine type {machine_type!r} is not a catalogued shape"
+                           f"{_suggest(machine_type, tuple(table))}") from None
+
+
+def sells(shape: MachineShape, capacity: str, region: str, *,
+          capacity_block: bool = False) -> bool:
+    """``shape`` can be obtained as ``capacity`` (an org.yaml mode) in ``region``.
+
+    A reservation with ``capacity_block`` asks for a Capacity Block for ML (AWS), sold for
+    fewer types and regions; the zones offering the type are checked elsewhere
+    (:func:`zones`).
+    """
+    options = capacity_options(shape.cloud, shape.machine_type)
+    if capacity == "reservation" and capacity_block:
+        return options.supports(CAPACITY_BLOCK, region)
+    return options.supports(capacity)
+
+
+def capacity_shapes(cloud: str, accelerator: str, capacity: str, region: str, *,
+                    capacity_block: bool = False) -> tuple[MachineShape, ...]:
+    """Default shapes of ``accelerator`` sold as ``capacity`` with a zone in ``region``, by
+    GPUs per node (empty when none is)."""
+    return tuple(s for s in shapes(cloud, accelerator)
+                 if sells(s, capacity, region, capacity_block=capacity_block)
+                 and zones(cloud, s.machine_type, region))
+
+
+def default_gpus_for(cloud: str, accelerator: str, capacity: str, region: str, *,
+                     capacity_block: bool = False) -> int:
+    """GPUs per node when org.yaml omits ``gpus_per_node``: the smallest count sold as
+    ``capacity`` in ``region`` (an h100-80gb pool on demand on GCP gets the 8-GPU
+    a3-highgpu-8g; a Spot one the 1-GPU a3-highgpu-1g); :func:`default_gpus_per_node` when no
+    count is sold that way (validation then says why)."""
+    found = capacity_shapes(cloud, accelerator, capacity, region,
+                            capacity_block=capacity_block)
+    return found[0].gpus_per_node if found else default_gpus_per_node(cloud, accelerator)
+
+
+def flex_start_discount(shape: MachineShape) -> float:
+    """Fraction off the on-demand price of a flex-start (DWS) node of ``shape``: Google's
+    documented figure, "up to 53%" for A2/A3 and none for G2 (``capacity_modes.csv``).
+
+    Raises:
+        CatalogError: the type is not sold as flex-start.
+    """
+    options = capacity_options(shape.cloud, shape.machine_type)
+    if options.flex_start_discount is None:
+        raise CatalogError(f"{shape.machine_type} is not sold as flex-start on {shape.cloud}")
+    return options.flex_start_discount
+
+
+@cache
+def _quota_rows(cloud: str) -> tuple[tuple[tuple[str, ...], GpuQuota], ...]:
+    name = "gpu_quotas.csv"
+    known = sources()
+    found = []
+    for line, (c, applies, draws, quota, label, unit, scope, source) in _rows(
+            DATA_DIR, name, _QUOTA_COLUMNS):
+        if c != cloud:
+            continue
+        if draws not in ("standard", "preemptible", "any") or unit not in ("GPUs", "vCPUs") \
+                or scope not in ("region", "global") or source not in known:
+            raise _bad(DATA_DIR, name, line, "draws standard|preemptible|any, unit GPUs|vCPUs, "
+                       "scope region|global and a source of sources.csv")
+        found.append((tuple(applies.split()),
+                      GpuQuota(cloud, quota, label, unit, scope, draws, source)))
+    return tuple(found)
+
+
+def _quota_key(shape: MachineShape) -> str:
+    return shape.zone_accelerator if shape.cloud == "gcp" else shape.family
+
+
+def gpu_quotas(shape: MachineShape, *, preemptible: bool) -> tuple[GpuQuota, ...]:
+    """The quotas a node of ``shape`` draws on: its standard or preemptible (Spot,
+    flex-start) regional quota, then any global one (GCP ``GPUS_ALL_REGIONS``).
+
+    GCP Spot and flex-start VMs draw on the preemptible quota once the project has one
+    (limit above zero) and on the standard quota otherwise: callers that know the limits pick
+    (:func:`gpu_quota_fallback`). Empty for a shape the table does not know.
+    """
+    want = "preemptible" if preemptible else "standard"
+    key = _quota_key(shape)
+    regional = [q for applies, q in _quota_rows(shape.cloud)
+                if q.draws == want and key in applies]
+    every = [q for applies, q in _quota_rows(shape.cloud) if q.draws == "any"
+             and ("*" in applies or key in applies)]
+    return tuple(regional + every)
+
+
+def gpu_quota_fallback(shape: MachineShape) -> GpuQuota | None:
+    """GCP: the standard regional quota a Spot/flex-start node draws on when the project has
+    no preemptible quota for its GPU (None on AWS: Spot has its own quota, 0 by default)."""
+    if shape.cloud != "gcp":
+        return None
+    standard = gpu_quotas(shape, preemptible=False)
+    return standard[0] if standard and standard[0].scope == "region" else None
 
 
 # --------------------------------------------------------------------------------------------

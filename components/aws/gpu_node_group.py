@@ -23,6 +23,9 @@ DEFAULT_AMI_TYPE = "BOTTLEROCKET_x86_64_NVIDIA"
 # so no second node is launched for the same pod (cluster-autoscaler/cloudprovider/aws,
 # GPULabel).
 ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+CAPACITY_MODES = ("on-demand", "spot", "reservation")
+"""How a group's instances are obtained (``GpuNodeGroupArgs.capacity``); AWS has no
+flex-start."""
 # Kubernetes taint effect -> EKS API spelling.
 EKS_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE",
               "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
@@ -57,7 +60,18 @@ class GpuNodeGroupArgs(TypedDict):
     max_nodes: NotRequired[int]
     """Upper bound of the autoscaler. Default: 1."""
     spot: NotRequired[bool]
-    """SPOT capacity instead of ON_DEMAND. Default: False."""
+    """SPOT capacity instead of ON_DEMAND. Default: False. The same as ``capacity: "spot"``."""
+    capacity: NotRequired[str]
+    """``on-demand``, ``spot`` or ``reservation`` (:data:`CAPACITY_MODES`). ``reservation``
+    launches only into :attr:`capacity_reservation_id`: an On-Demand Capacity Reservation
+    (capacity type ON_DEMAND, the launch template targets it) or, with :attr:`capacity_block`,
+    a Capacity Block for ML (capacity type CAPACITY_BLOCK, market type ``capacity-block``).
+    Either lives in one zone: give only that zone's subnet. Default: ``spot`` when ``spot``
+    is true, else ``on-demand``."""
+    capacity_reservation_id: NotRequired[str]
+    """With ``capacity: "reservation"``: the reservation id, ``cr-...``. Default: none."""
+    capacity_block: NotRequired[bool]
+    """The reservation is a Capacity Block for ML. Default: False."""
     disk_size_gb: NotRequired[int]
     """Encrypted gp3 data volume per node (Bottlerocket: /dev/xvdb), GB. Default: 200."""
     ami_type: NotRequired[str]
@@ -103,15 +117,20 @@ class GpuNodeGroup(pulumi.ComponentResource):
         taints = common.gpu_taints(team)
         role, attachments = _nodes.node_role(self, f"{name}-node", name=args["node_role_name"],
                                              tags=tags)
+        capacity = capacity_of(name, args)
+        reservation = args.get("capacity_reservation_id") if capacity == "reservation" else None
+        block = bool(args.get("capacity_block", False)) and reservation is not None
         template = _nodes.launch_template(
             self, name, name=args["launch_template_name"], ami_type=ami,
             disk_size_gb=int(args.get("disk_size_gb", 200)),
             hop_limit=int(args.get("metadata_hop_limit", _nodes.HOP_LIMIT)), tags=tags,
-            instance_tags=tags)
+            instance_tags=tags, capacity_reservation_id=reservation, capacity_block=block,
+            instance_type=args["instance_type"] if block else None)
         running = args.get("running_nodes")
         group = self._create_node_group(args, role, template, ami, labels, taints, tags,
                                         min_nodes, max_nodes,
-                                        None if running is None else int(running), attachments)
+                                        None if running is None else int(running), attachments,
+                                        capacity_type(capacity, block))
         self.node_group_name = group.node_group_name
         self.autoscaling_group_name = group.resources.apply(_nodes.asg_name)
         _nodes.autoscaler_tags(self, name, asg_name=self.autoscaling_group_name,
@@ -128,14 +147,16 @@ class GpuNodeGroup(pulumi.ComponentResource):
                            template: aws.ec2.LaunchTemplate, ami: str, labels: dict[str, str],
                            taints: list[common.Taint], tags: dict[str, str], min_nodes: int,
                            max_nodes: int, running: int | None,
-                           attachments: list[aws.iam.RolePolicyAttachment]) -> aws.eks.NodeGroup:
+                           attachments: list[aws.iam.RolePolicyAttachment],
+                           kind: str) -> aws.eks.NodeGroup:
         desired, ignore = _nodes.scaling(min_nodes, max_nodes, running)
         return aws.eks.NodeGroup(
             self._name, cluster_name=args["cluster_name"],
             node_group_name=args["node_group_name"], node_role_arn=role.arn,
             subnet_ids=args["subnet_ids"], ami_type=ami,
-            capacity_type="SPOT" if args.get("spot", False) else "ON_DEMAND",
-            instance_types=[args["instance_type"]],
+            capacity_type=kind,
+            # A Capacity Block's launch template names the type; EKS refuses it in both.
+            instance_types=None if kind == "CAPACITY_BLOCK" else [args["instance_type"]],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=min_nodes, max_size=max_nodes, desired_size=desired),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
@@ -149,3 +170,24 @@ class GpuNodeGroup(pulumi.ComponentResource):
             # nodes need their role's policies from the first boot to the last ENI released.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore,
                                         depends_on=list(attachments)))
+
+
+def capacity_of(name: str, args: GpuNodeGroupArgs) -> str:
+    """The group's capacity mode from ``capacity`` (or the older ``spot``), checked."""
+    capacity = str(args.get("capacity") or ("spot" if args.get("spot", False) else "on-demand"))
+    if capacity not in CAPACITY_MODES:
+        raise ValueError(f"GpuNodeGroup '{name}': capacity {capacity!r} is not one of "
+                         f"{', '.join(CAPACITY_MODES)} (AWS has no flex-start)")
+    if args.get("spot", False) and capacity != "spot":
+        raise ValueError(f"GpuNodeGroup '{name}': spot: true contradicts capacity {capacity!r}")
+    if (capacity == "reservation") != bool(args.get("capacity_reservation_id")):
+        raise ValueError(f"GpuNodeGroup '{name}': capacity_reservation_id is given exactly "
+                         f"with capacity 'reservation' (got capacity {capacity!r})")
+    return capacity
+
+
+def capacity_type(capacity: str, capacity_block: bool) -> str:
+    """The node group's EKS capacity type."""
+    if capacity == "spot":
+        return "SPOT"
+    return "CAPACITY_BLOCK" if capacity_block else "ON_DEMAND"

@@ -42,6 +42,13 @@ UPGRADE_SETTINGS: "gcp.container.NodePoolUpgradeSettingsArgsDict" = {
 node would need a spare GPU machine the zone may not have; blue-green doubles the pool).
 https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies"""
 
+CAPACITY_MODES = ("on-demand", "spot", "flex-start", "reservation")
+"""How a pool's nodes are obtained (``GpuNodePoolArgs.capacity``)."""
+
+RESERVATION_KEY = "compute.googleapis.com/reservation-name"
+"""The label key a SPECIFIC_RESERVATION affinity names a reservation by (GKE docs, Consuming
+reserved zonal resources; Cluster Toolkit's gke-node-pool module)."""
+
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
                   "NoExecute": "NO_EXECUTE"}
 
@@ -85,7 +92,23 @@ class GpuNodePoolArgs(TypedDict):
     max_nodes: NotRequired[int]
     """Autoscaler upper bound, total over the zones. Default: 1."""
     spot: NotRequired[bool]
-    """Spot VMs (up to ~60-90% cheaper, preemptible). Default: false (on-demand)."""
+    """Spot VMs (up to ~60-90% cheaper, preemptible). Default: false (on-demand). The same as
+    ``capacity: "spot"``; ``capacity`` wins when both are given."""
+    capacity: NotRequired[str]
+    """``on-demand``, ``spot``, ``flex-start`` or ``reservation`` (:data:`CAPACITY_MODES`).
+
+    * ``flex-start``: GKE's Dynamic Workload Scheduler (``node_config.flex_start``): a pending
+      pod's node is created when the GPUs free up and runs up to seven days; no reservation is
+      consumed and node auto-repair is off, as GKE requires (Cluster Toolkit's gke-node-pool
+      preconditions). Nodes come through the cluster autoscaler (no ProvisioningRequest, so
+      ordinary Jobs work).
+    * ``reservation``: nodes only from :attr:`reservation` (``SPECIFIC_RESERVATION``).
+
+    Default: ``spot`` when ``spot`` is true, else ``on-demand``."""
+    reservation: NotRequired[str]
+    """With ``capacity: "reservation"``: the reservation's name, or
+    ``projects/OWNER/reservations/NAME`` for one shared by another project. It lives in one
+    zone: give that zone as :attr:`zones`. Default: none."""
     disk_size_gb: NotRequired[int]
     """Boot disk per node in GB. Default: 200 (ML images are large)."""
     local_ssd_gb: NotRequired[int]
@@ -117,6 +140,7 @@ class GpuNodePool(pulumi.ComponentResource):
         if not 0 <= min_nodes <= max_nodes:
             raise ValueError(f"GpuNodePool '{name}': min_nodes {min_nodes} must be between 0 "
                              f"and max_nodes {max_nodes}")
+        capacity = capacity_of(name, args)
         sa, grants = _nodes.node_identity(
             self, f"{name}-node", project=args["project"],
             account_id=args["node_identity_name"],
@@ -127,7 +151,7 @@ class GpuNodePool(pulumi.ComponentResource):
         # `pulumi up` has granted it, and the repository (behind its KMS key) stays off the
         # pool's critical path.
         self._create_registry_read(name, args, sa)
-        self._create_pool(name, args, sa, grants, gpus, min_nodes, max_nodes)
+        self._create_pool(name, args, sa, grants, gpus, min_nodes, max_nodes, capacity)
         self.node_service_account = sa.email
         self.scheduling = common.scheduling_contract(args["team"], args["pool"], gpus)
         self.register_outputs({"scheduling": dict(self.scheduling),
@@ -146,7 +170,7 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def _create_pool(self, name: str, args: GpuNodePoolArgs, sa: gcp.serviceaccount.Account,
                      grants: list[pulumi.Resource], gpus: int, min_nodes: int,
-                     max_nodes: int) -> gcp.container.NodePool:
+                     max_nodes: int, capacity: str) -> gcp.container.NodePool:
         team, pool = args["team"], args["pool"]
         # Declared explicitly although GKE adds the GPU taint itself: otherwise every preview
         # after the first shows a taint diff that replaces the pool (pulumi-gcp#1139,
@@ -161,9 +185,10 @@ class GpuNodePool(pulumi.ComponentResource):
                     "gpu_driver_version": args.get("gpu_driver_version", GPU_DRIVER_VERSION)},
             }],
             "taints": taints,
-            "spot": args.get("spot", False),
+            "spot": capacity == "spot",
             "gvnic": {"enabled": True},  # required by A3, faster everywhere
             "gcfs_config": {"enabled": True},  # image streaming: multi-GB images start sooner
+            **capacity_config(capacity, args.get("reservation")),
         }
         if local_ssds:
             extra["ephemeral_storage_local_ssd_config"] = {"local_ssd_count": local_ssds}
@@ -178,7 +203,9 @@ class GpuNodePool(pulumi.ComponentResource):
             # Per zone; the autoscaler owns the count afterwards (see ignore_changes).
             initial_node_count=INITIAL_NODES_PER_ZONE,
             autoscaling=autoscaling,
-            management=_nodes.MANAGEMENT,
+            # GKE runs flex-start nodes for at most seven days and replaces none of them:
+            # auto-repair must be off there (Cluster Toolkit's flex-start precondition).
+            management=FLEX_START_MANAGEMENT if capacity == "flex-start" else _nodes.MANAGEMENT,
             upgrade_settings=UPGRADE_SETTINGS,
             node_config=_nodes.secure_node_config(
                 machine_type=args["machine_type"], service_account=sa.email,
@@ -190,3 +217,38 @@ class GpuNodePool(pulumi.ComponentResource):
             # Nodes boot with their node grants in place (logs, metrics).
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants,
                                         ignore_changes=_nodes.AUTOSCALED_FIELDS))
+
+
+FLEX_START_MANAGEMENT: gcp.container.NodePoolManagementArgsDict = {"auto_repair": False,
+                                                                    "auto_upgrade": True}
+"""Management of flex-start pools: GKE refuses auto-repair there (TRL-GKE-011 knows it)."""
+
+
+def capacity_of(name: str, args: GpuNodePoolArgs) -> str:
+    """The pool's capacity mode from ``capacity`` (or the older ``spot``), checked."""
+    capacity = str(args.get("capacity") or ("spot" if args.get("spot", False) else "on-demand"))
+    if capacity not in CAPACITY_MODES:
+        raise ValueError(f"GpuNodePool '{name}': capacity {capacity!r} is not one of "
+                         f"{', '.join(CAPACITY_MODES)}")
+    if args.get("spot", False) and capacity != "spot":
+        raise ValueError(f"GpuNodePool '{name}': spot: true contradicts capacity {capacity!r}")
+    if (capacity == "reservation") != bool(args.get("reservation")):
+        raise ValueError(f"GpuNodePool '{name}': a reservation is given exactly with capacity "
+                         f"'reservation' (got capacity {capacity!r})")
+    if capacity == "reservation" and len(list(args.get("zones", ()))) != 1:
+        raise ValueError(f"GpuNodePool '{name}': a reservation lives in one zone; give it as "
+                         "the only entry of `zones`")
+    return capacity
+
+
+def capacity_config(capacity: str, reservation: str | None) -> dict[str, Any]:
+    """The ``node_config`` keys of a capacity mode (none for on-demand and Spot, whose pools
+    keep the node config they always had: a changed node config replaces a pool)."""
+    if capacity == "flex-start":
+        # Flex-start capacity comes from DWS, never from a reservation.
+        return {"flex_start": True,
+                "reservation_affinity": {"consume_reservation_type": "NO_RESERVATION"}}
+    if capacity == "reservation":
+        return {"reservation_affinity": {"consume_reservation_type": "SPECIFIC_RESERVATION",
+                                         "key": RESERVATION_KEY, "values": [reservation]}}
+    return {}

@@ -337,12 +337,15 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
             "subnet_ids": subnets, "instance_type": pool.machine_type,
             "accelerator": pool.accelerator, "gpus_per_node": pool.gpus_per_node,
             "min_nodes": pool.min_nodes, "max_nodes": pool.max_nodes, "spot": pool.spot,
+            "capacity": pool.capacity,
+            **({"capacity_reservation_id": pool.reservation.reference,
+                "capacity_block": pool.reservation.capacity_block} if pool.reservation else {}),
             "disk_size_gb": pool.disk_size_gb, "tags": tags},
             opts(_aliases(team, pool_key, pool.previous_names)))
         pools[pool_key] = {**group.scheduling, "accelerator": pool.accelerator,
                            "machine_type": pool.machine_type, "min_nodes": pool.min_nodes,
                            "max_nodes": pool.max_nodes, "spot": pool.spot,
-                           "zones": list(pool.zone_ids)}
+                           "capacity": pool.capacity, "zones": list(pool.zone_ids)}
 
     pipelines = {}
     for pl_key, pl in team.pipelines.items():

@@ -320,7 +320,8 @@ def _pool(ctx: _Env, team: TeamSpec, spec: PoolSpec, registry: TeamRegistry) -> 
         "node_identity_name": spec.node_identity_name, "machine_type": shape.machine_type,
         "accelerator_type": shape.gcp_accelerator_type, "gpus_per_node": spec.gpus_per_node,
         "min_nodes": spec.min_nodes, "max_nodes": spec.max_nodes, "spot": spec.spot,
-        "zones": list(spec.zones),
+        "capacity": spec.capacity, "zones": list(spec.zones),
+        **({"reservation": spec.reservation.reference} if spec.reservation else {}),
         "disk_size_gb": spec.disk_size_gb, "local_ssd_gb": shape.bundled_local_ssd_gb,
         "registry_repository": registry.repository_id,
         "labels": team.labels}, opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
@@ -338,6 +339,7 @@ def _pool_output(spec: PoolSpec, pool: GpuNodePool) -> dict[str, Any]:
         "min_nodes": spec.min_nodes,
         "max_nodes": spec.max_nodes,
         "spot": spec.spot,
+        "capacity": spec.capacity,
     }
 
 

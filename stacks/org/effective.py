@@ -165,10 +165,44 @@ def customer_managed_keys(org: Org, *, production: bool) -> bool:
     return production if value is None else bool(value)
 
 
+def _capacity_layers(pool: Entry) -> Iterator[tuple[Any, Path_]]:
+    """The pool's own settings, most specific first: the override, then the team's entry."""
+    if pool.override is not None:
+        yield pool.override, pool.override_path
+    yield pool.declared, pool.path
+
+
+def capacity_choice(pool: Entry) -> tuple[str, Path_] | None:
+    """The capacity mode the pool asks for and where it was written, or None for the tier
+    default. ``capacity`` and ``spot`` say the same thing; the most specific layer that sets
+    either decides (an override's ``spot: false`` replaces the team's ``capacity: spot``), and
+    within one layer ``capacity`` wins (validation refuses a contradiction there)."""
+    for layer, path in _capacity_layers(pool):
+        if layer.capacity is not None:
+            return str(layer.capacity), (*path, "capacity")
+        if layer.spot is not None:
+            return ("spot" if layer.spot else "on-demand"), (*path, "spot")
+    return None
+
+
+def capacity(pool: Entry, *, production: bool) -> str:
+    """How the pool's nodes are obtained (catalog.CAPACITY_MODES): as written, else spot in
+    sandboxes (cheap) and on demand in production."""
+    chosen = capacity_choice(pool)
+    if chosen is None:
+        return "on-demand" if production else "spot"
+    return chosen[0]
+
+
+def capacity_block(pool: Entry) -> bool:
+    """aws: the pool's reservation is a Capacity Block for ML."""
+    reservation = pool.value("reservation")
+    return reservation is not None and bool(reservation.capacity_block)
+
+
 def spot(pool: Entry, *, production: bool) -> bool:
     """Spot capacity unless set: sandboxes are cheap, production is on demand."""
-    value = pool.value("spot")
-    return (not production) if value is None else bool(value)
+    return capacity(pool, production=production) == "spot"
 
 
 def is_model_bucket(*names: str) -> bool:

@@ -16,6 +16,7 @@ from stacks.org import rules
 
 Tier = Literal["sandbox", "production"]
 Cloud = Literal["gcp", "aws"]
+Capacity = Literal["on-demand", "spot", "flex-start", "reservation"]
 
 
 class _Strict(BaseModel):
@@ -62,6 +63,33 @@ PREVIOUS_NAMES = (
 )
 
 
+CAPACITY = (
+    "How the pool's nodes are obtained. on-demand: pay per use, when the cloud has capacity "
+    "and quota. spot: up to 60-91% cheaper, nodes can be reclaimed mid-run. flex-start (gcp): "
+    "GKE's Dynamic Workload Scheduler; a Job waits until the GPUs are free, nodes run up to 7 "
+    "days, DWS price. reservation: capacity reserved for you (see `reservation`), billed "
+    "whether nodes run or not. Default: spot in sandbox, on-demand in production; `spot: "
+    "true|false` says the same for spot and on-demand."
+)
+
+
+class Reservation(_Strict):
+    """The reserved capacity a `capacity: reservation` pool consumes."""
+
+    name: str | None = Field(default=None, description="gcp: the Compute Engine reservation "
+                             "name (a specific reservation: `--require-specific-reservation`), "
+                             "in the zone listed under the pool's `zones`.")
+    project: str | None = Field(default=None, description="gcp: project that owns a shared "
+                                "reservation. Default: the environment's project.")
+    id: str | None = Field(default=None, description="aws: the capacity reservation id "
+                           "(cr-...) of an On-Demand Capacity Reservation or a Capacity Block, "
+                           "in the zone listed under the pool's `zones`.")
+    capacity_block: bool = _flag(False, "aws: the reservation is a Capacity Block for ML (p5, "
+                                 "p5en, p4d in some regions): nodes start when the block does and "
+                                 "stop before it ends. Default: false, an On-Demand Capacity "
+                                 "Reservation.")
+
+
 class GpuPool(_Strict):
     """A GPU node pool: nodes of one machine shape, scaled between min_nodes and max_nodes."""
 
@@ -77,7 +105,10 @@ class GpuPool(_Strict):
                             "autoscaler: on gcp at most 1,000 per zone the pool spans, on aws "
                             "450 (nodes per EKS managed node group). Default: 1.")
     spot: bool | None = _flag(None, "Spot/preemptible capacity. Default: true in sandbox, false "
-                              "in production.")
+                              "in production. Same as `capacity: spot` / `capacity: on-demand`.")
+    capacity: Capacity | None = Field(default=None, description=CAPACITY)
+    reservation: Reservation | None = Field(default=None, description="With `capacity: "
+                                            "reservation`: the reservation the nodes consume.")
     disk_size_gb: int = _count(200, ge=50, le=65536, desc="Boot disk per node in GB (ML images "
                                "are large); at most 65,536 on gcp and 16,384 on aws. Default: "
                                "200.")
@@ -96,6 +127,9 @@ class GpuPoolOverride(_Strict):
     max_nodes: int | None = _count(None, ge=1, le=rules.GKE_MAX_NODES_PER_POOL,
                                    desc="See gpu_pools.max_nodes.")
     spot: bool | None = _flag(None, "See gpu_pools.spot.")
+    capacity: Capacity | None = Field(default=None, description="See gpu_pools.capacity.")
+    reservation: Reservation | None = Field(default=None, description="See "
+                                            "gpu_pools.reservation (replaces it).")
     disk_size_gb: int | None = _count(None, ge=50, le=65536, desc="See gpu_pools.disk_size_gb.")
     zones: tuple[str, ...] | None = Field(default=None, description="See gpu_pools.zones.")
     enabled: bool | None = _flag(None, ENABLED_OVERRIDE)

@@ -28,6 +28,7 @@ from stacks.org.spec import (
     PlatformNames,
     PlatformSpec,
     PoolSpec,
+    ReservationSpec,
     TeamNames,
     TeamSpec,
 )
@@ -155,22 +156,39 @@ class _Resolver:
     def pool(self, t: TeamInEnv, pool: Entry) -> PoolSpec:
         cloud, accel = self.org.cloud, pool.value("accelerator")
         gpus = pool.value("gpus_per_node")
+        mode = effective.capacity(pool, production=self.production)
+        block = effective.capacity_block(pool)
         shape = catalog.shape(cloud, accel, gpus if gpus is not None
-                              else catalog.default_gpus_per_node(cloud, accel))
+                              else catalog.default_gpus_for(cloud, accel, mode, self.region,
+                                                            capacity_block=block))
         zones = pool.value("zones")
         return PoolSpec(
+            capacity=mode, reservation=self.reservation(pool) if mode == "reservation" else None,
             name=pool.key, accelerator=accel, gpus_per_node=shape.gpus_per_node, shape=shape,
             zones=(tuple(zones) if zones is not None
                    else catalog.zones(cloud, shape.machine_type, self.region))
             if cloud == "gcp" else (),
             min_nodes=pool.value("min_nodes"), max_nodes=pool.value("max_nodes"),
-            spot=effective.spot(pool, production=self.production),
+            spot=mode == "spot",
             disk_size_gb=pool.value("disk_size_gb"),
             **names.made(names.pool(cloud, self.org.org, self.env, t.name, pool.key,
                                     pool.previous_names)),
             previous_names=pool.previous_names,
             zone_ids=effective.pool_zone_ids(pool, shape, self.region, self.zone_ids)
             if cloud == "aws" else ())
+
+    def reservation(self, pool: Entry) -> ReservationSpec:
+        """The reservation of a ``capacity: reservation`` pool (validated: one zone given)."""
+        written = pool.value("reservation")
+        zone = tuple(pool.value("zones"))[0]
+        if self.org.cloud == "aws":
+            return ReservationSpec(reference=written.id, zone=zone,
+                                   capacity_block=bool(written.capacity_block))
+        project = written.project or self.environment.project
+        shared = project != self.environment.project
+        return ReservationSpec(
+            reference=f"projects/{project}/reservations/{written.name}" if shared
+            else written.name, zone=zone, project=project, name=written.name)
 
     def bucket(self, t: TeamInEnv, bucket: Entry) -> BucketSpec:
         physical = names.made(names.bucket(self.org.cloud, self.org.org, self.env, t.name,

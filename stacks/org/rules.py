@@ -48,6 +48,12 @@ AWS_MEMBER = Rule(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/"
                   r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
                   "an IAM role or user ARN: arn:aws:iam::123456789012:role/NAME (a path is "
                   "fine: role/PATH/NAME; not an sts:...:assumed-role/... session ARN)")
+GCP_RESERVATION = Rule(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",
+                       "a Compute Engine reservation name: 1-63 lowercase letters, digits or "
+                       "'-', starting with a letter")
+AWS_CAPACITY_RESERVATION = Rule(r"cr-[0-9a-f]{17}",
+                                "a capacity reservation id: 'cr-' and 17 hex digits, e.g. "
+                                "cr-0123456789abcdef0")
 EMAIL = Rule(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")
 GCP_LABEL_KEY = Rule(r"[a-z][a-z0-9_-]{0,62}",
                      "a GCP label key: 1-63 lowercase letters, digits, '_' or '-', starting "

@@ -18,6 +18,22 @@ Labels = dict[str, str]
 
 
 @dataclass(frozen=True)
+class ReservationSpec:
+    """The reservation a ``capacity: reservation`` pool consumes."""
+
+    reference: str  # gcp: reservation name, or projects/P/reservations/R when shared; aws: cr-id
+    zone: str  # gcp zone name / aws zone ID the reservation lives in (the pool's one zone)
+    project: str | None = None  # gcp: project owning the reservation (the env's by default)
+    name: str | None = None  # gcp: the reservation name
+    capacity_block: bool = False  # aws: a Capacity Block for ML
+
+    @property
+    def shared(self) -> bool:
+        """gcp: owned by another project (referenced as projects/P/reservations/R)."""
+        return self.reference.startswith("projects/")
+
+
+@dataclass(frozen=True)
 class PoolSpec:
     name: str  # the pool key: logical name of the component
     accelerator: str
@@ -32,6 +48,13 @@ class PoolSpec:
     previous_names: tuple[str, ...] = ()
     zone_ids: tuple[str, ...] = ()  # aws: AZ IDs of the environment's network offering the type
     zones: tuple[str, ...] = ()  # gcp: zone names the nodes may run in
+    #: catalog.CAPACITY_MODES; empty when built without one: then spot says it (spot/on-demand)
+    capacity: str = ""
+    reservation: ReservationSpec | None = None
+
+    def __post_init__(self) -> None:
+        if not self.capacity:
+            object.__setattr__(self, "capacity", "spot" if self.spot else "on-demand")
 
     @property
     def machine_type(self) -> str:

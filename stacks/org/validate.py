@@ -830,19 +830,21 @@ def _valid_entries(t: TeamInEnv, section: str) -> list[Entry]:
 
 
 def pools(p: Problems, t: TeamInEnv) -> None:
-    """GPU pools in one environment: offered by the catalogue there, spot, min <= max."""
+    """GPU pools in one environment: offered by the catalogue there, sold in their capacity
+    mode (with a well-formed reservation where they need one), min <= max."""
     env, cloud = t.env, p.cloud
     region, production = _region(p, env), _production(p, env)
     for pool in _valid_entries(t, "gpu_pools"):
-        accel = pool.value("accelerator")
-        if _dropped(p, pool, "gpus_per_node", "spot"):
+        mode = effective.capacity(pool, production=production)
+        dropped = _dropped(p, pool, "gpus_per_node", "spot", "capacity", "reservation")
+        fields_ok = not dropped and _capacity_fields(p, pool, mode, env)
+        block = effective.capacity_block(pool)
+        if dropped:
             shape = None  # its type error is reported; a default in its place would mislead
         else:
-            shape = _shape(p, env, region, pool)
-        use_spot = effective.spot(pool, production=production)
-        if shape is not None and not use_spot and not shape.on_demand_available:
-            p.add(pool.where("spot") if pool.value("spot") is not None
-                  else pool.where("accelerator"), _no_on_demand(cloud, accel, shape, env))
+            shape = _shape(p, env, region, pool, mode, block)
+        sold = shape is not None and fields_ok and _capacity_sold(
+            p, pool, shape, mode, region, env, block)
         if cloud == "gcp" and shape is not None:
             _gcp_pool_zones(p, pool, shape, region, env)
         min_nodes, max_nodes = pool.value("min_nodes"), pool.value("max_nodes")
@@ -850,8 +852,161 @@ def pools(p: Problems, t: TeamInEnv) -> None:
         if min_nodes > max_nodes and not _dropped(p, pool, "min_nodes", "max_nodes"):
             p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} is above max_nodes "
                   f"{max_nodes} in environment '{env}'; lower min_nodes or raise max_nodes")
+        if mode == "flex-start" and min_nodes > 0:
+            p.add(pool.where("min_nodes"), f"min_nodes {min_nodes} with capacity: flex-start "
+                  f"in environment '{env}': flex-start nodes are obtained for a Job when GPUs "
+                  "free up and last at most 7 days, so none can be kept running; set "
+                  "min_nodes: 0, or use capacity: reservation (or on-demand) for nodes that "
+                  "stay up")
         if cloud == "aws" and shape is not None:
             _aws_pool_zones(p, env, region, pool, shape)
+        if mode == "reservation" and sold and shape is not None:
+            _reservation_zone(p, pool, shape, region, env)
+
+
+#: What a `reservation:` needs on each cloud, for messages.
+RESERVATION_EXAMPLE = {"gcp": "reservation: {name: h100-reservation}",
+                       "aws": "reservation: {id: cr-0123456789abcdef0}"}
+
+
+def _capacity_fields(p: Problems, pool: Entry, mode: str, env: str) -> bool:
+    """`capacity`, `spot` and `reservation` agree, and the reservation is written the cloud's
+    way. False when something is wrong (reported here)."""
+    ok = True
+    for layer, path in ((pool.override, pool.override_path), (pool.declared, pool.path)):
+        if layer is None or layer.capacity is None or layer.spot is None:
+            continue
+        if layer.spot != (layer.capacity == "spot"):
+            p.add((*path, "spot"), f"spot: {str(layer.spot).lower()} contradicts capacity: "
+                  f"{layer.capacity} (both say how the nodes are obtained); remove `spot`")
+            ok = False
+    reservation = pool.value("reservation")
+    chosen = effective.capacity_choice(pool)
+    if mode == "reservation" and reservation is None:
+        where = chosen[1] if chosen is not None else pool.path
+        p.add(where, "capacity: reservation needs the reservation to consume; add "
+              f"`{RESERVATION_EXAMPLE[p.cloud]}`")
+        return False
+    if reservation is None:
+        return ok
+    where = pool.where("reservation")
+    if mode != "reservation":
+        p.add(where, f"a reservation is only consumed with capacity: reservation (this pool "
+              f"is {mode} in environment '{env}'); set capacity: reservation or remove "
+              "`reservation`", at_key=True)
+        return False
+    return _reservation_fields(p, where, reservation) and ok
+
+
+def _reservation_fields(p: Problems, where: Path_, reservation: Any) -> bool:
+    """gcp: a reservation name (and the project sharing it); aws: a cr- id (and whether it
+    is a Capacity Block)."""
+    problems = len(p.issues)
+    if p.cloud == "gcp":
+        if reservation.id is not None or reservation.capacity_block:
+            field = "id" if reservation.id is not None else "capacity_block"
+            p.add((*where, field), f"{field} is for aws reservations; on gcp name the "
+                  "reservation: `reservation: {name: NAME, project: OWNER}`", at_key=True)
+        if reservation.name is None:
+            p.add(where, "name is required on gcp: the Compute Engine reservation to consume "
+                  "(`gcloud compute reservations list` shows yours)")
+        else:
+            p.fmt((*where, "name"), reservation.name, rules.GCP_RESERVATION)
+        if reservation.project is not None:
+            p.fmt((*where, "project"), reservation.project, rules.GCP_PROJECT)
+    else:
+        for field in ("name", "project"):
+            if getattr(reservation, field) is not None:
+                p.add((*where, field), f"{field} is for gcp reservations; on aws give the "
+                      "capacity reservation id: `reservation: {id: cr-...}`", at_key=True)
+        if reservation.id is None:
+            p.add(where, "id is required on aws: the capacity reservation (cr-...) to consume "
+                  "(`aws ec2 describe-capacity-reservations` lists yours)")
+        else:
+            p.fmt((*where, "id"), reservation.id, rules.AWS_CAPACITY_RESERVATION)
+    return len(p.issues) == problems
+
+
+def _capacity_sold(p: Problems, pool: Entry, shape: catalog.MachineShape, mode: str,
+                   region: str, env: str, block: bool) -> bool:
+    """The pool's shape is sold in its capacity mode (catalogue: capacity_modes.csv); else a
+    located error naming the modes that would work and the GPU counts sold this way."""
+    if catalog.sells(shape, mode, region, capacity_block=block):
+        return True
+    chosen = effective.capacity_choice(pool)
+    if block:
+        where: Path_ = (*pool.where("reservation"), "capacity_block")
+    elif chosen is not None:
+        where = chosen[1]
+    else:
+        where = pool.where("accelerator")
+    p.add(where, _not_sold(p.cloud, pool.value("accelerator"), shape, mode, region, env,
+                           block, gpus_given=pool.value("gpus_per_node") is not None,
+                           key=None if chosen is None else str(chosen[1][-1])))
+    return False
+
+
+def _not_sold(cloud: str, accel: str, shape: catalog.MachineShape, mode: str, region: str,
+              env: str, block: bool, *, gpus_given: bool, key: str | None) -> str:
+    what = f"{shape.machine_type} ({accel} x{shape.gpus_per_node})"
+    options = catalog.capacity_options(cloud, shape.machine_type)
+    if block:
+        blocks = [s for s in catalog.all_shapes(cloud)
+                  if catalog.CAPACITY_BLOCK in catalog.capacity_options(cloud, s.machine_type).modes]
+        offered = "; ".join(
+            f"{s.machine_type} in "
+            + ", ".join(sorted(catalog.capacity_options(cloud, s.machine_type)
+                               .capacity_block_regions)) for s in blocks)
+        date = catalog.sources()[options.source.split("+")[0]].date
+        here = ("is not sold as a Capacity Block for ML" if catalog.CAPACITY_BLOCK
+                not in options.modes else f"is not sold as a Capacity Block in {region}")
+        return (f"{what} {here} (environment '{env}'); Capacity Blocks as of {date}: "
+                f"{offered}; use an On-Demand Capacity Reservation (remove capacity_block) "
+                "or another accelerator")
+    if cloud == "aws" and mode == "flex-start":
+        return (f"AWS has no flex-start (environment '{env}'); for scarce GPUs use capacity: "
+                "reservation with a Capacity Block for ML (`reservation: {id: cr-..., "
+                "capacity_block: true}`) or capacity: spot")
+    head = (f"{what} has no on-demand capacity on {cloud}" if mode == "on-demand"
+            else f"{what} is not sold as {mode} on {cloud}")
+    fixes = [("spot: true" if m == "spot" and key == "spot" else f"capacity: {m}")
+             for m in options.pool_modes]
+    others = [s for s in catalog.capacity_shapes(cloud, accel, mode, region)
+              if s.machine_type != shape.machine_type]
+    if others:
+        pick = others[-1] if mode == "on-demand" else others[0]
+        verb = "sold on demand" if mode == "on-demand" else f"sold as {mode}"
+        fixes.append(f"use {pick.gpus_per_node} GPUs per node ({pick.machine_type}, {verb})")
+    elif not gpus_given and len(catalog.gpu_counts(cloud, accel)) > 1:
+        head += " in any GPU count"
+    why = f": {options.note}" if options.note else ""
+    listed = ", ".join(fixes[:-1]) + (" or " if len(fixes) > 1 else "") + fixes[-1]
+    return f"{head}{why}; set {listed} (environment '{env}')"
+
+
+def _reservation_zone(p: Problems, pool: Entry, shape: catalog.MachineShape, region: str,
+                      env: str) -> None:
+    """A reservation (and a Capacity Block) lives in one zone: the pool must run there only."""
+    wanted = pool.value("zones")
+    if wanted is not None and len(wanted) == 1:
+        return
+    reservation = pool.value("reservation")
+    offered = catalog.zones(p.cloud, shape.machine_type, region)
+    if p.cloud == "gcp":
+        project = reservation.project or p.org.environments[env].project
+        find = (f"`gcloud compute reservations list --filter=name={reservation.name} "
+                f"--project={project}` shows its zone")
+        example = "zones: [us-central1-a]"
+    else:
+        find = (f"`aws ec2 describe-capacity-reservations --capacity-reservation-ids "
+                f"{reservation.id} --region {region} --query "
+                "'CapacityReservations[].AvailabilityZoneId'` prints its zone ID")
+        example = f"zones: [{catalog.aws_zone_prefix(region)}-az1]"
+    where = pool.where("zones") if wanted is not None else pool.where("reservation")
+    given = "no zone" if wanted is None else f"{len(wanted)} zones"
+    p.add(where, f"a reservation lives in one zone, so a pool consuming it runs in that zone "
+          f"only; list it, e.g. `{example}` ({find}); got {given} (environment '{env}'; zones "
+          f"of {region} offering {shape.machine_type}: {', '.join(offered)})")
 
 
 def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
@@ -894,19 +1049,6 @@ def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
               f"{what} cannot be placed in environment '{env}': none of its zones "
               f"({', '.join(network)}) offers it; zones of {region} offering it: "
               f"{', '.join(offered) or 'none'}")
-
-
-def _no_on_demand(cloud: str, accel: str, shape: catalog.MachineShape, env: str) -> str:
-    """Why a shape cannot run on demand, and what to do instead (catalogue: shapes.csv)."""
-    what = f"{shape.machine_type} ({accel} x{shape.gpus_per_node})"
-    larger = [s for s in catalog.shapes(cloud, accel) if s.on_demand_available]
-    if larger:
-        return (f"{what} has no on-demand capacity on {cloud} (Spot or flex-start only); set "
-                f"spot: true or use {larger[-1].gpus_per_node} GPUs per node "
-                f"({larger[-1].machine_type}, sold on demand) (environment '{env}')")
-    return (f"{what} has no on-demand capacity on {cloud}: it is sold through reservations "
-            "(and as Spot or flex-start), which Trellis cannot request yet; set spot: true to "
-            f"run on Spot capacity, or choose another accelerator (environment '{env}')")
 
 
 def _gcp_pool_zones(p: Problems, pool: Entry, shape: catalog.MachineShape, region: str,
@@ -970,8 +1112,12 @@ def _cloud_bounds(p: Problems, pool: Entry, shape: catalog.MachineShape | None,
               f"{'EKS node (EBS gp3)' if p.cloud == 'aws' else 'GKE node'} can have)")
 
 
-def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineShape | None:
-    """The machine shape of ``pool`` in ``env``, or None after reporting why there is none."""
+def _shape(p: Problems, env: str, region: str, pool: Entry, mode: str,
+           block: bool) -> catalog.MachineShape | None:
+    """The machine shape of ``pool`` in ``env``, or None after reporting why there is none.
+
+    Without ``gpus_per_node`` the count follows the capacity mode: the smallest sold that way
+    in the region (``catalog.default_gpus_for``)."""
     cloud = p.cloud
     accel, gpus = pool.value("accelerator"), pool.value("gpus_per_node")
     offered = catalog.accelerators(cloud)
@@ -980,7 +1126,8 @@ def _shape(p: Problems, env: str, region: str, pool: Entry) -> catalog.MachineSh
         p.add(pool.where("accelerator"), f"accelerator '{accel}' is not offered{where}"
               f"{did_you_mean(accel, offered)}; {cloud} offers: {', '.join(offered)}")
         return None
-    count = gpus if gpus is not None else catalog.default_gpus_per_node(cloud, accel)
+    count = gpus if gpus is not None else catalog.default_gpus_for(
+        cloud, accel, mode, region, capacity_block=block)
     if count not in catalog.gpu_counts(cloud, accel):
         shapes = ", ".join(f"{s.gpus_per_node} ({s.machine_type})"
                            for s in catalog.shapes(cloud, accel))

@@ -305,7 +305,7 @@ def test_outputs_shape(dev_plan, dev_env):
     pool = recsys["gpu_pools"]["train"]
     assert set(pool) == {"node_selector", "tolerations", "resource_name", "gpus_per_node",
                          "accelerator", "machine_type", "min_nodes", "max_nodes", "spot",
-                         "zones"}
+                         "capacity", "zones"}
     assert pool["zones"] == ["use1-az1", "use1-az2", "use1-az4"]
     assert recsys["member_role"] == "arn:aws:iam::111111111111:role/acme-dev-recsys-members"
     assert pool["machine_type"] == "p5.48xlarge" and pool["gpus_per_node"] == 8

@@ -69,7 +69,7 @@ def test_table_shows_pools_budgets_platform_and_price_date(over_budget):
     assert "Team totals cover GPU node pools only" in flat
     pct = f"{catalog.spot_discount('gcp', 'a3'):.0%}"
     assert "spot prices are estimates" in flat and f"{pct} for a3" in flat
-    assert "recsys is over budget: worst case $37,818/mo > budget $20,000/mo" in flat
+    assert "recsys is over budget: worst case $26,836/mo > budget $20,000/mo" in flat
     # One 8xH100 node costs more than the budget leaves: never "max_nodes ≤ 0" (validation
     # refuses it), but what org.yaml accepts.
     assert "max_nodes ≤ 0" not in flat, flat

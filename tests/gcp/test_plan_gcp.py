@@ -448,7 +448,7 @@ TEAM_KEYS = {"namespace", "service_account", "workload_identity", "pipeline_iden
              "buckets", "pipeline_root", "container_registry", "pipeline_registry",
              "model_registry", "gpu_pools", "pipelines"}
 POOL_KEYS = {"node_selector", "tolerations", "resource_name", "gpus_per_node", "accelerator",
-             "machine_type", "min_nodes", "max_nodes", "spot"}
+             "machine_type", "min_nodes", "max_nodes", "spot", "capacity"}
 PIPELINE_KEYS = {"schedule", "timezone", "template_uri", "job_name", "pipeline_root"}
 
 

@@ -184,7 +184,7 @@ def test_cli_spot_only_recomputes_the_same_discounts(data_copy: Path,
     assert refresh.main(["--spot-only", "--out", str(data_copy)]) == 0
     out = capsys.readouterr().out
     assert "gcp g2: spot discount 0.60 (snapshot-median" in out
-    assert "gcp a3: spot discount 0.43 (estimate)" in out
+    assert "gcp a3: spot discount 0.60 (estimate)" in out
     assert (data_copy / "spot_discounts.csv").read_bytes() == (
         DATA / "spot_discounts.csv").read_bytes()
 
