@@ -1061,6 +1061,24 @@ def node_hour_usd(shape: MachineShape, *, spot: bool) -> float:
     return shape.on_demand_hour_usd * (1.0 - spot_discount(shape.cloud, shape.family))
 
 
+def capacity_discount(shape: MachineShape, capacity: str) -> float | None:
+    """Fraction off the on-demand price for ``capacity`` (an org.yaml mode), or None when the
+    mode is billed at the on-demand rate (on-demand; a reservation, billed for every reserved
+    node whether it runs or not; a Capacity Block, priced here at that rate too)."""
+    if capacity == "spot":
+        return spot_discount(shape.cloud, shape.family)
+    if capacity == "flex-start":
+        return flex_start_discount(shape)
+    return None
+
+
+def capacity_hour_usd(shape: MachineShape, capacity: str) -> float:
+    """One node-hour of ``shape`` obtained as ``capacity``, reference region list prices:
+    Spot and flex-start at their discount (estimates), the rest at the on-demand rate."""
+    discount = capacity_discount(shape, capacity)
+    return shape.on_demand_hour_usd * (1.0 - (discount or 0.0))
+
+
 # --------------------------------------------------------------------------------------------
 # Fixed platform costs
 # --------------------------------------------------------------------------------------------

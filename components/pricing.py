@@ -8,7 +8,8 @@ disagree. Pure: no Pulumi, no org.yaml, no I/O; prices come from :mod:`component
 
 * a *node-month* is the node-hour price x :data:`~components.catalog.HOURS_PER_MONTH` (730 h);
   spot pools use the catalogue's estimated discount for the machine family;
-* *idle* is ``min_nodes`` node-months, the *worst case* ``max_nodes`` node-months;
+* *idle* is ``min_nodes`` node-months (a reservation: ``max_nodes``, it bills unused), the
+  *worst case* ``max_nodes`` node-months; flex-start pools use the documented DWS discount;
 * "fits" allows :data:`EPSILON` of the budget for float error (a budget of $2,500 holds one
   $2,500.0000000001 node).
 """
@@ -41,14 +42,28 @@ class PoolCost:
     min_nodes: int
     max_nodes: int
     node_pool_name: str  # physical GKE node pool / EKS node group name
+    capacity: str = ""  # catalog.CAPACITY_MODES; empty: spot says it
+    capacity_discount: float | None = None  # fraction off on demand (spot or flex-start)
+
+    def __post_init__(self) -> None:
+        if not self.capacity:
+            object.__setattr__(self, "capacity", "spot" if self.spot else "on-demand")
+        if self.capacity_discount is None and self.spot_discount is not None:
+            object.__setattr__(self, "capacity_discount", self.spot_discount)
 
     @property
     def node_month_usd(self) -> float:
         return self.node_hour_usd * HOURS_PER_MONTH
 
     @property
+    def billed_idle_nodes(self) -> int:
+        """Nodes billed when nothing runs: ``min_nodes``, or every node of a reservation (it
+        bills whether nodes run or not; sized here as ``max_nodes``)."""
+        return self.max_nodes if self.capacity == "reservation" else self.min_nodes
+
+    @property
     def idle_monthly_usd(self) -> float:
-        return self.min_nodes * self.node_month_usd
+        return self.billed_idle_nodes * self.node_month_usd
 
     @property
     def max_monthly_usd(self) -> float:
@@ -56,15 +71,19 @@ class PoolCost:
 
 
 def pool_cost(shape: MachineShape, *, pool: str, spot: bool, min_nodes: int, max_nodes: int,
-              node_pool_name: str = "") -> PoolCost:
-    """Price a pool of ``shape`` nodes. Raises :class:`components.catalog.CatalogError` when
-    the catalogue has no spot estimate for the shape's family."""
+              node_pool_name: str = "", capacity: str = "") -> PoolCost:
+    """Price a pool of ``shape`` nodes obtained as ``capacity`` (default: ``spot`` says it):
+    Spot and flex-start at their discount, on-demand and reservations at the list price
+    (``catalog.capacity_hour_usd``). Raises :class:`components.catalog.CatalogError` when the
+    catalogue has no price for the mode (no spot estimate, not sold as flex-start)."""
+    mode = capacity or ("spot" if spot else "on-demand")
     return PoolCost(
         pool=pool, accelerator=shape.accelerator, gpus_per_node=shape.gpus_per_node,
-        machine_type=shape.machine_type, family=shape.family, spot=spot,
-        spot_discount=catalog.spot_discount(shape.cloud, shape.family) if spot else None,
-        node_hour_usd=catalog.node_hour_usd(shape, spot=spot), min_nodes=min_nodes,
-        max_nodes=max_nodes, node_pool_name=node_pool_name)
+        machine_type=shape.machine_type, family=shape.family, spot=mode == "spot",
+        spot_discount=catalog.spot_discount(shape.cloud, shape.family) if mode == "spot"
+        else None, node_hour_usd=catalog.capacity_hour_usd(shape, mode), min_nodes=min_nodes,
+        max_nodes=max_nodes, node_pool_name=node_pool_name, capacity=mode,
+        capacity_discount=catalog.capacity_discount(shape, mode))
 
 
 #: The currency of every price in the catalogue.

@@ -83,6 +83,22 @@ def is_spot(res: Res) -> bool:
     return res.get("capacityType") == "SPOT"
 
 
+def capacity_of(res: Res) -> str:
+    """How the pool's nodes are obtained, read from its properties: GKE ``flexStart`` and a
+    ``SPECIFIC_RESERVATION`` affinity, EKS capacity types (CAPACITY_BLOCK is a reservation;
+    an On-Demand Capacity Reservation's node group says ON_DEMAND and costs the same)."""
+    if is_spot(res):
+        return "spot"
+    if res.type == NODE_POOL:
+        if res.get("nodeConfig", "flexStart") is True:
+            return "flex-start"
+        if res.get("nodeConfig", "reservationAffinity", "consumeReservationType") == \
+                "SPECIFIC_RESERVATION":
+            return "reservation"
+        return "on-demand"
+    return "reservation" if res.get("capacityType") == "CAPACITY_BLOCK" else "on-demand"
+
+
 def machine_type_of(res: Res) -> str:
     if res.type == NODE_POOL:
         return str(res.get("nodeConfig", "machineType") or "")
@@ -112,13 +128,22 @@ def price(res: Res) -> PoolCost:
     if shape is None:
         raise UnpriceableError(f"machine type {machine or 'unset'} is not in the Trellis "
                           "catalogue, so it has no price")
-    return _pricing.pool_cost(shape, pool=pool_of(res), spot=spot,
-                              min_nodes=int(_min_nodes(res)), max_nodes=int(max_nodes))
+    try:
+        return _pricing.pool_cost(shape, pool=pool_of(res), spot=spot,
+                                  min_nodes=int(_min_nodes(res)), max_nodes=int(max_nodes),
+                                  capacity=capacity_of(res))
+    except KeyError as exc:  # CatalogError: a mode the catalogue does not sell for the type
+        raise UnpriceableError(str(exc)) from None
+
+
+#: How the guardrail's message names a capacity mode.
+_KINDS = {"spot": "spot (estimate)", "flex-start": "flex-start (estimate)",
+          "reservation": "reserved", "on-demand": "on-demand"}
 
 
 def describe(pool: PoolCost) -> str:
     """``serve: 4 x g2-standard-8 on-demand, $623.15 per node-month``."""
-    kind = "spot (estimate)" if pool.spot else "on-demand"
+    kind = _KINDS.get(pool.capacity, "on-demand")
     return (f"{pool.pool}: {pool.max_nodes} x {pool.machine_type} {kind}, "
             f"{_usd(pool.node_month_usd)} per node-month")
 

@@ -118,12 +118,19 @@ def gke_secure_boot(res: Res, settings: Settings) -> Iterator[str]:
 @resource_rule(
     id="TRL-GKE-011", title="GKE node auto-repair",
     description="GKE node pools keep auto-repair on, so broken nodes (GPU drivers included) "
-                "are recreated.",
+                "are recreated; flex-start pools are exempt (GKE requires auto-repair off "
+                "there).",
     severity="low", enforcement="mandatory",
     remediation="Remove `management={\"auto_repair\": False}` (auto-repair is on by default); "
-                "pause repairs with a maintenance exclusion instead.",
+                "pause repairs with a maintenance exclusion instead. Only flex-start node "
+                "pools (`nodeConfig.flexStart`) run without it.",
     types=[CLUSTER, NODE_POOL], checkov=["CKV_GCP_9"], trivy=["AVD-GCP-0063"])
 def gke_auto_repair(res: Res, settings: Settings) -> Iterator[str]:
     for nodes in node_sources(res):
+        # Flex-start (DWS) nodes live at most seven days and GKE refuses auto-repair on them
+        # (Google Cluster Toolkit, gke-node-pool: "enable_flex_start needs node auto_repair
+        # set to false").
+        if at(nodes.config, "flexStart") is True:
+            continue
         if at(nodes.management, "autoRepair") is False:
             yield f"{nodes.where}: management.autoRepair is false"

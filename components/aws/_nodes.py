@@ -59,8 +59,7 @@ def launch_template(parent: pulumi.Resource, logical: str, *, name: str, ami_typ
                     disk_size_gb: int, hop_limit: int, tags: Mapping[str, str],
                     instance_tags: Mapping[str, str],
                     capacity_reservation_id: str | None = None,
-                    capacity_block: bool = False,
-                    instance_type: str | None = None) -> aws.ec2.LaunchTemplate:
+                    capacity_block: bool = False) -> aws.ec2.LaunchTemplate:
     """IMDSv2 only, every volume encrypted gp3, instance/volume tags for cost allocation.
 
     No key pair, no security groups (EKS attaches the cluster security group), no AMI (the
@@ -70,28 +69,25 @@ def launch_template(parent: pulumi.Resource, logical: str, *, name: str, ami_typ
     service-linked role.
 
     ``capacity_reservation_id`` targets an On-Demand Capacity Reservation, or with
-    ``capacity_block`` a Capacity Block for ML: then the market type is ``capacity-block`` and
-    the template names the ``instance_type`` (EKS User Guide, "Create a managed node group
-    with Capacity Blocks for ML").
+    ``capacity_block`` a Capacity Block for ML, whose market type is ``capacity-block`` (EKS
+    User Guide, "Create a managed node group with Capacity Blocks for ML"). The instance type
+    stays on the node group, as terraform-aws-eks' Capacity Block node groups have it.
     """
     devices = [aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
         device_name=data_device(ami_type), ebs=_ebs(disk_size_gb))]
     if bottlerocket(ami_type):
         devices.insert(0, aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
             device_name=OS_DEVICE, ebs=_ebs(None)))
-    capacity: dict[str, object] = {}
-    if capacity_reservation_id is not None:
-        capacity["capacity_reservation_specification"] = \
-            aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
-                capacity_reservation_target=aws.ec2.
-                LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
-                    capacity_reservation_id=capacity_reservation_id))
-    if capacity_block:
-        capacity["instance_market_options"] = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(
-            market_type="capacity-block")
-        capacity["instance_type"] = instance_type
+    reservation = None if capacity_reservation_id is None else \
+        aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+            capacity_reservation_target=aws.ec2.
+            LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                capacity_reservation_id=capacity_reservation_id))
+    market = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(
+        market_type="capacity-block") if capacity_block else None
     return aws.ec2.LaunchTemplate(
-        logical, name=name, update_default_version=True, **capacity,  # type: ignore[arg-type]
+        logical, name=name, update_default_version=True,
+        capacity_reservation_specification=reservation, instance_market_options=market,
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
             http_endpoint="enabled", http_tokens="required",
             http_put_response_hop_limit=hop_limit, instance_metadata_tags="disabled"),

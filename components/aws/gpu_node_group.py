@@ -124,8 +124,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
             self, name, name=args["launch_template_name"], ami_type=ami,
             disk_size_gb=int(args.get("disk_size_gb", 200)),
             hop_limit=int(args.get("metadata_hop_limit", _nodes.HOP_LIMIT)), tags=tags,
-            instance_tags=tags, capacity_reservation_id=reservation, capacity_block=block,
-            instance_type=args["instance_type"] if block else None)
+            instance_tags=tags, capacity_reservation_id=reservation, capacity_block=block)
         running = args.get("running_nodes")
         group = self._create_node_group(args, role, template, ami, labels, taints, tags,
                                         min_nodes, max_nodes,
@@ -155,8 +154,7 @@ class GpuNodeGroup(pulumi.ComponentResource):
             node_group_name=args["node_group_name"], node_role_arn=role.arn,
             subnet_ids=args["subnet_ids"], ami_type=ami,
             capacity_type=kind,
-            # A Capacity Block's launch template names the type; EKS refuses it in both.
-            instance_types=None if kind == "CAPACITY_BLOCK" else [args["instance_type"]],
+            instance_types=[args["instance_type"]],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=min_nodes, max_size=max_nodes, desired_size=desired),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),

@@ -25,6 +25,7 @@ from components.aws import (
     ClusterAccess,
     EnvironmentKey,
     GpuNodeGroup,
+    GpuNodeGroupArgs,
     Network,
     NetworkArgs,
     Pipeline,
@@ -329,7 +330,7 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
             pulumi.Output.all(*[by_zone[z] for z in pool.zone_ids])
             if pool.zone_ids and all(z in by_zone for z in pool.zone_ids)
             else network.private_subnet_ids)
-        group = GpuNodeGroup(f"{t}-{pool_key}", {
+        args: GpuNodeGroupArgs = {
             "cluster_name": cluster.node_cluster_name, "team": t, "pool": pool_key,
             "node_group_name": pool.node_pool_name, "node_role_name": pool.node_identity_name,
             "launch_template_name": pool.node_identity_name,
@@ -337,11 +338,12 @@ def _build_team(env: EnvSpec, team: TeamSpec, top: pulumi.ResourceOptions, key: 
             "subnet_ids": subnets, "instance_type": pool.machine_type,
             "accelerator": pool.accelerator, "gpus_per_node": pool.gpus_per_node,
             "min_nodes": pool.min_nodes, "max_nodes": pool.max_nodes, "spot": pool.spot,
-            "capacity": pool.capacity,
-            **({"capacity_reservation_id": pool.reservation.reference,
-                "capacity_block": pool.reservation.capacity_block} if pool.reservation else {}),
-            "disk_size_gb": pool.disk_size_gb, "tags": tags},
-            opts(_aliases(team, pool_key, pool.previous_names)))
+            "capacity": pool.capacity, "disk_size_gb": pool.disk_size_gb, "tags": tags}
+        if pool.reservation is not None:
+            args["capacity_reservation_id"] = pool.reservation.reference
+            args["capacity_block"] = pool.reservation.capacity_block
+        group = GpuNodeGroup(f"{t}-{pool_key}", args,
+                             opts(_aliases(team, pool_key, pool.previous_names)))
         pools[pool_key] = {**group.scheduling, "accelerator": pool.accelerator,
                            "machine_type": pool.machine_type, "min_nodes": pool.min_nodes,
                            "max_nodes": pool.max_nodes, "spot": pool.spot,

@@ -25,6 +25,7 @@ from components.gcp import (
     CpuNodePool,
     EncryptionKeys,
     GpuNodePool,
+    GpuNodePoolArgs,
     Network,
     Pipeline,
     ProjectAccess,
@@ -314,17 +315,20 @@ def _pool(ctx: _Env, team: TeamSpec, spec: PoolSpec, registry: TeamRegistry) -> 
     shape = spec.shape
     if shape.gcp_accelerator_type is None:
         raise ValueError(f"pool {team.name}/{spec.name}: {shape.machine_type} is not a GCP shape")
-    return GpuNodePool(f"{team.name}-{spec.name}", {
+    args: GpuNodePoolArgs = {
         "project": ctx.project, "location": ctx.env.region, "cluster": ctx.cluster.name,
         "team": team.name, "pool": spec.name, "node_pool_name": spec.node_pool_name,
         "node_identity_name": spec.node_identity_name, "machine_type": shape.machine_type,
         "accelerator_type": shape.gcp_accelerator_type, "gpus_per_node": spec.gpus_per_node,
         "min_nodes": spec.min_nodes, "max_nodes": spec.max_nodes, "spot": spec.spot,
         "capacity": spec.capacity, "zones": list(spec.zones),
-        **({"reservation": spec.reservation.reference} if spec.reservation else {}),
         "disk_size_gb": spec.disk_size_gb, "local_ssd_gb": shape.bundled_local_ssd_gb,
         "registry_repository": registry.repository_id,
-        "labels": team.labels}, opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
+        "labels": team.labels}
+    if spec.reservation is not None:
+        args["reservation"] = spec.reservation.reference
+    return GpuNodePool(f"{team.name}-{spec.name}", args,
+                       opts=ctx.opts(_aliases(team, spec.name, spec.previous_names)))
 
 
 def _pool_output(spec: PoolSpec, pool: GpuNodePool) -> dict[str, Any]:

@@ -59,8 +59,7 @@ def capacity(pool: Pool) -> str:
     """``0–2 nodes × 8 GPUs, spot``: the cap that changes between environments."""
     node_word = "node" if pool.max_nodes == 1 else "nodes"
     gpu_word = "GPU" if pool.gpus_per_node == 1 else "GPUs"
-    return (f"{nodes(pool)} {node_word} × {pool.gpus_per_node} {gpu_word}, "
-            f"{'spot' if pool.spot else 'on-demand'}")
+    return f"{nodes(pool)} {node_word} × {pool.gpus_per_node} {gpu_word}, {pool.capacity}"
 
 
 def _join(items: Iterable[str]) -> str:
@@ -328,6 +327,35 @@ def guard_rails(te: TeamEnv) -> list[Block]:
     return out
 
 
+def capacity_notes(te: TeamEnv) -> list[Block]:
+    """What each capacity mode of the team's pools means for a Job (docs/capacity.md)."""
+    by_mode: dict[str, list[Pool]] = {}
+    for p in te.pools.values():
+        by_mode.setdefault(p.capacity, []).append(p)
+    out: list[Block] = []
+    if "spot" in by_mode:
+        out.append(Para(spans("Spot nodes cost much less but can be reclaimed at short notice: "
+                              "checkpoint long training runs to a bucket.")))
+    if "flex-start" in by_mode:
+        names = ", ".join(p.name for p in by_mode["flex-start"])
+        out.append(Para(spans(
+            f"Flex-start ({names}): a node is created for your Job when the GPUs free up, so a "
+            "Job may stay Pending for minutes to hours before it starts; each node runs at "
+            "most seven days, then it is removed: checkpoint anything longer to a bucket.")))
+    for p in by_mode.get("reservation", []):
+        if p.capacity_block:
+            out.append(Para(spans(
+                Strong(p.name), " runs on a Capacity Block for ML (", Code(p.reservation or ""),
+                "): nodes start only while the block is active and are drained 40 minutes "
+                "before it ends; at most the block's instance count runs.")))
+        else:
+            out.append(Para(spans(
+                Strong(p.name), " runs on reserved capacity (", Code(p.reservation or ""),
+                "): nodes start without waiting, up to the reserved count, and the reservation "
+                "is paid whether your Jobs use it or not.")))
+    return out
+
+
 def pools_section(te: TeamEnv) -> list[Block]:
     out: list[Block] = [Heading(3, spans("GPU pools"))]
     if not te.pools:
@@ -337,7 +365,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
         ("Pool", "Accelerator", "GPUs per node", "Nodes", "Capacity", "Machine",
          "Idle / month", "Worst case / month"),
         tuple((spans(Strong(p.name)), spans(p.accelerator), spans(str(p.gpus_per_node)),
-               spans(nodes(p)), spans("spot" if p.spot else "on-demand"),
+               spans(nodes(p)), spans(p.capacity),
                spans(Code(p.machine_type)), spans(usd(p.idle_monthly_usd)),
                spans(usd(p.max_monthly_usd))) for p in te.pools.values()),
         right=(2, 6, 7)))
@@ -355,9 +383,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
             text = spans(f"Idle {usd(te.idle_monthly_usd)} a month; worst case "
                          f"{usd(te.max_monthly_usd)}. No budget is set.")
         out.append(Para(text))
-    if any(p.spot for p in te.pools.values()):
-        out.append(Para(spans("Spot nodes cost much less but can be reclaimed at short notice: "
-                              "checkpoint long training runs to a bucket.")))
+    out.extend(capacity_notes(te))
     out.append(Heading(4, spans("Run a Job on a GPU pool")))
     out.append(Para(spans(
         "A pod lands on a pool only with the pool's node selector and tolerations, and gets "

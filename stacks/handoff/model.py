@@ -68,6 +68,13 @@ class Pool:
     node_month_usd: float | None = None
     idle_monthly_usd: float | None = None
     max_monthly_usd: float | None = None
+    capacity: str = ""  # on-demand | spot | flex-start | reservation (empty: spot says it)
+    reservation: str | None = None  # the reservation consumed (gcp name/path, aws cr- id)
+    capacity_block: bool = False  # aws: the reservation is a Capacity Block for ML
+
+    def __post_init__(self) -> None:
+        if not self.capacity:
+            object.__setattr__(self, "capacity", "spot" if self.spot else "on-demand")
 
     @property
     def max_gpus(self) -> int:
@@ -564,7 +571,9 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
             resource_name=str(pout.get("resource_name") or GPU_RESOURCE),
             node_month_usd=pc.node_month_usd if pc else None,
             idle_monthly_usd=pc.idle_monthly_usd if pc else None,
-            max_monthly_usd=pc.max_monthly_usd if pc else None)
+            max_monthly_usd=pc.max_monthly_usd if pc else None, capacity=p.capacity,
+            reservation=p.reservation.reference if p.reservation else None,
+            capacity_block=bool(p.reservation and p.reservation.capacity_block))
     pipelines_out = out.get("pipelines") or {}
     pipelines = {k: _pipeline(s, _get(pipelines_out, k), plan) for k, s in team.pipelines.items()}
     registry = str(_get(out, "container_registry"))

@@ -180,7 +180,7 @@ class _Resolver:
     def reservation(self, pool: Entry) -> ReservationSpec:
         """The reservation of a ``capacity: reservation`` pool (validated: one zone given)."""
         written = pool.value("reservation")
-        zone = tuple(pool.value("zones"))[0]
+        zone = next(iter(pool.value("zones")))
         if self.org.cloud == "aws":
             return ReservationSpec(reference=written.id, zone=zone,
                                    capacity_block=bool(written.capacity_block))

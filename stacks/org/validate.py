@@ -951,12 +951,10 @@ def _not_sold(cloud: str, accel: str, shape: catalog.MachineShape, mode: str, re
     what = f"{shape.machine_type} ({accel} x{shape.gpus_per_node})"
     options = catalog.capacity_options(cloud, shape.machine_type)
     if block:
-        blocks = [s for s in catalog.all_shapes(cloud)
-                  if catalog.CAPACITY_BLOCK in catalog.capacity_options(cloud, s.machine_type).modes]
-        offered = "; ".join(
-            f"{s.machine_type} in "
-            + ", ".join(sorted(catalog.capacity_options(cloud, s.machine_type)
-                               .capacity_block_regions)) for s in blocks)
+        blocks = [catalog.capacity_options(cloud, s.machine_type)
+                  for s in catalog.all_shapes(cloud)]
+        offered = "; ".join(f"{o.machine_type} in {', '.join(sorted(o.capacity_block_regions))}"
+                            for o in blocks if catalog.CAPACITY_BLOCK in o.modes)
         date = catalog.sources()[options.source.split("+")[0]].date
         here = ("is not sold as a Capacity Block for ML" if catalog.CAPACITY_BLOCK
                 not in options.modes else f"is not sold as a Capacity Block in {region}")

@@ -93,6 +93,15 @@ class CostReport:
         return {p.family: p.spot_discount for t in self.teams for p in t.pools
                 if p.spot_discount is not None}
 
+    def flex_start_discounts(self) -> dict[str, float]:
+        """Family -> documented flex-start discount, for every family a flex-start pool uses."""
+        return {p.family: p.capacity_discount or 0.0 for t in self.teams for p in t.pools
+                if p.capacity == "flex-start"}
+
+    def reserved(self) -> tuple[PoolCost, ...]:
+        """Pools consuming a reservation (billed whether nodes run or not)."""
+        return tuple(p for t in self.teams for p in t.pools if p.capacity == "reservation")
+
     def estimate_note(self) -> str:
         """One sentence on where the prices come from and what is estimated."""
         parts = [f"list prices of {self.price_region} ({self.cloud}) as of {self.price_date}"]
@@ -104,6 +113,14 @@ class CostReport:
             offs = ", ".join([f"{d0:.0%} off on-demand for family {first}",
                               *(f"{d:.0%} for {f}" for f, d in rest)])
             parts.append(f"spot prices are estimates: {offs}")
+        flex = self.flex_start_discounts()
+        if flex:
+            offs = ", ".join(f"{d:.0%} off for {f}" for f, d in sorted(flex.items()))
+            parts.append(f"flex-start at Google's documented DWS discount ({offs}; 'up to', so "
+                         "it may cost more)")
+        if self.reserved():
+            parts.append("reservation pools are billed for every reserved node whether it "
+                         "runs or not: idle = max_nodes at the on-demand rate")
         return "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -154,6 +171,9 @@ def _team_json(t: TeamCost, report: CostReport) -> dict[str, Any]:
             "family": p.family,
             "spot": p.spot,
             "spot_discount": p.spot_discount,
+            "capacity": p.capacity,
+            "capacity_discount": p.capacity_discount,
+            "billed_idle_nodes": p.billed_idle_nodes,
             "node_hour_usd": round(p.node_hour_usd, 4),
             "node_month_usd": _cents(p.node_month_usd),
             "min_nodes": p.min_nodes,
@@ -175,7 +195,7 @@ def pool_cost(cloud: str, pool: PoolSpec) -> PoolCost:
     """Cost of one resolved pool (``cloud`` is the shape's own; kept for callers)."""
     return pricing.pool_cost(pool.shape, pool=pool.name, spot=pool.spot,
                              min_nodes=pool.min_nodes, max_nodes=pool.max_nodes,
-                             node_pool_name=pool.node_pool_name)
+                             node_pool_name=pool.node_pool_name, capacity=pool.capacity)
 
 
 def team_cost(cloud: str, team: TeamSpec, budget_currency: str = CURRENCY) -> TeamCost:
@@ -251,6 +271,10 @@ def pool_note(team: TeamCost, pool: PoolCost) -> str:
     text = f"≤ {usd(pool.max_monthly_usd)}/mo"
     if pool.spot:
         text += " (spot est.)"
+    elif pool.capacity == "flex-start":
+        text += " (flex-start est.)"
+    elif pool.capacity == "reservation":
+        text += " (reserved: billed idle)"
     if team.over_budget:
         text += ", team over budget"
     return text

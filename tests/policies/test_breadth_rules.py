@@ -576,8 +576,14 @@ CASES: dict[str, dict[str, list[Stack]]] = {
     },
     "TRL-GKE-011": {
         "pass": [S(pool()), S(pool(management={"autoRepair": True, "autoUpgrade": True})),
-                 S(gke(**PRIVATE_GKE, clusterAutoscaling=NAP))],
+                 S(gke(**PRIVATE_GKE, clusterAutoscaling=NAP)),
+                 S(pool(management={"autoRepair": False, "autoUpgrade": True},
+                        **{"nodeConfig.flexStart": True}),
+                   note="flex-start pools run without auto-repair, as GKE requires")],
         "fail": [S(pool(management={"autoRepair": False, "autoUpgrade": True})),
+                 S(pool(management={"autoRepair": False, "autoUpgrade": True},
+                        **{"nodeConfig.flexStart": False}),
+                   note="flexStart false is an ordinary pool"),
                  S(gke(**PRIVATE_GKE, nodePools=[{"name": "inline", "management": {
                      "autoRepair": False}}])),
                  S(gke(**PRIVATE_GKE, clusterAutoscaling=mod(NAP, {

@@ -40,6 +40,10 @@ def _money(value: float) -> str:
     return f"{value:,.0f}"
 
 
+#: Beside a node-hour price: how the pool's nodes are obtained (on demand: none).
+MARKS = {"spot": " S", "flex-start": " F", "reservation": " R"}
+
+
 def _status(team: TeamCost) -> Text:
     """Budget verdict, in the team row's (otherwise empty) machine column."""
     if team.budget_usd is not None and not team.budget_comparable:
@@ -71,7 +75,7 @@ def teams_table(report: CostReport) -> Table:
                       Text(_money(team.max_monthly_usd), style=style),
                       Text(budget, style=style))
         for j, pool in enumerate(team.pools):
-            price = f"{pool.node_hour_usd:,.4f}" + (" S" if pool.spot else "  ")
+            price = f"{pool.node_hour_usd:,.4f}" + MARKS.get(pool.capacity, "  ")
             table.add_row(f"  {pool.pool}",
                           f"{pool.machine_type} ({pool.gpus_per_node}×{pool.accelerator})",
                           price, f"{pool.min_nodes}–{pool.max_nodes}",
@@ -140,8 +144,10 @@ def render_table(report: CostReport, out: Console) -> None:
     title = (f"Monthly cost of {report.environment} ({report.cloud}, {report.tier}), "
              f"USD, {report.price_date} prices")
     out.print(Text(title, style="bold"))
-    out.print(Text("Idle = min_nodes; Max = max_nodes running 730 h/month. "
-                   "S = spot price. " + SCOPE_NOTE[0].upper() + SCOPE_NOTE[1:] + ".",
+    out.print(Text("Idle = min_nodes (reservations: every reserved node); Max = max_nodes "
+                   "running 730 h/month. "
+                   "S = spot price, F = flex-start price, R = reserved (billed idle). "
+                   + SCOPE_NOTE[0].upper() + SCOPE_NOTE[1:] + ".",
                    style="dim"))
     out.print()
     if report.teams:
