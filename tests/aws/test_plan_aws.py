@@ -190,7 +190,8 @@ def test_capacity_type_by_tier_and_override(dev_plan, prod_plan):
             for r in prod_plan.of_type("aws:eks/nodeGroup:NodeGroup")}
     assert dev["vision-render"] == "SPOT", "sandbox default: spot"
     assert prod["vision-render"] == "ON_DEMAND", "production default: on-demand"
-    assert prod["recsys-train"] == "ON_DEMAND", "override spot: false in prod"
+    assert prod["recsys-train"] == "CAPACITY_BLOCK", "prod override: a Capacity Block"
+    assert prod["recsys-serve"] == "ON_DEMAND", "production default: on-demand"
     assert dev["cluster-system"] == prod["cluster-system"] == "ON_DEMAND"
     assert next(r for r in prod_plan.of_type("aws:eks/nodeGroup:NodeGroup")
                 if r.name == "vision-finetune").inputs["instanceTypes"] == ["p5.4xlarge"], \

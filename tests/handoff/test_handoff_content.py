@@ -53,7 +53,7 @@ def test_pools_costs_and_budgets(example):
                 cells = [c.strip() for c in row.strip("|").split("|")]
                 assert cells[1:5] == [pool.accelerator, str(pool.gpus_per_node),
                                       f"{pool.min_nodes}–{pool.max_nodes}",
-                                      "spot" if pool.spot else "on-demand"], row
+                                      pool.capacity], row
                 assert cells[6:] == [usd(pool.idle_monthly_usd), usd(pool.max_monthly_usd)], row
             if team.budget_usd:
                 assert f"{usd(team.max_monthly_usd)} of the {usd(team.budget_usd)} budget" in text
@@ -109,7 +109,7 @@ def test_gcp_overview(gcp):
     assert "| **prod** | production | Google Cloud | `acme-ml-prod` | us-east4 | `acme-prod` |" \
         in readme
     assert ("| **recsys** GPU pool train | h100-80gb: 0–1 node × 8 GPUs, spot | "
-            "h100-80gb: 0–2 nodes × 8 GPUs, on-demand |") in readme
+            "h100-80gb: 0–2 nodes × 8 GPUs, reservation |") in readme
     assert "| **research** GPU pool notebooks | t4: 0–2 nodes × 1 GPU, spot | — |" in readme
     protected = next(line for line in readme.splitlines()
                      if line.startswith("| Protected from deletion"))
@@ -162,3 +162,24 @@ def test_schedules_are_the_same_words_everywhere(example):
                 words = f"{p.name}: {cron.describe(p.schedule, p.timezone)}"
                 assert label(words) in readme, f"README diagram: {team.name}/{env} {words}"
                 assert words in page, f"index.html diagram: {team.name}/{env} {words}"
+
+
+def test_each_capacity_mode_tells_the_team_what_it_means(example):
+    """Issue 21: a flex-start Job may queue, a reservation bills idle, a Capacity Block ends."""
+    for env, spec in example.specs.items():
+        for team in spec.teams.values():
+            text = " ".join(section(example.files[f"teams/{team.name}.md"], env).split())
+            for pool in team.pools.values():
+                if pool.capacity == "flex-start":
+                    assert f"Flex-start ({pool.name}): a node is created for your Job when the " \
+                           "GPUs free up" in text and "at most seven days" in text, \
+                        f"{team.name}/{env}: pool {pool.name} is flex-start"
+                if pool.capacity == "reservation" and pool.reservation:
+                    ref = pool.reservation.reference
+                    expected = ("runs on a Capacity Block for ML" if
+                                pool.reservation.capacity_block else "runs on reserved capacity")
+                    assert f"{pool.name}** {expected} (`{ref}`)" in text, \
+                        f"{team.name}/{env}: pool {pool.name} consumes {ref}"
+    modes = {p.capacity for s in example.specs.values() for t in s.teams.values()
+             for p in t.pools.values()}
+    assert "reservation" in modes, "the bundled examples show a reservation pool on both clouds"

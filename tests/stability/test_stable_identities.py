@@ -127,8 +127,9 @@ def test_rename_with_previous_names_keeps_the_resources(section, old, new):
     else:
         renamed = text.replace("      train: {accelerator: h100-80gb",
                                f"      {new}: {{previous_names: [{old}], accelerator: h100-80gb"
-                               ).replace("gpu_pools: {train: {max_nodes: 2",
-                                         f"gpu_pools: {{{new}: {{max_nodes: 2")
+                               ).replace("          train: {max_nodes: 2,",
+                                         f"          {new}: {{max_nodes: 2,")
+        assert renamed.count(new) == 2, "the bundled org's train pool and its prod override"
     for env in ("dev", "prod"):
         before = plan(resolve(load(BUNDLED_GCP), env))
         d = diff_plans(before, plan_text(renamed, env, BUNDLED_GCP))
