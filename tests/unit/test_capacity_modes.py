@@ -30,7 +30,8 @@ teams:
 
 def gcp_pool(pool: str, *, tier: str = "sandbox") -> str:
     text = MINIMAL_GCP.replace("      serve: {accelerator: l4, max_nodes: 2}", f"      {pool}")
-    return text.replace("dev: {project: acme-ml-dev}", f"dev: {{project: acme-ml-dev, tier: {tier}}}")
+    return text.replace("dev: {project: acme-ml-dev}",
+                        f"dev: {{project: acme-ml-dev, tier: {tier}}}")
 
 
 def aws_pool(pool: str, *, region: str = "us-east-1") -> str:
