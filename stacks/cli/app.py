@@ -295,6 +295,40 @@ def cost(org: Path, env: str | None, fmt: str) -> None:
 
 
 @main.command()
+@org_argument
+@env_option
+@format_option("text", "json")
+@click.option("--quotas", "quota_files", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Saved quota output to read instead of calling the APIs: `gcloud compute "
+                   "regions describe REGION --format=json` (and `gcloud compute project-info "
+                   "describe --format=json`), or `aws service-quotas list-service-quotas "
+                   "--service-code ec2 --output json`. Repeatable.")
+def preflight(org: Path, env: str | None, fmt: str, quota_files: tuple[Path, ...]) -> None:
+    """Before `pulumi up`: will every GPU pool get its nodes at max_nodes?
+
+    Online and read-only, with your cloud credentials: GPU quotas per pool's worst case summed
+    over pools sharing them, zones that sell each machine type, reservations (exist, shared,
+    free), your permissions for what the plan creates (and EKS admin), APIs, the Kubernetes
+    version. One row per pool and check: ok, short by N (with the exact next step) or
+    unknown. Exit 0 when everything can start, 1 otherwise. Needs the `preflight` extra:
+    pip install 'trellis-ml[preflight]'.
+
+    \b
+    Examples:
+      trellis preflight --env prod
+      trellis preflight --env prod --format json
+      gcloud compute regions describe us-east4 --project acme-ml-prod --format=json > q.json
+      trellis preflight --env prod --quotas q.json     # no credentials needed
+    """
+    with imports_paused():
+        from stacks.cli.commands.preflight import preflight_command
+
+    sys.exit(preflight_command(load_env(org, env), fmt=fmt, quota_files=list(quota_files),
+                               console=_console() if fmt == "text" else None))
+
+
+@main.command()
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
 @env_option
