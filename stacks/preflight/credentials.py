@@ -33,15 +33,16 @@ def _adc_path() -> Path:
 
 def gcp() -> tuple[Any, str]:
     """(credentials, who they are) from Google's application default credentials."""
+    from stacks.preflight.gcp import SCOPES, quiet_google
+
     try:
-        import google.auth
-        from google.auth.exceptions import DefaultCredentialsError
+        with quiet_google():
+            import google.auth
+            from google.auth.exceptions import DefaultCredentialsError
     except ImportError as exc:
         raise MissingClientsError(f"trellis preflight on gcp needs google-auth and "
-                             f"google-api-python-client ({exc.name} is missing): {EXTRA}") \
-            from None
-    from stacks.preflight.gcp import SCOPES
-
+                                  f"google-api-python-client ({exc.name} is missing): "
+                                  f"{EXTRA}") from None
     try:
         credentials, _project = google.auth.default(scopes=list(SCOPES))
     except DefaultCredentialsError:

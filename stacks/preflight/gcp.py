@@ -18,6 +18,9 @@ client, ``static_discovery``):
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from stacks.org.spec import EnvSpec
@@ -38,7 +41,8 @@ class GcpApis:
     ``credentials`` (the user's, google.auth.default)."""
 
     def __init__(self, *, http: Any = None, credentials: Any = None) -> None:
-        from googleapiclient import discovery
+        with quiet_google():
+            from googleapiclient import discovery
 
         how: dict[str, Any] = {"http": http} if http is not None else {"credentials": credentials}
 
@@ -50,6 +54,15 @@ class GcpApis:
         self.crm = build("cloudresourcemanager", "v1")
         self.serviceusage = build("serviceusage", "v1")
         self.container = build("container", "v1")
+
+
+@contextlib.contextmanager
+def quiet_google() -> Iterator[None]:
+    """Imports of Google's client without its Python-version FutureWarning (a notice about
+    Google's support calendar, not about this run)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+        yield
 
 
 def _error(exc: Exception) -> tuple[int, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
 import re
 from functools import cache
@@ -51,6 +52,21 @@ def validate(api: str, schema: str, value: Any) -> list[str]:
     out: list[str] = []
     _check(document(api), {"$ref": schema}, value, schema, out)
     return out
+
+
+#: True while a response is checked: output-only fields belong there, "Required" is about
+#: requests.
+_RESPONSE = contextvars.ContextVar("_RESPONSE", default=False)
+
+
+def validate_response(api: str, schema: str, value: Any) -> list[str]:
+    """Every way ``value`` breaks ``schema`` of ``api`` as a response body (recorded API
+    responses and saved CLI output are held to the API's own description)."""
+    token = _RESPONSE.set(True)
+    try:
+        return validate(api, schema, value)
+    finally:
+        _RESPONSE.reset(token)
 
 
 def _check(doc: dict[str, Any], spec: dict[str, Any], value: Any, path: str,
@@ -136,9 +152,11 @@ def _object(doc: dict[str, Any], schema: dict[str, Any], value: Any, path: str,
             out.append(f"{path}.{key}: no such field in {schema.get('id')}; it has "
                        f"{sorted(props)}")
             continue
-        if prop.get("readOnly"):
+        if prop.get("readOnly") and not _RESPONSE.get():
             out.append(f"{path}.{key}: output only, a request must not set it")
         _check(doc, prop, item, f"{path}.{key}", out)
     for key, prop in props.items():
+        if _RESPONSE.get():
+            break
         if required(prop) and not prop.get("readOnly") and key not in value:
             out.append(f"{path}.{key}: required by {schema.get('id')} and missing")
