@@ -107,10 +107,9 @@ def rows(needs: list[PoolNeed], region: str, book: QuotaBook, next_step: NextSte
 
 
 def _label(d: Demand) -> str:
-    where = "" if d.scope == "global" else f", {d.scope}"
     if d.quota.cloud == "aws":  # codes say nothing to people: name them too
-        return f"quota {d.quota.name} ({d.quota.quota}{where})"
-    return f"quota {d.quota.quota}" + (f" ({d.scope})" if where else "")
+        return f"quota {d.quota.name} ({d.quota.quota})"
+    return f"quota {d.quota.quota}" + ("" if d.scope == "global" else f" ({d.scope})")
 
 
 def _row(d: Demand, group: list[Demand], book: QuotaBook, next_step: NextStep,

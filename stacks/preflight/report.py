@@ -122,7 +122,7 @@ def render(report: Report, console: Any) -> None:
         console.print()
         line = Text(f"{row.subject:<{width}}  {row.check:<{checks}}  ")
         line.append(row.verdict_text, style=styles[row.verdict])
-        console.print(line)
+        console.print(line, soft_wrap=True)
         for part in textwrap.wrap(row.detail, width=max(40, console.width - 4),
                                   break_on_hyphens=False):
             console.print(Text("    " + part), soft_wrap=True)

@@ -133,8 +133,8 @@ def rows(report, subject: str) -> dict[str, Any]:
     return {r.check: r for r in report.rows if r.subject == subject}
 
 
-G_QUOTA = "quota Running On-Demand G and VT instances (L-DB2E81BA, us-west-2)"
-P_QUOTA = "quota Running On-Demand P instances (L-417A185B, us-west-2)"
+G_QUOTA = "quota Running On-Demand G and VT instances (L-DB2E81BA)"
+P_QUOTA = "quota Running On-Demand P instances (L-417A185B)"
 
 
 def test_enough_quota_and_a_ready_block_exit_zero(prod):
