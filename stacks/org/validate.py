@@ -999,7 +999,9 @@ def _reservation_zone(p: Problems, pool: Entry, shape: catalog.MachineShape, reg
         find = (f"`aws ec2 describe-capacity-reservations --capacity-reservation-ids "
                 f"{reservation.id} --region {region} --query "
                 "'CapacityReservations[].AvailabilityZoneId'` prints its zone ID")
-        example = f"zones: [{catalog.aws_zone_prefix(region)}-az1]"
+        prefix = (catalog.aws_zone_prefix(region) if region in catalog.regions("aws")
+                  else "use1")
+        example = f"zones: [{prefix}-az1]"
     where = pool.where("zones") if wanted is not None else pool.where("reservation")
     given = "no zone" if wanted is None else f"{len(wanted)} zones"
     p.add(where, f"a reservation lives in one zone, so a pool consuming it runs in that zone "
@@ -1011,6 +1013,8 @@ def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
                     shape: catalog.MachineShape) -> None:
     """aws: gpu_pools.<pool>.zones are AZ IDs of the environment's network that offer the
     instance type, and the pool can be placed somewhere (docs/adr/0015-aws-zones-by-id.md)."""
+    if region not in catalog.regions("aws"):
+        return  # the region is reported where it is written; its zones mean nothing yet
     network = catalog.eks_cluster_zone_ids(region)
     offered = catalog.zones("aws", shape.machine_type, region)
     wanted = pool.value("zones")

@@ -44,6 +44,12 @@ def edited(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def moved_zone(text: str) -> str:
+    """The bundled prod's reservation pool follows a move to us-central1 (a reservation lives
+    in one zone, which org.yaml names)."""
+    return edited(text, "zones: [us-east4-b]", "zones: [us-central1-b]")
+
+
 def kinds(d: PlanDiff) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for f in d.findings:
@@ -69,8 +75,9 @@ def test_aws_region_or_account_change_replaces_every_resource_on_the_provider(ch
     new = edited(AWS_TEXT, AWS_PROD, new_line)
     if what == "account":  # the example's ARNs name the account too; keep the file valid
         new = new.replace("222222222222", "333333333333")
-    else:  # SageMaker pulls images from the job's region: the example names prod's
-        new = new.replace("us-west-2", "us-east-2")
+    else:  # SageMaker pulls images from the job's region: the example names prod's; the
+        # Capacity Block pool names its zone (a reservation lives in one)
+        new = new.replace("us-west-2", "us-east-2").replace("usw2-az2", "use2-az2")
     d = diff(AWS_TEXT, new, "prod", AWS.parent)
     old_plan = planned(AWS_TEXT, "prod", str(AWS.parent))
     on_provider = {r.urn for r in old_plan.resources
@@ -93,8 +100,8 @@ def test_aws_region_or_account_change_replaces_every_resource_on_the_provider(ch
 
 
 def test_gcp_region_change_replaces_the_cluster_and_through_it_every_namespace():
-    new = edited(GCP_TEXT, "tier: production, region: us-east4", "tier: production, region: "
-                                                                 "us-central1")
+    new = moved_zone(edited(GCP_TEXT, "tier: production, region: us-east4",
+                            "tier: production, region: us-central1"))
     d = diff(GCP_TEXT, new, "prod")
     lost = kinds(d)
     assert "cluster-gke" in lost["replaced"], lost
@@ -165,8 +172,9 @@ def test_dropping_a_bucket_in_one_environment_is_data_loss_there_only():
 
 
 def test_dropping_a_pool_in_one_environment_removes_it_without_data_loss():
-    drop = edited(GCP_TEXT, "gpu_pools: {train: {max_nodes: 2, spot: false},",
-                  "gpu_pools: {train: {enabled: false},")
+    drop = edited(GCP_TEXT, "train: {max_nodes: 2, capacity: reservation, zones: [us-east4-b],\n"
+                  "                  reservation: {name: acme-h100-prod, project: "
+                  "acme-ml-shared}}", "train: {enabled: false}")
     d = diff(GCP_TEXT, drop, "prod")
     assert any(r.name == "recsys-train" for r in d.removed), [r.name for r in d.removed]
     assert not d.data_loss, d.data_loss
@@ -230,6 +238,8 @@ DATA_LOSS_EDITS = {
 def test_fail_on_data_loss_fails_for_each_kind(tmp_path, kind):
     old, new = DATA_LOSS_EDITS[kind]
     text = edited(GCP_TEXT, old, new)
+    if kind == "replaced":
+        text = moved_zone(text)
     result = run_diff(tmp_path, GCP_TEXT, text, "prod", BUNDLED_GCP, "--fail-on-data-loss",
                       "--format", "json")
     assert result.exit_code == 1, f"{kind}: --fail-on-data-loss did not fail\n{result.output}"

@@ -245,3 +245,12 @@ def test_every_catalogued_shape_has_capacity_data_that_agrees_with_shapes_csv():
             assert options.pool_modes, f"{shape.machine_type} is sold in no mode"
             assert catalog.gpu_quotas(shape, preemptible=False), \
                 f"{shape.machine_type}: no quota the preflight could check"
+
+
+def test_an_unknown_region_is_one_error_even_for_a_pool_with_zones(write_org):
+    """The reservation pool's zone cannot be judged in a region that does not exist (found by
+    the CLI fuzz test: it crashed deriving the region's zone-ID prefix)."""
+    err = one_error(write_org, aws_pool(
+        "serve: {accelerator: h100-80gb, capacity: reservation, zones: [use1-az4], "
+        "reservation: {id: cr-0123456789abcdef0}}", region="nowhere"))
+    assert "region: 'nowhere' is not a aws region" in err, err
