@@ -73,6 +73,9 @@ GCP_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "gcp:serviceaccount/account:Account": ("iam.serviceAccounts.create",),
     "gcp:serviceaccount/iAMMember:IAMMember": ("iam.serviceAccounts.setIamPolicy",),
     "gcp:projects/iAMMember:IAMMember": ("resourcemanager.projects.setIamPolicy",),
+    # IamMemberRemove reads the project policy and writes it back without the member.
+    "gcp:projects/iamMemberRemove:IamMemberRemove": (
+        "resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"),
     "gcp:storage/bucket:Bucket": ("storage.buckets.create",),
     "gcp:storage/bucketIAMMember:BucketIAMMember": ("storage.buckets.setIamPolicy",),
     "gcp:storage/bucketObject:BucketObject": ("storage.objects.create",),

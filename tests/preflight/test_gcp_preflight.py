@@ -141,7 +141,8 @@ def test_a_reservation_without_room_for_the_pool(prod, change, words):
 def test_a_denied_permission_names_it_and_the_role_that_grants_it(prod):
     g = healthy(denied=frozenset({"container.clusters.create", "container.clusters.update"}))
     report = run(prod, g)
-    row = rows(report, "environment")["permissions (23)"]
+    [row] = [r for key, r in rows(report, "environment").items()
+             if key.startswith("permissions (")]
     assert (row.verdict, row.short_by) == ("short", 2), row
     assert "denied on acme-ml-prod: container.clusters.create, container.clusters.update" \
         in row.detail
