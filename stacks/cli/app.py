@@ -87,15 +87,35 @@ def _fail(message: str, summary: str) -> None:
     sys.exit(1)
 
 
+#: CI and hooks name the org file and environment once, in the job's environment.
+ORG_ENVVAR, ENV_ENVVAR = "TRELLIS_ORG", "TRELLIS_ENV"
+ALL = "all"
+
+
 def org_argument(fn: F) -> F:
     return click.argument("org", required=False, default=str(DEFAULT_ORG), metavar="[ORG]",
+                          envvar=ORG_ENVVAR,
+                          type=click.Path(dir_okay=False, path_type=Path))(fn)
+
+
+def orgs_argument(fn: F) -> F:
+    """``[ORG]...``: one or more org files (a pre-commit hook passes every one it matched)."""
+    return click.argument("orgs", nargs=-1, metavar="[ORG]...", envvar=ORG_ENVVAR,
                           type=click.Path(dir_okay=False, path_type=Path))(fn)
 
 
 def env_option(fn: F) -> F:
-    return click.option("--env", "-e", "env", metavar="ENV",
+    return click.option("--env", "-e", "env", metavar="ENV", envvar=ENV_ENVVAR,
                         help="Environment (= stack name). May be omitted when the org file "
-                             "has one environment.")(fn)
+                             f"has one environment. Default: ${ENV_ENVVAR}.")(fn)
+
+
+def envs_option(fn: F) -> F:
+    """``--env ENV|all``: one environment, or every environment of the file in one run."""
+    return click.option("--env", "-e", "env", metavar="ENV|all", envvar=ENV_ENVVAR,
+                        help="Environment (= stack name), or `all` for every environment of "
+                             "the file in one run. May be omitted when the org file has one "
+                             f"environment. Default: ${ENV_ENVVAR}.")(fn)
 
 
 def format_option(*choices: str) -> Callable[[F], F]:
@@ -114,6 +134,23 @@ def pick_env(loaded: Any, env: str | None) -> str:
         raise click.UsageError(f"--env is required: {loaded.path} defines "
                                f"{', '.join(envs)}")
     return env
+
+
+def pick_envs(loaded: Any, env: str | None) -> list[str]:
+    """``--env all``: every environment, in file order; else the one :func:`pick_env` picks."""
+    if env == ALL:
+        return [str(e) for e in loaded.environments]
+    return [pick_env(loaded, env)]
+
+
+def output_width() -> int | None:
+    """Columns for people's output: the terminal's, else ``COLUMNS``, else 100 (CI logs)."""
+    import os
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if sys.stdout.isatty() else 100
 
 
 def load_env(org: Path, env: str | None) -> Any:
@@ -142,21 +179,30 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@org_argument
-def validate(org: Path) -> None:
-    """Parse and validate ORG; print every problem with its line.
+@orgs_argument
+def validate(orgs: tuple[Path, ...]) -> None:
+    """Parse and validate each ORG (default stacks/org.yaml); print every problem with its line.
 
     \b
     Example:
       trellis validate stacks/org.yaml
+      trellis validate teams/a/org.yaml teams/b/org.yaml   # a pre-commit hook passes several
     """
     from stacks.org.load import load
 
-    loaded = load(org)
-    n_teams = len(loaded.org.teams)
-    click.echo(f"{org}: valid ({loaded.org.cloud}, {len(loaded.environments)} environment"
-               f"{'s' if len(loaded.environments) != 1 else ''}, {n_teams} team"
-               f"{'s' if n_teams != 1 else ''})")
+    problems: list[Any] = []
+    for org in orgs or (DEFAULT_ORG,):
+        try:
+            loaded = load(org)
+        except OrgError as exc:
+            problems.extend(exc.issues)
+            continue
+        n_teams = len(loaded.org.teams)
+        click.echo(f"{org}: valid ({loaded.org.cloud}, {len(loaded.environments)} environment"
+                   f"{'s' if len(loaded.environments) != 1 else ''}, {n_teams} team"
+                   f"{'s' if n_teams != 1 else ''})")
+    if problems:
+        raise OrgError(problems)
 
 
 @main.command()
@@ -176,65 +222,97 @@ def schema() -> None:
 
 @main.command()
 @org_argument
-@env_option
+@envs_option
 @format_option("tree", "json")
 def plan(org: Path, env: str | None, fmt: str) -> None:
-    """Build the plan of one environment offline and print it.
+    """Build the plan of one environment (or `--env all`) offline and print it.
 
     No cloud credentials and no Pulumi CLI needed: the Pulumi program runs under Pulumi's mock
-    runtime and every resource registration is recorded.
+    runtime and every resource registration is recorded. With `--env all` the JSON is
+    `{"org", "cloud", "environment": "all", "environments": [<one plan each>]}`.
 
     \b
     Examples:
       trellis plan --env dev
+      trellis plan --env all --format json > plans.json
       trellis plan examples/aws.yaml --env prod --format json | jq '.resources | length'
     """
     with imports_paused():
         from stacks.plan.engine import plan as build_plan
         from stacks.report.tree import render_plan_tree
+    from stacks.org.load import load
+    from stacks.org.resolve import resolve
 
-    spec = load_env(org, env)
-    result = build_plan(spec)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=False))
-    else:
+    loaded = load(org)
+    names = pick_envs(loaded, env)
+    plans = []
+    for i, name in enumerate(names):
+        spec = resolve(loaded, name)
+        result = build_plan(spec)
+        if fmt == "json":
+            plans.append(result.to_json())
+            continue
+        from rich.console import Console
+
         from stacks.report.cost import plan_annotations
 
-        render_plan_tree(result, spec, annotations=plan_annotations(result, spec))
+        if i:
+            click.echo()
+        render_plan_tree(result, spec, annotations=plan_annotations(result, spec),
+                         console=Console(width=output_width(), highlight=False))
+    if fmt == "json":
+        doc = plans[0] if env != ALL else {
+            "org": loaded.org.org, "cloud": loaded.org.cloud, "environment": ALL,
+            "environments": plans}
+        click.echo(json.dumps(doc, indent=2, sort_keys=False))
 
 
 @main.command()
-@org_argument
-@env_option
+@orgs_argument
+@envs_option
 @format_option("text", "json", "sarif", "junit")
 @click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]),
               default="low", show_default=True,
               help="Lowest severity whose unwaived mandatory violations fail the run.")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Waivers file. Default: waivers.yaml beside ORG, if present.")
-def check(org: Path, env: str | None, fmt: str, fail_on: str, waivers_path: Path | None) -> None:
-    """Plan one environment offline and run the policy pack on it (for CI).
+def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
+          waivers_path: Path | None) -> None:
+    """Plan one environment (or `--env all`) offline and run the policy pack on it (for CI).
 
-    Exit 1 when an unwaived mandatory violation at or above --fail-on remains. The same pack
-    runs under `pulumi preview --policy-pack policies`.
+    Exit 1 when an unwaived mandatory violation at or above --fail-on remains in any
+    environment. Every finding names its environment and points at the org.yaml line it came
+    from (file:line:column), with the field that fixes it. The same pack runs under
+    `pulumi preview --policy-pack policies`. Several ORG files (a pre-commit hook) are checked
+    into one report.
 
     \b
     Examples:
       trellis check --env prod
-      trellis check --env prod --format sarif > trellis.sarif
+      trellis check --env all --format sarif > trellis.sarif
+      TRELLIS_ORG=infra/org.yaml TRELLIS_ENV=all trellis check --format junit > trellis.xml
     """
     with imports_paused():
-        from stacks.cli.commands.check import check_command
+        from stacks.cli.commands.check import Target, check_targets
         from stacks.plan.engine import plan as build_plan
+        from stacks.report.origins import Origins
         from stacks.report.waivers import default_path
+    from stacks.org.load import load
+    from stacks.org.resolve import resolve
 
-    spec = load_env(org, env)
-    with _progress(f"planning {spec.name} and running the policy pack"):
-        result = build_plan(spec)
-    budgets = {t.name: t.budget_usd for t in spec.teams.values() if t.budget_usd is not None}
-    sys.exit(check_command(result, fmt=fmt, fail_on=fail_on,
-                           waivers_path=waivers_path or default_path(org),
-                           out=sys.stdout, config={"budgets": budgets}))
+    targets = []
+    for org in orgs or (DEFAULT_ORG,):
+        loaded = load(org)
+        for name in pick_envs(loaded, env):
+            spec = resolve(loaded, name)
+            with _progress(f"planning {spec.name} and running the policy pack"):
+                result = build_plan(spec)
+            budgets = {t.name: t.budget_usd for t in spec.teams.values()
+                       if t.budget_usd is not None}
+            targets.append(Target(result, Origins.of(result.resources, spec, loaded.source, org),
+                                  waivers_path or default_path(org), {"budgets": budgets}))
+    sys.exit(check_targets(targets, fmt=fmt, fail_on=fail_on, out=sys.stdout,
+                           width=output_width()))
 
 
 @main.command()
@@ -274,23 +352,31 @@ def _progress(message: str) -> Any:
 
 @main.command()
 @org_argument
-@env_option
+@envs_option
 @format_option("table", "json")
 def cost(org: Path, env: str | None, fmt: str) -> None:
     """Monthly cost per team: idle and at max scale, against the budget.
 
     GPU pools from the catalogue's list prices (date printed), spot as a documented estimate,
     plus the environment's fixed platform costs. Always exits 0: the budget guardrail that can
-    fail a build is policy TRL-COST-001 in `trellis check`.
+    fail a build is policy TRL-COST-001 in `trellis check`. `--env all` prints every
+    environment (JSON: `{"environment": "all", "environments": [...]}`).
 
     \b
     Examples:
       trellis cost --env prod
+      trellis cost --env all
       trellis cost examples/aws.yaml --env dev --format json
     """
     with imports_paused():
-        from stacks.cli.commands.cost import cost_command
+        from stacks.cli.commands.cost import cost_command, cost_command_all
+    from stacks.org.load import load
+    from stacks.org.resolve import resolve
 
+    if env == ALL:
+        loaded = load(org)
+        specs = [resolve(loaded, name) for name in pick_envs(loaded, env)]
+        sys.exit(cost_command_all(specs, fmt=fmt, console=_console()))
     sys.exit(cost_command(load_env(org, env), fmt=fmt, console=_console()))
 
 
@@ -358,7 +444,7 @@ def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: boo
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 100)
+    return Console(highlight=False, width=output_width())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ from policies.evaluate import Diagnostic, Record, evaluate
 from policies.registry import Rule, all_rules, config_keys, tier_levels
 from policies.settings import expand
 from stacks.report.findings import CheckReport, Finding
+from stacks.report.origins import Origins
 from stacks.report.waivers import Waiver
 
 
@@ -85,15 +86,24 @@ def evaluate_direct(plan: PlanLike, resources: Sequence[Any],
     return evaluate([record(r) for r in resources], per_policy, rules)
 
 
+def _placed(where: Origins, rule_id: str, urn: str) -> dict[str, Any]:
+    place = where.place(rule_id, urn)
+    return {"location": place.location, "fix_field": place.fix_field,
+            "fix_advice": place.fix_advice}
+
+
 def run_check(plan: PlanLike, *, config: Mapping[str, Any] | None = None,
               waivers: Sequence[Waiver] | None = None,
-              evaluator: Evaluator = evaluate_direct) -> CheckReport:
+              evaluator: Evaluator = evaluate_direct,
+              origins: Origins | None = None) -> CheckReport:
     """Evaluate the pack on ``plan``; apply ``waivers``.
 
     ``config`` takes pack-wide settings (``tier``, ``allowedAccelerators``, ...), per-rule
     entries keyed by rule ID (``{"TRL-GPU-001": "disabled"}``) and ``all``; the plan's tier is
     the default ``tier``. Raises ValueError for a bad config. ``evaluator`` runs the rules
     (default :func:`evaluate_direct`); the tests pass one that drives the CrossGuard servicer.
+    ``origins`` locates each finding in org.yaml (:meth:`Origins.of`); without it every
+    finding points at the program file that composes the plan's cloud.
     """
     rules = all_rules()
     meta = {r.id: r for r in rules}
@@ -106,6 +116,7 @@ def run_check(plan: PlanLike, *, config: Mapping[str, Any] | None = None,
     by_urn = {field_of(r, "urn"): r for r in resources}
     paths = logical_paths(resources)
     diags = evaluator(plan, resources, per_policy, rules)
+    where = origins or Origins.program_only(plan.cloud, plan.environment)
 
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
@@ -123,7 +134,8 @@ def run_check(plan: PlanLike, *, config: Mapping[str, Any] | None = None,
             remediation=rule.remediation if rule else "",
             resource_type=str(field_of(res, "type", "")) if res is not None else "",
             resource_name=str(field_of(res, "name", "")) if res is not None else "",
-            logical_path=paths.get(diag.urn, "")))
+            logical_path=paths.get(diag.urn, ""), environment=plan.environment,
+            **_placed(where, diag.policy, diag.urn)))
 
     used: set[int] = set()
     final: list[Finding] = []

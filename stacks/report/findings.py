@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.registry import SEVERITIES, Rule
+from stacks.report.origins import Location
 from stacks.report.waivers import Waiver
 
 
@@ -30,6 +31,18 @@ class Finding:
     resource_name: str = ""
     logical_path: str = ""
     waiver: Waiver | None = None
+    environment: str = ""
+    #: Where in org.yaml (or the program file) the resource came from, or the field to fix.
+    location: Location | None = None
+    fix_field: str = ""  # the org.yaml field that fixes it (dotted path), "" if none
+    fix_advice: str = ""
+
+    @property
+    def fix_hint(self) -> str:
+        """``fix in org.yaml: teams.recsys.gpu_pools.train.max_nodes: lower it ...``."""
+        if not self.fix_field:
+            return ""
+        return f"fix in org.yaml: {self.fix_field}: {self.fix_advice}"
 
     @property
     def waived(self) -> bool:
@@ -48,6 +61,10 @@ class Finding:
             "resource_type": self.resource_type or None,
             "logical_path": self.logical_path or None,
         }
+        out["environment"] = self.environment or None
+        out["location"] = self.location.to_json() if self.location is not None else None
+        out["fix"] = ({"field": self.fix_field, "advice": self.fix_advice}
+                      if self.fix_field else None)
         if self.waiver is not None:
             out["reason"] = self.waiver.reason
             out["waiver"] = self.waiver.to_json()

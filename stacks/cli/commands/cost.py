@@ -35,6 +35,32 @@ def cost_command(env: EnvSpec, *, fmt: str = "table", console: Console | None = 
     return 0
 
 
+def cost_command_all(envs: list[EnvSpec], *, fmt: str = "table",
+                     console: Console | None = None) -> int:
+    """Every environment's cost report, one after the other (``--env all``); return 0."""
+    out = console or Console(width=None if sys.stdout.isatty() else WIDTH, highlight=False)
+    reports = [estimate(env) for env in envs]
+    if fmt == "json":
+        doc = {"environment": "all", "environments": [r.to_json() for r in reports],
+               "total_idle_monthly_usd": round(sum(r.total_idle_monthly_usd for r in reports), 2),
+               "total_max_monthly_usd": round(sum(r.total_max_monthly_usd for r in reports), 2)}
+        out.out(json.dumps(doc, indent=2), highlight=False)
+        return 0
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; expected table or json")
+    for i, report in enumerate(reports):
+        if i:
+            out.print()
+            out.rule(style="dim")
+        render_table(report, out)
+    out.print()
+    out.print(Text(f"All {len(reports)} environments: idle "
+                   f"{sum(r.total_idle_monthly_usd for r in reports):,.2f}, max "
+                   f"{sum(r.total_max_monthly_usd for r in reports):,.2f} USD/month",
+                   style="bold"))
+    return 0
+
+
 def _money(value: float) -> str:
     """Whole dollars in the table (budgets are whole dollars); JSON keeps cents."""
     return f"{value:,.0f}"
