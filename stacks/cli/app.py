@@ -300,9 +300,16 @@ def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
     from stacks.org.load import load
     from stacks.org.resolve import resolve
 
+    files, issues = [], []
+    for org in orgs or (DEFAULT_ORG,):  # every file's problems at once, before any plan
+        try:
+            files.append((org, load(org)))
+        except OrgError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise OrgError(issues)
     targets = []
-    for org in orgs or (DEFAULT_ORG,):
-        loaded = load(org)
+    for org, loaded in files:
         for name in pick_envs(loaded, env):
             spec = resolve(loaded, name)
             with _progress(f"planning {spec.name} and running the policy pack"):
