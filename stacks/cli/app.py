@@ -300,7 +300,8 @@ def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
     from stacks.org.load import load
     from stacks.org.resolve import resolve
 
-    files, issues = [], []
+    files: list[tuple[Path, Any]] = []
+    issues: list[Any] = []
     for org in orgs or (DEFAULT_ORG,):  # every file's problems at once, before any plan
         try:
             files.append((org, load(org)))
@@ -449,9 +450,10 @@ def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: boo
 
 
 def _console() -> Any:
-    from rich.console import Console
+    """Console for people's output: word-wrapped text at :func:`output_width` columns."""
+    from stacks.report.width import WordWrapConsole
 
-    return Console(highlight=False, width=output_width())
+    return WordWrapConsole(highlight=False, width=output_width())
 
 
 if __name__ == "__main__":  # pragma: no cover

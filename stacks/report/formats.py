@@ -30,6 +30,7 @@ from typing import IO, Any
 from policies.pack import PACK_NAME
 from policies.registry import Rule
 from stacks.report.findings import CheckReport, Finding
+from stacks.report.width import wrap_words
 
 FORMATS = ("text", "json", "sarif", "junit")
 
@@ -147,37 +148,6 @@ def render_text(report: CheckReport, out: IO[str], *, fail_on: str = "low",
     say(f"{verdict} {s['failing']} failing (mandatory, severity >= {fail_on}), "
         f"{s['mandatory']} mandatory, {s['advisory']} advisory, "
         f"{s['waived']} waived")
-
-
-def wrap_words(text: Any, width: int, hang: int = 0) -> list[Any]:
-    """``text`` (a rich Text) in lines of at most ``width`` columns, broken at spaces only.
-
-    A word longer than a line (a URN, a file:line:column, an address) gets a line of its own
-    and is never cut; continuation lines are indented by ``hang``."""
-    import re
-
-    from rich.text import Text
-
-    plain = text.plain
-    lead = len(plain) - len(plain.lstrip(" "))
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", plain)]
-    lines: list[Text] = []
-    line = text[:lead]
-    used = lead
-    empty = True
-    for start, end in words:
-        size = end - start
-        if not empty and used + 1 + size > width:
-            lines.append(line)
-            line, used, empty = Text(" " * hang), hang, True
-        if not empty:
-            line.append(" ")
-            used += 1
-        line.append_text(text[start:end])
-        used += size
-        empty = False
-    lines.append(line)
-    return lines
 
 
 def _sarif_level(f: Finding) -> str:

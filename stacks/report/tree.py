@@ -33,12 +33,18 @@ def _label(r: PlannedResource, annotations: dict[str, str]) -> Text:
 
 def tree_lines(plan: Plan, annotations: dict[str, str] | None = None) -> list[Text]:
     """The plan as indented lines, children under their component."""
+    return [line for line, _ in tree_rows(plan, annotations)]
+
+
+def tree_rows(plan: Plan, annotations: dict[str, str] | None = None) -> list[tuple[Text, str]]:
+    """Each line of the tree with the guides a continuation of it starts with when wrapped
+    (the sibling guide of its level, then its children's guide)."""
     notes = annotations or {}
     known = {r.urn for r in plan.resources}
     children: dict[str | None, list[PlannedResource]] = defaultdict(list)
     for r in plan.resources:
         children[r.parent if r.parent in known else None].append(r)
-    lines: list[Text] = []
+    rows: list[tuple[Text, str]] = []
 
     def walk(parent: str | None, prefix: str) -> None:
         kids = children.get(parent, [])
@@ -46,11 +52,29 @@ def tree_lines(plan: Plan, annotations: dict[str, str] | None = None) -> list[Te
             last = i == len(kids) - 1
             line = Text(prefix + ("└─ " if last else "├─ "), style="dim")
             line.append_text(_label(r, notes))
-            lines.append(line)
-            walk(r.urn, prefix + ("   " if last else "│  "))
+            below = prefix + ("   " if last else "│  ")
+            rows.append((line, below + ("│  " if children.get(r.urn) else "   ") + "  "))
+            walk(r.urn, below)
 
     walk(None, "")
-    return lines
+    return rows
+
+
+def wrapped_tree_lines(plan: Plan, width: int,
+                       annotations: dict[str, str] | None = None) -> list[Text]:
+    """The tree in ``width`` columns: a long line continues on the next one under its guides,
+    broken at spaces (a name, type or amount is never cut)."""
+    from stacks.report.width import wrap_words
+
+    out: list[Text] = []
+    for line, cont in tree_rows(plan, annotations):
+        if line.cell_len <= width:
+            out.append(line)
+            continue
+        parts = wrap_words(line, width, len(cont))
+        out.append(parts[0])
+        out.extend(Text(cont, style="dim") + part[len(cont):] for part in parts[1:])
+    return out
 
 
 def _is_cloud(r: PlannedResource) -> bool:
@@ -181,10 +205,7 @@ def render_plan_tree(plan: Plan, spec: Any = None, console: Console | None = Non
     """Print the tree and a summary (colour only on a terminal)."""
     out = console or Console(width=None if _isatty() else 100, highlight=False)
     out.print(Text(f"Plan of {plan.org}/{plan.environment}", style="bold"))
-    width = out.width  # a property that asks the terminal every time
-    lines = tree_lines(plan, annotations)
-    for line in lines:
-        line.truncate(width, overflow="ellipsis")
+    lines = wrapped_tree_lines(plan, out.width, annotations)  # out.width asks the terminal
     if out.color_system is None and not out.is_jupyter:
         # Nothing to style (a pipe, a CI log): each line is its plain text, which is what Rich
         # would print, at a tenth of the cost (Rich renders ~5,000 lines a second).

@@ -81,32 +81,55 @@ def _status(team: TeamCost) -> Text:
     return Text(f"within budget, {_money(team.headroom_usd)} spare", style="green")
 
 
-def teams_table(report: CostReport) -> Table:
-    """One section per team: its totals against the budget, then its pools."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("Team / pool", no_wrap=True, max_width=18, overflow="ellipsis")
-    table.add_column("Machine (GPUs)", no_wrap=True)
-    table.add_column("$/node-h", justify="right", no_wrap=True)
-    table.add_column("Nodes", justify="right", no_wrap=True)
-    table.add_column("Idle $/mo", justify="right", no_wrap=True)
-    table.add_column("Max $/mo", justify="right", no_wrap=True)
-    table.add_column("Budget $/mo", justify="right", no_wrap=True)
+def teams_table(report: CostReport, width: int | None = None) -> Table:
+    """One section per team: its totals against the budget, then its pools.
+
+    Fits 80 columns without cutting a figure: money, prices and node ranges never wrap or
+    shrink (each column is at least as wide as its widest figure), names are never cut,
+    and the machine/status column and the headers wrap at spaces instead."""
+    rows: list[list[Text | str]] = []
+    sections: list[bool] = []
     for i, team in enumerate(report.teams):
         style = "bold red" if team.over_budget else "bold"
         budget = "—" if team.budget_usd is None else _money(team.budget_usd)
         if team.budget_usd is not None and not team.budget_comparable:
             budget += f" {team.budget_currency}"
-        table.add_row(Text(team.team, style=style), _status(team), "", "",
-                      Text(_money(team.idle_monthly_usd), style=style),
-                      Text(_money(team.max_monthly_usd), style=style),
-                      Text(budget, style=style))
+        rows.append([Text(team.team, style=style), _status(team), "", "",
+                     Text(_money(team.idle_monthly_usd), style=style),
+                     Text(_money(team.max_monthly_usd), style=style), Text(budget, style=style)])
+        sections.append(False)
         for j, pool in enumerate(team.pools):
             price = f"{pool.node_hour_usd:,.4f}" + MARKS.get(pool.capacity, "  ")
-            table.add_row(f"  {pool.pool}",
-                          f"{pool.machine_type} ({pool.gpus_per_node}×{pool.accelerator})",
-                          price, f"{pool.min_nodes}–{pool.max_nodes}",
-                          _money(pool.idle_monthly_usd), _money(pool.max_monthly_usd), "",
-                          end_section=j == len(team.pools) - 1 and i < len(report.teams) - 1)
+            rows.append([f"  {pool.pool}",
+                         f"{pool.machine_type} ({pool.gpus_per_node}×{pool.accelerator})",
+                         price, f"{pool.min_nodes}–{pool.max_nodes}",
+                         _money(pool.idle_monthly_usd), _money(pool.max_monthly_usd), ""])
+            sections.append(j == len(team.pools) - 1 and i < len(report.teams) - 1)
+
+    def widest(col: int) -> int:
+        return max((len(str(r[col])) for r in rows), default=1)
+
+    headers = ("Team / pool", "Machine (GPUs)", "$/node-h", "Nodes", "Idle $/mo", "Max $/mo",
+               "Budget $/mo")
+    gaps = 3 * (len(headers) - 1)  # SIMPLE_HEAD: padding, a blank divider, padding
+    natural = [max(len(h), widest(c)) for c, h in enumerate(headers)]
+    if width is None or sum(natural) + gaps <= width:
+        fixed: list[int | None] = [None] * len(headers)
+    else:
+        # Too wide: every figure keeps its full width (the header wraps at its spaces), the
+        # names keep theirs, and the machine/status column takes what is left, wrapped.
+        fixed = [max(widest(c), *(len(w) for w in h.split())) for c, h in enumerate(headers)]
+        longest_word = max((len(w) for r in rows for w in str(r[1]).split()), default=8)
+        others = sum(f or 0 for i, f in enumerate(fixed) if i != 1)
+        fixed[1] = max(longest_word, width - gaps - others)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column(headers[0], no_wrap=fixed[0] is None, width=fixed[0])
+    table.add_column(headers[1], width=fixed[1])
+    for col in range(2, len(headers)):
+        table.add_column(headers[col], justify="right", width=fixed[col],
+                         no_wrap=fixed[col] is None)
+    for row, end in zip(rows, sections, strict=True):
+        table.add_row(*row, end_section=end)
     return table
 
 
@@ -177,7 +200,17 @@ def render_table(report: CostReport, out: Console) -> None:
                    style="dim"))
     out.print()
     if report.teams:
-        out.print(teams_table(report))
+        table = teams_table(report, out.width)
+        # Narrower than the figures need: print wider than the terminal rather than cut them.
+        needed = sum(c.width or 0 for c in table.columns) + 3 * (len(table.columns) - 1)
+        if needed > out.width:
+            narrow, out.width = out.width, needed
+            try:
+                out.print(table, crop=False)
+            finally:
+                out.width = narrow
+        else:
+            out.print(table)
     else:
         out.print("No teams in this environment.")
     out.print()
