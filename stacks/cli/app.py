@@ -344,7 +344,8 @@ def handoff(org: Path, env: str | None, out: Path) -> None:
     from stacks.org.load import load
 
     with _progress("planning and writing the handoff bundle"):
-        code = handoff_command(load(org), envs=[env] if env else None, out=out)
+        code = handoff_command(load(org), envs=[env] if env and env != ALL else None,
+                               out=out)
     sys.exit(code)
 
 
@@ -444,6 +445,9 @@ def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: boo
         from stacks.cli.commands.diff import diff_command
     from stacks.org.load import load
 
+    if env == ALL:
+        raise click.UsageError("trellis diff compares one environment: name it with --env "
+                               "(TRELLIS_ENV=all is for check, plan and cost)")
     chosen = pick_env(load(new), env)
     sys.exit(diff_command(old, new, env=chosen, fmt=fmt, fail_on_data_loss=fail_on_data_loss,
                           console=_console()))
