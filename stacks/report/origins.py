@@ -236,10 +236,8 @@ class Origins:
 
         origin = self.paths.get(urn) if urn else ("environments", self.env)
         if self.locator is None or origin is None:
-            found = fixes.candidates(rule_id, (), self.env) if self.locator is None else []
-            text = format_path(found[-1]) if found and rule_id in fixes.FIXES else ""
-            return Place(self.program, text,
-                         fixes.advice(rule_id, (), self.env) if text else "")
+            # Not made from org.yaml: the program file, and no org.yaml field can fix it.
+            return Place(self.program)
         options = fixes.candidates(rule_id, origin, self.env)
         if not options:
             return Place(self.locator.locate(origin))

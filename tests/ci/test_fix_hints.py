@@ -11,8 +11,11 @@ from typing import Any
 from ci_reports import LOOSE_ORG, plans, reports
 
 from policies.registry import all_rules
+from stacks.org.load import load
 from stacks.org.model import json_schema
+from stacks.org.resolve import resolve
 from stacks.report.fixes import CANNOT_FIRE, FIXES, fill
+from stacks.report.origins import Origins, origin_paths
 from tests.conftest import ALL_ORGS
 
 PLACEHOLDER = {"{team}": "recsys", "{pool}": "train", "{bucket}": "models",
@@ -82,3 +85,24 @@ def test_never_made_types_are_never_planned() -> None:
     for rule in never:
         made = planned & set(rule.resource_types)
         assert not made, f"{rule.id} is listed as judging types Trellis never makes: {made}"
+
+
+def test_resources_not_made_from_org_yaml_point_at_the_program_file() -> None:
+    """A platform team's own resource beside the components: program file, no org.yaml fix."""
+    org = ALL_ORGS[0]
+    loaded = load(org)
+    spec = resolve(loaded, "dev")
+    stack = "urn:pulumi:dev::trellis::pulumi:pulumi:Stack::trellis-dev"
+    own = {"urn": "urn:pulumi:dev::trellis::acme:data:Lake::recsys", "type": "acme:data:Lake",
+           "name": "recsys", "parent": stack}
+    child = {"urn": "urn:pulumi:dev::trellis::acme:data:Lake$gcp:storage/bucket:Bucket::lake",
+             "type": "gcp:storage/bucket:Bucket", "name": "lake", "parent": own["urn"]}
+    pool = {"urn": "urn:pulumi:dev::trellis::trellis:gcp:GpuNodePool::recsys-train",
+            "type": "trellis:gcp:GpuNodePool", "name": "recsys-train", "parent": stack}
+    resources = [{"urn": stack, "type": "pulumi:pulumi:Stack", "name": "trellis-dev",
+                  "parent": None}, own, child, pool]
+    paths = origin_paths(resources, spec)
+    assert paths[child["urn"]] is None, "a team-named component of another package is not ours"
+    assert paths[pool["urn"]] == ("teams", "recsys", "gpu_pools", "train")
+    place = Origins.of(resources, spec, loaded.source, org).place("TRL-GCS-004", child["urn"])
+    assert place.location.path.endswith("stacks/compose/gcp.py") and not place.fix_field

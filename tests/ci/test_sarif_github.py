@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 from ci_reports import LOOSE_ORG, reports
+from click.testing import CliRunner
 from github_sarif import problems
 
 from stacks.cli.app import main
