@@ -193,7 +193,9 @@ def origin_paths(resources: Sequence[Any], spec: EnvSpec) -> dict[str, Path_ | N
         ours = type_.startswith(("trellis:", "pulumi:"))
         kind = type_.rsplit(":", 1)[-1]
         key = (_KIND.get(kind, kind), str(_field(top, "name")))
-        if ours and key in table:
+        if ours and kind == "ProjectAccess" and top is not r:
+            out[_field(r, "urn")] = _access_origin(str(_field(r, "name")), spec)
+        elif ours and key in table:
             out[_field(r, "urn")] = table[key]
         elif ours and kind in _ENV_LEVEL:
             under = _ENV_LEVEL[kind]
@@ -201,6 +203,15 @@ def origin_paths(resources: Sequence[Any], spec: EnvSpec) -> dict[str, Path_ | N
         else:
             out[_field(r, "urn")] = None
     return out
+
+
+def _access_origin(name: str, spec: EnvSpec) -> Path_:
+    """``access-<principal>-<role>``: the team whose ``members`` list the principal, else the
+    administrators (``platform.admins`` or the environment's own ``admins``)."""
+    for t, team in spec.teams.items():
+        if any(name.startswith(f"access-{m}-") for m in team.members):
+            return ("teams", t, "members")
+    return tuple(spec.platform.admins_from.split("."))
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,25 @@ def test_resources_not_made_from_org_yaml_point_at_the_program_file() -> None:
     assert paths[pool["urn"]] == ("teams", "recsys", "gpu_pools", "train")
     place = Origins.of(resources, spec, loaded.source, org).place("TRL-GCS-004", child["urn"])
     assert place.location.path.endswith("stacks/compose/gcp.py") and not place.fix_field
+
+
+def test_every_planned_resource_knows_its_org_yaml_origin() -> None:
+    """Every resource of every shipped plan comes from an org.yaml path, located at its key."""
+    from stacks.report.origins import Locator
+
+    for org in ALL_ORGS:
+        loaded = load(org)
+        lines = org.read_text(encoding="utf-8").splitlines()
+        for env, plan in zip(loaded.environments, plans(org), strict=True):
+            spec = resolve(loaded, env)
+            paths = origin_paths(plan.resources, spec)
+            lost = [r.urn for r in plan.resources if paths[r.urn] is None]
+            assert not lost, f"{org.name} {env}: no org.yaml origin for {lost[:3]}"
+            locator = Locator(loaded.source, org, env)
+            for urn, path in paths.items():
+                assert path is not None
+                loc = locator.locate(path)
+                text = lines[loc.line - 1][loc.column - 1:]
+                assert text.startswith(tuple(f"{k}:" for k in map(str, path))), (
+                    f"{org.name}:{loc.line}:{loc.column} is not {'.'.join(map(str, path))} "
+                    f"(origin of {urn})")
