@@ -242,7 +242,9 @@ def fingerprint(f: Finding) -> str:
 def _region(f: Finding) -> dict[str, int]:
     line = f.location.line if f.location else 1
     column = f.location.column if f.location else 1
-    return {"startLine": line, "startColumn": column, "endLine": line, "endColumn": column + 1}
+    length = f.location.length if f.location else 1
+    return {"startLine": line, "startColumn": column, "endLine": line,
+            "endColumn": column + length}
 
 
 def sarif_result(f: Finding, index: dict[str, int], *, several: bool) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class Location:
     column: int
     org_path: str = ""
     display: str = ""
+    length: int = 1  # characters of the key written there (the region GitHub highlights)
 
     @property
     def from_org(self) -> bool:
@@ -123,7 +124,8 @@ class Locator:
         for probe in _ancestors(tuple(path)):
             pos = self.source.key_pos.get(probe) or self.source.value_pos.get(probe)
             if pos is not None:
-                return Location(self.uri, pos[0], pos[1], format_path(path), self.display)
+                return Location(self.uri, pos[0], pos[1], format_path(path), self.display,
+                                max(1, len(str(probe[-1]))))
         env_pos = self.source.key_pos.get(("environments", self.env))
         line, col = env_pos if env_pos else (1, 1)
         return Location(self.uri, line, col, format_path(path), self.display)

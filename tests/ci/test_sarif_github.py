@@ -48,6 +48,14 @@ def test_sarif_of_every_org_passes_the_schema_and_githubs_rules(loose_repo: Path
             broken[:20])
         run = sarif["runs"][0]
         assert len(sarif["runs"]) == 1, f"{org}: one run for every environment"
+        lines = org.read_text(encoding="utf-8").splitlines()
+        for result in run["results"]:
+            region = result["locations"][0]["physicalLocation"]["region"]
+            key = lines[region["startLine"] - 1][region["startColumn"] - 1:
+                                                 region["endColumn"] - 1]
+            assert key in result["properties"]["orgPath"].split("."), (
+                f"{org}: the region of {result['ruleId']} highlights {key!r}, not a key of "
+                f"{result['properties']['orgPath']}")
         envs = {r["properties"]["environment"] for r in run["results"]}
         assert envs <= set(run["properties"]["environments"]), envs
         seen_rules |= {r["ruleId"] for r in run["results"]}
