@@ -53,8 +53,10 @@ def render() -> str:
         "* `pulumi preview --policy-pack policies` (add "
         "`--policy-pack-config <file>` for settings; `python -m policies.settings --tier "
         "sandbox > cfg.json` writes one), and",
-        "* `trellis check [ORG] --env E`, offline on the plan, with waivers from "
-        "`waivers.yaml` beside org.yaml and `--format text|json|sarif|junit`. It calls the "
+        "* `trellis check [ORG] --env E|all`, offline on the plan, with waivers from "
+        "`waivers.yaml` beside org.yaml and `--format text|json|sarif|junit`; each finding "
+        "points at the org.yaml line its resource came from and names the field that fixes "
+        "it (ADR 25). It calls the "
         "rules directly, each resource converted once, instead of through the CrossGuard "
         "Analyzer servicer, which rebuilds every resource for every rule; the tests require "
         "both to report the same findings (ADR 8).",
