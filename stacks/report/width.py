@@ -21,7 +21,7 @@ def wrap_words(text: Text, width: int, hang: int = 0) -> list[Text]:
     """``text`` in lines of at most ``width`` columns, broken at spaces only.
 
     Leading spaces are kept on the first line; continuation lines are indented by ``hang``.
-    A word longer than a line is never cut: it gets a line of its own, however long."""
+    A word longer than a line is never cut: it stays whole where it falls, however long."""
     plain = text.plain
     lead = len(plain) - len(plain.lstrip(" "))
     lines: list[Text] = []
@@ -30,7 +30,9 @@ def wrap_words(text: Text, width: int, hang: int = 0) -> list[Text]:
     for match in _WORD.finditer(plain):
         start, end = match.span()
         gap = plain[prev:start] if not empty else ""
-        if not empty and used + len(gap) + (end - start) > width:
+        # Break before a word only when it then fits: a word longer than any line stays
+        # after what precedes it (a marker, a label) instead of leaving it alone.
+        if not empty and used + len(gap) + (end - start) > width >= hang + (end - start):
             lines.append(line)
             line, used, empty, gap = Text(" " * hang), hang, True, ""
         if gap:

@@ -152,3 +152,22 @@ def test_word_wrap_console_never_breaks_an_address() -> None:
     plain = io.StringIO()
     Console(file=plain, width=40).print(f"  ± {urn}")
     assert urn not in plain.getvalue(), "rich alone folds the URN: the test must be able to fail"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_diff_text_fits_and_keeps_addresses_whole(width: int, tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(LOOSE_ORG, encoding="utf-8")
+    new = tmp_path / "new.yaml"
+    new.write_text(LOOSE_ORG.replace("      models: {}", "      model-artifacts: {}"),
+                   encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--env", "dev"],
+                                env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output[-2000:]
+    lines = result.output.splitlines()
+    for line in lines:
+        assert _width_ok(line, width), f"diff line wider than {width}: {line!r}"
+    words = {w for line in lines for w in line.split()}
+    assert any("loose-dev-recsys-models" in w for w in words) or any(
+        w.endswith("::recsys-models") for w in words), (
+        "the removed bucket's address must appear whole\n" + result.output[:2000])
