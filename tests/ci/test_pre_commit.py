@@ -53,6 +53,9 @@ def _try_repo(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess
         "PRE_COMMIT_HOME": str(home / "pre-commit"), "PYTHONPATH": sysconfig.get_paths()[
             "purelib"], "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
         "GIT_CONFIG_NOSYSTEM": "1", "COLUMNS": "120",
+        # try-repo commits a dirty work tree into its shadow clone: give git an identity.
+        "GIT_AUTHOR_NAME": "trellis-test", "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "trellis-test", "GIT_COMMITTER_EMAIL": "test@example.com",
     }
     return subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), *args],
                           cwd=repo, env={**env, **{k: v for k, v in os.environ.items()
