@@ -56,7 +56,7 @@ def render() -> str:
         "* `trellis check [ORG] --env E|all`, offline on the plan, with waivers from "
         "`waivers.yaml` beside org.yaml and `--format text|json|sarif|junit`; each finding "
         "points at the org.yaml line its resource came from and names the field that fixes "
-        "it (ADR 27). It calls the "
+        "it (ADR 34). It calls the "
         "rules directly, each resource converted once, instead of through the CrossGuard "
         "Analyzer servicer, which rebuilds every resource for every rule; the tests require "
         "both to report the same findings (ADR 8).",

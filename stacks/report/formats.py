@@ -5,7 +5,7 @@ writes several as one report); the JSON contract itself is :meth:`CheckReport.to
 finding points at org.yaml (``file:line:column`` and the org path, :mod:`stacks.report.origins`)
 or, for a resource not made from org.yaml, at the program file.
 
-SARIF follows GitHub code scanning's documented subset (docs/adr/0027): one run for the tool,
+SARIF follows GitHub code scanning's documented subset (docs/adr/0034): one run for the tool,
 whatever the number of environments (GitHub stopped combining several runs of one tool and
 category in one upload), every result with a physical location relative to the repository root
 (``%SRCROOT%``), a region, the environment in its properties and message, and a

