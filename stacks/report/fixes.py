@@ -85,7 +85,7 @@ CANNOT_FIRE: dict[str, str] = {
         "TRL-GPU-008", "TRL-PIPE-001", "TRL-PIPE-002", "TRL-PIPE-003", "TRL-IAM-001",
         "TRL-IAM-002", "TRL-IAM-003", "TRL-IAM-006", "TRL-IAM-007", "TRL-IAM-008",
         "TRL-IAM-009", "TRL-IAM-010", "TRL-KMS-001", "TRL-EC2-001", "TRL-EC2-002",
-        "TRL-K8S-001", "TRL-K8S-002", "TRL-NET-001", "TRL-NET-002", "TRL-NET-003")},
+        "TRL-K8S-001", "TRL-K8S-002", "TRL-K8S-003", "TRL-NET-001", "TRL-NET-002", "TRL-NET-003")},
     # Production: every stateful resource is protected and every repository immutable by
     # the tier itself (``tier: production``); a sandbox is not held to either.
     "TRL-REG-001": "tier: production always makes image tags immutable",

@@ -39,6 +39,7 @@ _ENV_LEVEL: dict[str, Path_ | None] = {
     "EnvironmentKey": None,
     "RegistrySettings": ("platform", "registry_scanning"),
     "ClusterAutoscaler": None,
+    "TeamAdmission": ("teams",),  # one policy from every team's pools and registry
     "ProjectAccess": ("platform", "admins"),
     "Stack": None,
     "gcp": None, "aws": None, "kubernetes": None,  # providers (pulumi:providers:<name>)

@@ -28,7 +28,7 @@ from stacks.org.load import load
 from stacks.org.resolve import resolve
 from stacks.plan import engine, sdk
 from stacks.plan.engine import run_program
-from stacks.report.tree import render_plan_tree, tree_lines
+from stacks.report.tree import render_plan_tree, wrapped_tree_lines
 from tests.conftest import BUNDLED_GCP
 
 SDK_CONTAINS_UNKNOWNS = rpc.contains_unknowns
@@ -161,8 +161,7 @@ def test_plain_tree_output_is_what_rich_prints(env):
     from rich.text import Text
 
     out.print(Text(f"Plan of {plan.org}/{plan.environment}", style="bold"))
-    for line in tree_lines(plan):
-        line.truncate(100, overflow="ellipsis")
+    for line in wrapped_tree_lines(plan, 100):
         out.print(line, soft_wrap=False)
     assert fast.getvalue().startswith(slow.getvalue())
     assert "critical path:" in fast.getvalue()
