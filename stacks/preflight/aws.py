@@ -299,7 +299,7 @@ def run(env: EnvSpec, plan: Plan, clients: AwsClients, *, source: str) -> Report
     from botocore.exceptions import ClientError
 
     pools = needs_.pools(env)
-    report = _report(env, pools, source)
+    report = Report.of(env, tuple(p.subject for p in pools), source)
     try:
         identity = clients.sts.get_caller_identity()
     except ClientError as exc:
@@ -329,14 +329,14 @@ def run(env: EnvSpec, plan: Plan, clients: AwsClients, *, source: str) -> Report
     else:
         report.rows += [permission_row(clients, plan, principal), admin_row(env, principal)]
     report.rows.append(kubernetes_row(clients, env))
-    return _ordered(report)
+    return report.ordered()
 
 
 def run_saved(env: EnvSpec, book: QuotaBook) -> Report:
     """The quota checks of an AWS environment on saved ``aws service-quotas`` output, the
     Kubernetes version on the release calendar; the rest skipped."""
     pools = needs_.pools(env)
-    report = _report(env, pools, f"saved output: {book.source}")
+    report = Report.of(env, tuple(p.subject for p in pools), f"saved output: {book.source}")
     report.rows += [Row(p.subject, f"reservation {_name(p)}", "skipped",
                         "needs the cloud API (run without --quotas)") for p in pools
                     if p.pool.reservation is not None]
@@ -345,19 +345,7 @@ def run_saved(env: EnvSpec, book: QuotaBook) -> Report:
     report.rows += [Row(ENVIRONMENT, "zones, reservations, permissions, EKS admin", "skipped",
                         "--quotas reads saved quota output only; run without it, with AWS "
                         "credentials, to check these"), kubernetes_row(None, env)]
-    return _ordered(report)
-
-
-def _report(env: EnvSpec, pools: list[PoolNeed], source: str) -> Report:
-    return Report(org=env.org, cloud="aws", environment=env.name, region=env.region,
-                  target=f"account {env.account}", source=source,
-                  pools=tuple(p.subject for p in pools))
-
-
-def _ordered(report: Report) -> Report:
-    order = {p: i for i, p in enumerate(report.pools)}
-    report.rows.sort(key=lambda r: order.get(r.subject, len(order)))
-    return report
+    return report.ordered()
 
 
 def _name(need: PoolNeed) -> str:

@@ -289,7 +289,7 @@ def run(env: EnvSpec, plan: Plan, apis: GcpApis, *, source: str) -> Report:
     """Every check of a GCP environment, online."""
     project, region = str(env.project), env.region
     pools = needs_.pools(env)
-    report = _report(env, pools, source)
+    report = Report.of(env, tuple(p.subject for p in pools), source)
     book = quota_book(apis, project, region)
     report.rows += quota_rows(pools, region, book, quota_request(project))
     for need in pools:
@@ -299,13 +299,13 @@ def run(env: EnvSpec, plan: Plan, apis: GcpApis, *, source: str) -> Report:
     perm, granted = permission_row(apis, project, plan)
     report.rows += [perm, api_row(apis, project, plan, granted),
                     kubernetes_row(apis, project, region, plan)]
-    return _ordered(report)
+    return report.ordered()
 
 
 def run_saved(env: EnvSpec, book: QuotaBook) -> Report:
     """The quota checks of a GCP environment on saved ``gcloud`` output; the rest skipped."""
     pools = needs_.pools(env)
-    report = _report(env, pools, f"saved output: {book.source}")
+    report = Report.of(env, tuple(p.subject for p in pools), f"saved output: {book.source}")
     report.rows += [Row(p.subject, f"reservation {_name(p)}", "skipped",
                         "needs the cloud API (run without --quotas)") for p in pools
                     if p.pool.reservation is not None]
@@ -313,20 +313,7 @@ def run_saved(env: EnvSpec, book: QuotaBook) -> Report:
     report.rows.append(Row(ENVIRONMENT, "zones, reservations, permissions, APIs", "skipped",
                            "--quotas reads saved quota output only; run without it, with "
                            "Google credentials, to check these"))
-    return _ordered(report)
-
-
-def _report(env: EnvSpec, pools: list[PoolNeed], source: str) -> Report:
-    return Report(org=env.org, cloud="gcp", environment=env.name, region=env.region,
-                  target=f"project {env.project}", source=source,
-                  pools=tuple(p.subject for p in pools))
-
-
-def _ordered(report: Report) -> Report:
-    """Rows by pool (in plan order), environment rows last."""
-    order = {p: i for i, p in enumerate(report.pools)}
-    report.rows.sort(key=lambda r: order.get(r.subject, len(order)))
-    return report
+    return report.ordered()
 
 
 def _name(need: PoolNeed) -> str:

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stacks.org.spec import EnvSpec
 
 VERDICTS = ("ok", "short", "unknown", "skipped")
 ENVIRONMENT = "environment"
@@ -64,6 +67,19 @@ class Report:
     source: str  # "cloud APIs as ..." / "saved output: files"
     pools: tuple[str, ...]  # every pool subject, in order
     rows: list[Row] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, env: EnvSpec, pools: tuple[str, ...], source: str) -> Report:
+        """An empty report of ``env`` over ``pools`` (pool subjects, in plan order)."""
+        target = f"project {env.project}" if env.cloud == "gcp" else f"account {env.account}"
+        return cls(org=env.org, cloud=env.cloud, environment=env.name, region=env.region,
+                   target=target, source=source, pools=pools)
+
+    def ordered(self) -> Report:
+        """Rows by pool (in plan order), environment rows last."""
+        order = {p: i for i, p in enumerate(self.pools)}
+        self.rows.sort(key=lambda r: order.get(r.subject, len(order)))
+        return self
 
     def pool_verdict(self, subject: str) -> str:
         """The worst verdict of the pool's rows (ok when it has none)."""
