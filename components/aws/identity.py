@@ -346,6 +346,13 @@ class AwsTeamIdentity(pulumi.ComponentResource):
                                [pulumi.Output.concat(b, "/*") for b in buckets]),
                 *self._key_through_s3(args),
             ]
+        # The guide's "Register a model version" (create_model_package, list_model_packages)
+        # from a laptop: the team's own model package group only.
+        out.append(_iam.statement("UseTeamModelRegistry",
+                                  ["sagemaker:DescribeModelPackageGroup",
+                                   "sagemaker:ListModelPackages",
+                                   "sagemaker:DescribeModelPackage",
+                                   "sagemaker:CreateModelPackage"], self._models(args)))
         definitions = sorted(set(args.get("definition_object_arns", [])))
         if definitions:
             # aws s3 cp ./definition.json s3://<bucket>/<key> (the guide's "publish a new

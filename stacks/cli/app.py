@@ -328,7 +328,10 @@ def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
 @env_option
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("handoff"), show_default=True, help="Directory for the bundle.")
-def handoff(org: Path, env: str | None, out: Path) -> None:
+@click.option("--strict", is_flag=True, default=False,
+              help="Exit 1 when any step of a team's page is not backed by a planned grant "
+                   "(the bundle is still written, with what to ask for).")
+def handoff(org: Path, env: str | None, out: Path, strict: bool) -> None:
     """Write the handoff bundle for the ML teams: README.md, teams/<team>.md, index.html.
 
     Every environment by default, or one with --env. Generated from org.yaml and the offline
@@ -338,6 +341,7 @@ def handoff(org: Path, env: str | None, out: Path) -> None:
     Examples:
       trellis handoff --out handoff
       trellis handoff examples/aws.yaml --env prod --out /tmp/aws-handoff
+      trellis handoff --strict    # in CI: fail when the guide promises what is not granted
     """
     with imports_paused():
         from stacks.cli.commands.handoff import handoff_command
@@ -345,7 +349,7 @@ def handoff(org: Path, env: str | None, out: Path) -> None:
 
     with _progress("planning and writing the handoff bundle"):
         code = handoff_command(load(org), envs=[env] if env and env != ALL else None,
-                               out=out)
+                               out=out, strict=strict)
     sys.exit(code)
 
 

@@ -29,6 +29,7 @@ from stacks.handoff.doc import (
     ticked,
 )
 from stacks.handoff.model import Bundle, Environment, Pool, TeamEnv
+from stacks.handoff.promises import Verdict, request_for
 
 CLOUD_NAMES = {"gcp": "Google Cloud", "aws": "AWS"}
 OVERVIEW = "overview"
@@ -49,6 +50,15 @@ def team_path(team: str) -> str:
 
 def usd(value: float | None) -> str:
     return NONE if value is None else f"${value:,.0f}"
+
+
+def budget(te: TeamEnv) -> str:
+    """The team's monthly budget in its own currency (prices are USD)."""
+    if te.budget_usd is None:
+        return NONE
+    if te.budget_comparable:
+        return usd(te.budget_usd)
+    return f"{te.budget_usd:,.0f} {te.budget_currency}"
 
 
 def nodes(pool: Pool) -> str:
@@ -97,8 +107,8 @@ def overview(bundle: Bundle) -> Page:
         Para(spans(
             f"{bundle.org} runs {len(bundle.teams)} ML team"
             f"{'s' if len(bundle.teams) != 1 else ''} on {cloud} in {len(envs)} environment"
-            f"{'s' if len(envs) != 1 else ''}. Each team has its own GPU node pools (they scale "
-            "to zero and cost nothing idle), buckets, container registry, model registry and "
+            f"{'s' if len(envs) != 1 else ''}. Each team has its own GPU node pools "
+            f"({idle_summary(bundle)}), buckets, container registry, model registry and "
             "scheduled pipelines. Access is keyless: pods and pipelines use workload "
             "identities, never key files. Start with your team's page.")),
         Heading(2, spans("Teams")),
@@ -136,6 +146,22 @@ def overview(bundle: Bundle) -> Page:
     return Page(OVERVIEW, "README.md", f"{bundle.org}: ML platform handoff", tuple(blocks))
 
 
+def idle_summary(bundle: Bundle) -> str:
+    """What the pools cost idle, from the cost report: never "nothing" when something runs."""
+    teams = [te for e in bundle.environments for te in e.teams.values() if te.pools]
+    if not teams:
+        return "none yet"
+    idle = [te for te in teams if (te.idle_monthly_usd or 0) > 0.5]
+    if not idle:
+        return "every pool scales to zero and costs nothing idle"
+    worst = max(idle, key=lambda te: te.idle_monthly_usd or 0)
+    return (f"some keep nodes running and cost money idle, up to {usd(worst.idle_monthly_usd)} "
+            f"a month ({worst.team} in {worst.env}); the others scale to zero"
+            if len(idle) < len(teams) else
+            f"every team keeps some nodes running: idle cost up to "
+            f"{usd(worst.idle_monthly_usd)} a month ({worst.team} in {worst.env})")
+
+
 def changes_table(bundle: Bundle) -> Table:
     envs = bundle.environments
     rows: list[tuple[Spans, ...]] = []
@@ -163,7 +189,7 @@ def changes_table(bundle: Bundle) -> Table:
             if te is None:
                 cells.append(NONE)
                 continue
-            text = f"{usd(te.max_monthly_usd)} of {usd(te.budget_usd)}" if te.budget_usd \
+            text = f"{usd(te.max_monthly_usd)} of {budget(te)}" if te.budget_usd \
                 else f"{usd(te.max_monthly_usd)} (no budget)"
             cells.append(text + (" (over budget)" if te.over_budget else ""))
         row(spans(Strong(t.name), " worst case / budget per month"), cells)
@@ -251,6 +277,9 @@ def team_page(bundle: Bundle, team: str) -> Page:
             for label, who in ((f"{team} team", envs[0].contacts),
                                ("Platform team", bundle.contacts)) if who)),
     ]
+    r = recipes.prerequisites(bundle.cloud)
+    blocks += [Heading(2, spans("Before you start")),
+               CodeBlock(r.lang, r.code, title=r.title, intro=ticked(r.intro))]
     for te in envs:
         blocks += environment_section(bundle, te)
     return Page(team_key(team), team_path(team), title, tuple(blocks))
@@ -273,7 +302,8 @@ def glance_table(envs: list[TeamEnv]) -> Table:
                                  else spans(NONE) for te in envs))
     row("Buckets", (spans(_join(te.buckets)) for te in envs))
     row("Pipelines", (spans(_join(te.pipelines)) for te in envs))
-    row("Budget per month", (spans(usd(te.budget_usd)) for te in envs))
+    row("Budget per month", (spans(budget(te)) for te in envs))
+    row("Idle per month", (spans(usd(te.idle_monthly_usd)) for te in envs))
     row("Worst case per month", (spans(usd(te.max_monthly_usd) + (" (over budget)"
                                                                   if te.over_budget else ""))
                                  for te in envs))
@@ -292,15 +322,98 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
                    Code(te.workload_identity), " (no keys).")),
     ]
     out += guard_rails(te)
+    out += promises_section(bundle, te)
     r = recipes.kubeconfig(te)
-    out += [Heading(3, spans("Connect")),
+    out += [Heading(3, spans("Connect")), *connect_network(te),
             CodeBlock(r.lang, r.code, intro=ticked(r.intro))]
     out += pools_section(te)
+    out += serving_section(te)
     out += buckets_section(te)
     out += registry_section(te)
     out += pipelines_section(bundle, te)
+    out += asks_section(bundle, te)
     out += access_section(te)
     return out
+
+
+def connect_network(te: TeamEnv) -> list[Block]:
+    """Where the cluster API answers from (the planned cluster), and what to do outside it."""
+    if not te.promises.network:
+        return []
+    verdict = te.promises.get("connect")
+    text = spans("The cluster API of ", Code(te.cluster_name), " answers ",
+                 te.promises.network, ".")
+    out: list[Block] = [Para(text)]
+    for c in verdict.conditions if verdict else ():
+        out.append(Para(spans("Outside it: ", c, ". If `kubectl` times out, that is why: "
+                              "connect to the VPN or ask the platform team to add your "
+                              "network to ", Code("platform.admin_cidrs"), ".")
+                        if "IP" in c or "VPC" in c else spans("Requirement: ", c, ".")))
+    return out
+
+
+def promises_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
+    """Each step of this page, checked against the planned grants (stacks/handoff/promises)."""
+    p = te.promises
+    if not p.evaluated:
+        return []
+    rows = tuple((spans(v.step.title),
+                  spans("yes" if v.backed else Strong("not yet: ask the platform team")))
+                 for v in p.verdicts)
+    out: list[Block] = [Heading(3, spans("What you can do here")), Para(spans(
+        "Each step below, checked against what the plan grants your team (cloud IAM, "
+        "Kubernetes RBAC in ", Code(te.namespace), ", the network path).")),
+        Table(("Step", "Granted"), rows)]
+    for v in p.unbacked:
+        req = request_block(bundle, te, v)
+        out += [Note(spans(Strong(f"{v.step.title}: not backed by the plan."),
+                           " Missing: ", "; ".join(v.missing), ".")), req]
+    return out
+
+
+def request_block(bundle: Bundle, te: TeamEnv, verdict: Verdict) -> CodeBlock:
+    req = request_for(te, verdict, bundle.contacts)
+    to = ", ".join(req.to) or "the platform team"
+    return CodeBlock("text", f"To: {to}\nSubject: {req.subject}\n\n{req.body}",
+                     title="Ready-to-paste request")
+
+
+def serving_section(te: TeamEnv) -> list[Block]:
+    if not te.pools:
+        return []
+    pool = recipes.serving_pool(te)
+    r, c = recipes.serve_recipe(te, pool), recipes.serve_commands(te, pool)
+    return [Heading(4, spans("Serve a model on a GPU pool")),
+            Para(spans("A Deployment on ", Code(pool.name), " with one GPU per replica and a "
+                       "readiness probe (traffic goes to a replica only when it answers), a "
+                       "Service in front, and the NetworkPolicy that opens its port: ingress "
+                       "into ", Code(te.namespace), " is denied by default. Images come from ",
+                       Code(te.container_registry + "/"), " or a public registry.")),
+            CodeBlock(r.lang, r.code, title=f"{recipes.serve_name(pool)}.yaml",
+                      intro=ticked(r.intro)),
+            CodeBlock(c.lang, c.code, title=c.title)]
+
+
+def asks_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
+    """Who to ask for more (quota, pools), with a ready-to-paste request."""
+    to = ", ".join(bundle.contacts) or "the platform team"
+    pools = "\n".join(f"- {p.name}: {p.accelerator}, {p.gpus_per_node} GPU(s) per node, "
+                       f"{p.min_nodes}-{p.max_nodes} nodes, {p.capacity}"
+                       for p in te.pools.values()) or "- none"
+    body = (f"To: {to}\nSubject: [{te.team}/{te.env}] more GPU capacity\n\n"
+            f"Team {te.team} in {te.env} ({te.project or te.account}, {te.region}) has:\n"
+            f"{pools}\n"
+            "We need: <max_nodes of pool X raised to N | a new pool: accelerator, GPUs per "
+            "node, max nodes, spot or on-demand>\n"
+            "Why and until when: <...>\n"
+            f"This changes teams.{te.team}.gpu_pools in org.yaml (and the namespace's GPU "
+            "quota with it); the cloud's GPU quota may need an increase first "
+            "(trellis preflight shows it).")
+    return [Heading(3, spans("Asking for more")),
+            Para(spans("More nodes, a new pool, another accelerator or a higher quota are "
+                       "changes to org.yaml the platform team (", *_code_list(bundle.contacts),
+                       ") reviews and deploys. Paste this and fill in the brackets:")),
+            CodeBlock("text", body, title="Ready-to-paste request")]
 
 
 def guard_rails(te: TeamEnv) -> list[Block]:
@@ -369,21 +482,34 @@ def pools_section(te: TeamEnv) -> list[Block]:
                spans(Code(p.machine_type)), spans(usd(p.idle_monthly_usd)),
                spans(usd(p.max_monthly_usd))) for p in te.pools.values()),
         right=(2, 6, 7)))
-    budget = te.budget_usd
+    limit = te.budget_usd
     if te.max_monthly_usd is not None:
-        if budget:
-            share = te.max_monthly_usd / budget
-            verdict = (f"over budget: the autoscaler can spend {usd(te.max_monthly_usd - budget)}"
+        if limit and not te.budget_comparable:
+            text = spans(f"Idle (min nodes) {usd(te.idle_monthly_usd)} a month; worst case "
+                         f"(every pool at max nodes all month) {usd(te.max_monthly_usd)}. The "
+                         f"budget is {budget(te)}: prices are in USD and no exchange rate is "
+                         "assumed, so the two are not compared.")
+        elif limit:
+            share = te.max_monthly_usd / limit
+            verdict = (f"over budget: the autoscaler can spend {usd(te.max_monthly_usd - limit)}"
                        " more than the budget if every pool stays at its maximum all month."
                        if te.over_budget else "within budget.")
             text = spans(f"Idle (min nodes) {usd(te.idle_monthly_usd)} a month; worst case "
                          f"(every pool at max nodes all month) {usd(te.max_monthly_usd)} of the "
-                         f"{usd(budget)} budget ({share:.0%}), ", Strong(verdict))
+                         f"{usd(limit)} budget ({share:.0%}), ", Strong(verdict))
         else:
             text = spans(f"Idle {usd(te.idle_monthly_usd)} a month; worst case "
                          f"{usd(te.max_monthly_usd)}. No budget is set.")
         out.append(Para(text))
+    hourly = [p for p in te.pools.values() if p.node_hour_usd]
+    if hourly:
+        out.append(Para(spans("One node kept up for an hour costs ", "; ".join(
+            f"{usd2(p.node_hour_usd)} on {p.name} ({p.gpus_per_node} × {p.accelerator}, "
+            f"{p.capacity})" for p in hourly), " (list prices, the ones ", Code("trellis cost"),
+            " uses). A node runs while any pod needs it, then the autoscaler removes it down "
+            "to the pool's minimum.")))
     out.extend(capacity_notes(te))
+    out.extend(limits_section(te))
     out.append(Heading(4, spans("Run a Job on a GPU pool")))
     out.append(Para(spans(
         "A pod lands on a pool only with the pool's node selector and tolerations, and gets "
@@ -398,6 +524,39 @@ def pools_section(te: TeamEnv) -> list[Block]:
     r = recipes.job_commands(te, first)
     out.append(CodeBlock(r.lang, r.code, title=r.title, intro=spans(
         "Same for every pool (shown for ", Code(first.name), ").")))
+    return out
+
+
+def usd2(value: float | None) -> str:
+    return NONE if value is None else f"${value:,.2f}"
+
+
+QUOTA_WORDS = {"requests.cpu": "CPU requested", "requests.memory": "memory requested",
+               "limits.cpu": "CPU limits", "limits.memory": "memory limits"}
+
+
+def limits_section(te: TeamEnv) -> list[Block]:
+    """The namespace's ResourceQuota and LimitRange defaults, as planned."""
+    out: list[Block] = []
+    if te.quotas:
+        gpu = {f"requests.{p.resource_name}" for p in te.pools.values()}
+        parts = [f"{value} GPUs requested at once" if key in gpu
+                 else f"{QUOTA_WORDS.get(key, key)} {value}"
+                 for key, value in sorted(te.quotas.items())]
+        out.append(Para(spans("Namespace ", Code(te.namespace), " may use at most: ",
+                              "; ".join(parts), " (its ResourceQuotas: a pod that would go "
+                              "over is refused, so Jobs stay without pods).")))
+    container = te.defaults.get("Container", {})
+    if container:
+        req = ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in sorted(container.items())
+                        if k.startswith("defaultRequest."))
+        lim = ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in sorted(container.items())
+                        if k.startswith("default."))
+        text = "A container that sets no resources gets"
+        text += f" requests {req}" if req else ""
+        text += (" and" if req and lim else "") + (f" limits {lim}" if lim else "")
+        out.append(Para(spans(text, " (the namespace's LimitRange): set your own for real "
+                              "work.")))
     return out
 
 
@@ -443,11 +602,15 @@ def registry_section(te: TeamEnv) -> list[Block]:
 
 def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     out: list[Block] = [Heading(3, spans("Pipelines"))]
+    push = recipes.push_template(te)
+    if push:
+        out.append(CodeBlock(push.lang, push.code, title=push.title, intro=ticked(push.intro)))
+    sched = recipes.schedule_request(te)
+    sched_block = CodeBlock(sched.lang, sched.code, title=sched.title,
+                            intro=ticked(sched.intro))
     if not te.pipelines:
-        out.append(Para(spans(
-            "No scheduled pipelines here. To add one, the platform team adds it under ",
-            Code(f"teams.{te.team}.pipelines"), " in org.yaml (template, 5-field cron "
-            "schedule, time zone).")))
+        out.append(Para(spans("No scheduled pipelines here yet.")))
+        out.append(sched_block)
         return out
     runner = "Vertex AI Pipelines" if te.cloud == "gcp" else "SageMaker Pipelines"
     out.append(Para(spans(f"Scheduled runs on {runner}, as ", Code(str(te.pipeline_identity)),
@@ -463,6 +626,7 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
         for r in (recipes.pipeline_python(te, p), recipes.pipeline_cli(te, p),
                   recipes.publish_template(te, p, bundle.org_file)):
             out.append(CodeBlock(r.lang, r.code, title=r.title, intro=ticked(r.intro)))
+    out.append(sched_block)
     return out
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from components.common import GPU_RESOURCE, TEAM_LABEL
+from stacks.handoff.promises import Promises, check
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
 from stacks.plan.engine import Plan, PlannedResource
 from stacks.report.cost import CostReport, TeamCost
@@ -66,6 +67,7 @@ class Pool:
     tolerations: tuple[Toleration, ...]  # one per planned taint
     resource_name: str = GPU_RESOURCE
     node_month_usd: float | None = None
+    node_hour_usd: float | None = None  # one node kept up for an hour (trellis cost)
     idle_monthly_usd: float | None = None
     max_monthly_usd: float | None = None
     capacity: str = ""  # on-demand | spot | flex-start | reservation (empty: spot says it)
@@ -162,10 +164,21 @@ class TeamEnv:
     pod_security: str | None = None  # the namespace's enforced Pod Security Standard
     ingress_from: tuple[str, ...] | None = None  # namespaces allowed in; None: no default deny
     admission: bool = False  # the team admission policy covers the namespace
+    promises: Promises = field(default_factory=lambda: Promises(evaluated=False))
+    quotas: dict[str, str] = field(default_factory=dict)  # planned ResourceQuota hard limits
+    defaults: dict[str, dict[str, str]] = field(default_factory=dict)  # LimitRange per kind
+    budget_currency: str = "USD"
+    cmek_key: str | None = None  # gcp: the Vertex AI key pipeline runs are encrypted with
+
+    @property
+    def budget_comparable(self) -> bool:
+        """Prices are USD; a budget in another currency is shown, never compared with them."""
+        return self.budget_currency == "USD"
 
     @property
     def over_budget(self) -> bool:
-        return (self.budget_usd is not None and self.max_monthly_usd is not None
+        return (self.budget_comparable and self.budget_usd is not None
+                and self.max_monthly_usd is not None
                 and self.max_monthly_usd > self.budget_usd + 1e-6)
 
     @property
@@ -570,6 +583,7 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
             spot=p.spot, node_pool_name=physical, node_selector=labels, tolerations=tolerations,
             resource_name=str(pout.get("resource_name") or GPU_RESOURCE),
             node_month_usd=pc.node_month_usd if pc else None,
+            node_hour_usd=pc.node_hour_usd if pc else None,
             idle_monthly_usd=pc.idle_monthly_usd if pc else None,
             max_monthly_usd=pc.max_monthly_usd if pc else None, capacity=p.capacity,
             reservation=p.reservation.reference if p.reservation else None,
@@ -602,7 +616,30 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
         max_monthly_usd=cost.max_monthly_usd if cost else None,
         member_role=str(out["member_role"]) if out.get("member_role") else None)
     access = _gcp_access(plan, te) if env.cloud == "gcp" else _aws_access(plan, te)
-    return replace(te, access=access, **_guard_rails(plan, te.namespace))
+    te = replace(te, access=access, budget_currency=env.platform.budget_currency,
+                 cmek_key=env.kms_key_id("vertex") if env.cloud == "gcp" else None,
+                 **_guard_rails(plan, te.namespace), **_limits(plan, te.namespace))
+    return replace(te, promises=check(plan, te))
+
+
+def _limits(plan: Plan, namespace: str) -> dict[str, Any]:
+    """The planned ResourceQuota hard limits and LimitRange defaults of the namespace."""
+    quotas: dict[str, str] = {}
+    defaults: dict[str, dict[str, str]] = {}
+    for r in plan.resources:
+        i = r.inputs
+        if (i.get("metadata") or {}).get("namespace") != namespace:
+            continue
+        if i.get("kind") == "ResourceQuota":
+            quotas.update({str(k): str(v) for k, v in
+                           ((i.get("spec") or {}).get("hard") or {}).items()})
+        elif i.get("kind") == "LimitRange":
+            for limit in (i.get("spec") or {}).get("limits") or []:
+                kind = str(limit.get("type", "Container"))
+                for key in ("defaultRequest", "default"):
+                    for res, value in (limit.get(key) or {}).items():
+                        defaults.setdefault(kind, {})[f"{key}.{res}"] = str(value)
+    return {"quotas": quotas, "defaults": defaults}
 
 
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"

@@ -87,11 +87,10 @@ def kubeconfig(team: TeamEnv) -> Recipe:
                 f"gcloud container clusters get-credentials {team.cluster_name} \\\n"
                 f"    --location {team.region} --project {team.project} --dns-endpoint\n"
                 f"kubectl config set-context --current --namespace {team.namespace}\n"
-                f"kubectl auth can-i create jobs   # expect: yes")
+                f"kubectl auth can-i create jobs   # {_expect(team)}")
         intro = ("Once per machine, signed in to gcloud as yourself: put the cluster in your "
-                 "kubeconfig and make your team's namespace the default. The cluster's DNS "
-                 "endpoint works from anywhere (no VPN); Google IAM lets you in, Kubernetes "
-                 "RBAC decides what you may do.")
+                 "kubeconfig and make your team's namespace the default. Google IAM lets you "
+                 "in, Kubernetes RBAC decides what you may do.")
         groups = [m.removeprefix("group:") for m in team.members if m.startswith("group:")]
         if groups:
             # GKE resolves groups in RBAC only through Google Groups for RBAC (issue 17).
@@ -106,17 +105,48 @@ def kubeconfig(team: TeamEnv) -> Recipe:
                 f"export AWS_PROFILE={profile}   # every aws command below runs as the team role\n"
                 f"aws eks update-kubeconfig --name {team.cluster_name} --region {team.region}\n"
                 f"kubectl config set-context --current --namespace {team.namespace}\n"
-                f"kubectl auth can-i create jobs   # expect: yes")
+                f"kubectl auth can-i create jobs   # {_expect(team)}")
         intro = ("Once per machine, signed in to AWS as one of the team's members (a role listed "
                  "for the team): a profile that assumes the team role, then the cluster in "
                  "your kubeconfig with your team's namespace as the default.")
     else:
         code = (f"aws eks update-kubeconfig --name {team.cluster_name} --region {team.region}\n"
                 f"kubectl config set-context --current --namespace {team.namespace}\n"
-                f"kubectl auth can-i create jobs   # expect: yes")
+                f"kubectl auth can-i create jobs   # {_expect(team)}")
         intro = ("The team lists no members in org.yaml, so no team role exists yet: ask the "
                  "platform team to add your role under the team's `members`.")
     return Recipe("Connect kubectl", "shell", code, intro)
+
+
+def _expect(team: TeamEnv) -> str:
+    """What ``kubectl auth can-i create jobs`` answers, as the plan grants it."""
+    verdict = team.promises.get("gpu-job") or team.promises.get("connect")
+    if verdict is None or verdict.backed:
+        return "expect: yes"
+    return "no until the platform team grants it (see below)"
+
+
+def prerequisites(cloud: str) -> Recipe:
+    """The tools every recipe assumes, installed once per machine."""
+    if cloud == "gcp":
+        code = ("# https://cloud.google.com/sdk/docs/install, then:\n"
+                "gcloud components install kubectl gke-gcloud-auth-plugin\n"
+                "gcloud auth login                       # you, for gcloud and kubectl\n"
+                "gcloud auth application-default login   # you, for the Python clients\n"
+                "docker --version                        # Docker (or Podman) to build images")
+        intro = ("The Google Cloud CLI with kubectl and the GKE auth plugin (kubectl asks it "
+                 "for a token), and Docker.")
+    else:
+        code = ("# https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html\n"
+                "aws --version     # AWS CLI v2\n"
+                "# https://kubernetes.io/docs/tasks/tools/ (kubectl within one minor of the "
+                "cluster)\n"
+                "kubectl version --client\n"
+                "aws sts get-caller-identity   # you are signed in (SSO: aws sso login)\n"
+                "docker --version              # Docker (or Podman) to build images")
+        intro = ("The AWS CLI v2 (kubectl asks it for a token), kubectl and Docker, signed in "
+                 "to AWS as yourself.")
+    return Recipe("Install the tools", "shell", code, intro)
 
 
 def image_ref(team: TeamEnv, name: str = "trainer") -> str:
@@ -193,8 +223,21 @@ def job_yaml(team: TeamEnv, pool: Pool) -> str:
 
 def job_recipe(team: TeamEnv, pool: Pool) -> Recipe:
     return Recipe(f"Run a Job on the {pool.name} pool", "yaml", job_yaml(team, pool),
-                  f"Save as `{job_name(pool)}.yaml`. The pool scales from {pool.min_nodes} nodes: "
-                  "the first pod may wait a few minutes while a node starts.")
+                  f"Save as `{job_name(pool)}.yaml`. {scaling(pool)}")
+
+
+def scaling(pool: Pool) -> str:
+    """What starting a pod on ``pool`` is like, from its planned min and max nodes."""
+    most = f"at most {pool.max_nodes} node{'s' if pool.max_nodes != 1 else ''}"
+    if pool.min_nodes == 0:
+        return (f"The pool scales from zero ({most}): the first pod waits a few minutes while "
+                "a node starts, and nodes go away when no pod needs them.")
+    kept = f"{pool.min_nodes} node{'s' if pool.min_nodes != 1 else ''}"
+    if pool.min_nodes >= pool.max_nodes:
+        return (f"The pool keeps {kept} running (fixed size): pods start as soon as GPUs are "
+                "free.")
+    return (f"The pool keeps {kept} running and grows to {most}: the first pods start at "
+            "once, more wait a few minutes for a new node.")
 
 
 def job_commands(team: TeamEnv, pool: Pool) -> Recipe:
@@ -205,6 +248,96 @@ def job_commands(team: TeamEnv, pool: Pool) -> Recipe:
             f"kubectl -n {team.namespace} logs -f job/{name}\n"
             f"kubectl -n {team.namespace} delete job {name}")
     return Recipe("Start it, watch it, clean up", "shell", code)
+
+
+SERVE_IMAGE = "python:3.12-slim"
+"""Public image for the serving smoke test: ``python -m http.server`` answers the probe."""
+SERVE_PORT = 8080
+
+
+def serving_pool(team: TeamEnv) -> Pool:
+    """The pool a serving Deployment goes to: one named for inference, else the smallest."""
+    for p in team.pools.values():
+        if any(w in p.name for w in ("serv", "infer", "predict")):
+            return p
+    return min(team.pools.values(), key=lambda p: (p.gpus_per_node, p.name))
+
+
+def serve_name(pool: Pool) -> str:
+    return f"serve-{pool.name}"[:52].rstrip("-")
+
+
+def serve_manifests(team: TeamEnv, pool: Pool) -> list[dict[str, Any]]:
+    """Deployment (one GPU per replica, readiness probe, the pool's contract), its Service and
+    the NetworkPolicy that lets traffic in (the namespace denies ingress by default)."""
+    name = serve_name(pool)
+    labels = {"app.kubernetes.io/name": name}
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": team.namespace, "labels": dict(labels)},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": dict(labels)},
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "serviceAccountName": team.service_account,
+                    "nodeSelector": dict(pool.node_selector),
+                    "tolerations": [t.to_k8s() for t in pool.tolerations],
+                    "containers": [{
+                        "name": "server",
+                        "image": SERVE_IMAGE,
+                        "command": ["python", "-m", "http.server", str(SERVE_PORT)],
+                        "ports": [{"name": "http", "containerPort": SERVE_PORT}],
+                        "readinessProbe": {"httpGet": {"path": "/", "port": SERVE_PORT},
+                                           "initialDelaySeconds": 5, "periodSeconds": 10},
+                        "resources": {"limits": {pool.resource_name: 1}},
+                    }],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": team.namespace, "labels": dict(labels)},
+        "spec": {"selector": dict(labels),
+                 "ports": [{"name": "http", "port": 80, "targetPort": SERVE_PORT}]},
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": f"allow-{name}", "namespace": team.namespace},
+        "spec": {"podSelector": {"matchLabels": dict(labels)},
+                 "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"namespaceSelector": {}}],
+                              "ports": [{"protocol": "TCP", "port": SERVE_PORT}]}]},
+    }
+    return [deployment, service, policy]
+
+
+def serve_recipe(team: TeamEnv, pool: Pool) -> Recipe:
+    head = (f"# A server on pool {pool.name} ({pool.accelerator}, one GPU per replica), its "
+            "Service and the\n"
+            "# NetworkPolicy that lets other namespaces' pods reach port "
+            f"{SERVE_PORT} (ingress is denied by default).\n"
+            f"# For your model: image {image_ref(team, 'server')}:<tag> (or a public one), "
+            "your command and probe path.\n"
+            "# To admit one namespace only, use namespaceSelector.matchLabels:\n"
+            "#   kubernetes.io/metadata.name: <namespace>\n")
+    code = head + "---\n".join(to_yaml(m) for m in serve_manifests(team, pool))
+    return Recipe(f"Serve on the {pool.name} pool", "yaml", code,
+                  f"Save as `{serve_name(pool)}.yaml`. {scaling(pool)}")
+
+
+def serve_commands(team: TeamEnv, pool: Pool) -> Recipe:
+    name, ns = serve_name(pool), team.namespace
+    code = (f"kubectl apply -f {name}.yaml\n"
+            f"kubectl -n {ns} rollout status deployment/{name} --timeout=15m   # Ready = probe "
+            "passes\n"
+            f"kubectl -n {ns} port-forward service/{name} 8080:80 &   # then: curl "
+            "localhost:8080\n"
+            f"# from another pod: http://{name}.{ns}.svc.cluster.local\n"
+            f"kubectl -n {ns} delete -f {name}.yaml")
+    return Recipe("Roll it out, call it, remove it", "shell", code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,7 +414,9 @@ def pipeline_python(team: TeamEnv, p: Pipeline) -> Recipe:
                 f"    pipeline_root={_py(p.output_directory or team.pipeline_root)},\n"
                 f"    parameter_values={_py(p.parameters)},\n"
                 f"    labels={{\"team\": {_py(team.team)}, \"pipeline\": {_py(p.name)}}},\n"
-                ")\n"
+                + (f"    encryption_spec_key_name={_py(team.cmek_key)},\n" if team.cmek_key
+                   else "")
+                + ")\n"
                 f"job.submit(service_account={_py(team.pipeline_identity)})\n"
                 "print(job.resource_name)\n")
         intro = (f"Starts one run now, as the schedule does, as `{team.pipeline_identity}`. "
@@ -315,6 +450,10 @@ def pipeline_cli(team: TeamEnv, p: Pipeline) -> Recipe:
             "serviceAccount": team.pipeline_identity,
             "labels": {"team": team.team, "pipeline": p.name},
         }
+        if team.cmek_key:
+            # The environment encrypts Vertex AI runs with its own key (customer-managed
+            # keys): a run without it would be unencrypted by that key or refused.
+            body["encryptionSpec"] = {"kmsKeyName": team.cmek_key}
         url = (f"https://{team.region}-aiplatform.googleapis.com/v1/projects/{team.project}/"
                f"locations/{team.region}/pipelineJobs")
         text = heredoc_text(json.dumps(body, indent=2, ensure_ascii=False)).replace(
@@ -385,6 +524,52 @@ def publish_template(team: TeamEnv, p: Pipeline, org_file: str) -> Recipe:
     return Recipe(f"Publish a new version of {p.name}", "shell", code, intro)
 
 
+def push_template(team: TeamEnv) -> Recipe | None:
+    """Upload a compiled KFP template to the team's template registry (GCP) and run it."""
+    if team.cloud != "gcp" or not team.pipeline_registry:
+        return None
+    host = team.pipeline_registry.rstrip("/")
+    host = host if host.startswith("https://") else f"https://{host}"
+    root = team.pipeline_root or ""
+    code = ("# pip install kfp google-cloud-aiplatform\n"
+            "from google.cloud import aiplatform\n"
+            "from kfp.registry import RegistryClient\n\n"
+            "# kfp dsl compile --py pipeline.py --output pipeline.yaml\n"
+            f"client = RegistryClient(host={_py(host)})\n"
+            "name, version = client.upload_pipeline(\n"
+            "    file_name=\"pipeline.yaml\", tags=[\"latest\"])\n"
+            "print(name, version)\n\n"
+            f"aiplatform.init(project={_py(team.project)}, location={_py(team.region)})\n"
+            "job = aiplatform.PipelineJob(\n"
+            "    display_name=name,\n"
+            f"    template_path={_py(host + '/')} + name + \"/latest\",\n"
+            f"    pipeline_root={_py(root)},\n"
+            f"    labels={{\"team\": {_py(team.team)}}},\n"
+            + (f"    encryption_spec_key_name={_py(team.cmek_key)},\n" if team.cmek_key else "")
+            + ")\n"
+            f"job.submit(service_account={_py(team.pipeline_identity)})\n")
+    return Recipe("Push a pipeline template and run it", "python", code,
+                  f"Your team's KFP template registry is `{host}`: upload a compiled template "
+                  "under a tag, then run it from there (Vertex AI reads templates from Artifact "
+                  "Registry directly).")
+
+
+def schedule_request(team: TeamEnv, name: str = "<pipeline>") -> Recipe:
+    """Schedules live in org.yaml, so a new one is a change the platform team deploys."""
+    tz = next((p.timezone for p in team.pipelines.values()), "UTC")
+    template = (f"gs://... or pipelines/{name}.yaml" if team.cloud == "gcp"
+                else f"s3://... or pipelines/{name}.json")
+    code = (f"teams:\n  {team.team}:\n    pipelines:\n      {name}:\n"
+            f"        template: {template}   # compiled template\n"
+            "        schedule: \"0 3 * * *\"   # 5-field cron: every day at 03:00\n"
+            f"        timezone: {tz}\n"
+            "        parameters: {}")
+    return Recipe("Schedule a pipeline", "yaml", code,
+                  "Schedules are part of org.yaml, so they are reviewed and survive "
+                  f"redeployments: ask the platform team to add this under `teams.{team.team}"
+                  ".pipelines` (the values are examples) and run `pulumi up`.")
+
+
 # --------------------------------------------------------------------------------------------
 # Model registry
 # --------------------------------------------------------------------------------------------
@@ -427,6 +612,7 @@ def model_registry(team: TeamEnv) -> Recipe | None:
                 "    },\n"
                 ")\n"
                 f"print(sm.list_model_packages(ModelPackageGroupName={_py(team.model_registry)}))\n")
-        intro = (f"SageMaker model package group `{team.model_registry}`; the workload role and "
-                 "the pipeline role may register versions.")
+        intro = (f"SageMaker model package group `{team.model_registry}`; the team role (from a "
+                 "laptop), the workload role (pods) and the pipeline role may register and list "
+                 "versions.")
     return Recipe("Register a model version", "python", code, intro)

@@ -21,7 +21,7 @@ from stacks.plan.engine import plan
 from stacks.plan.mocks import aws as mocks_aws
 from tests.engine.planned import ORG_ENVS, planned
 
-from .iam_eval import evaluate
+from components.aws.iam_eval import evaluate
 
 AWS_CASES = [(org, env) for org, env in ORG_ENVS if load(org).org.cloud == "aws"]
 HELM = "kubernetes:helm.sh/v3:Release"

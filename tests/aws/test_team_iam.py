@@ -1,8 +1,8 @@
 """Issue 18.4: every command of a team's guide is allowed by the planned IAM on the team's own
 resources and refused on every other team's; every action Trellis writes exists.
 
-The member role is evaluated with :mod:`tests.aws.iam_eval` over the policies in the plan (its
-inline policy; the environment key keeps the default key policy, which delegates to IAM).
+The member role is evaluated with :mod:`components.aws.iam_eval` over the policies in the plan
+(its inline policy; the environment key keeps the default key policy, which delegates to IAM).
 Action names are checked against botocore's service models, the AWS SDK's own description of
 every API operation (plus the few permission-only actions IAM defines, each cited).
 """
@@ -18,7 +18,7 @@ import pytest
 from stacks.org.spec import EnvSpec, TeamSpec
 from stacks.plan.engine import Plan
 
-from .iam_eval import actions_of, evaluate
+from components.aws.iam_eval import actions_of, evaluate
 
 botocore_session = pytest.importorskip("botocore.session")
 

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from stacks.handoff import recipes
 from stacks.handoff.model import NODE_POOL_TYPES, HandoffError, gather_environment
 
+from tests.gcp import discovery
+
 from . import k8s_shape
 
 FENCE = re.compile(r"^```(\w+)\n(.*?)\n```$", re.S | re.M)
@@ -58,7 +60,8 @@ def jobs_of(example):
         for env, body in env_sections(text).items():
             for code in blocks(body, "yaml"):
                 for doc in yaml.safe_load_all(code):
-                    yield team, env, doc
+                    if isinstance(doc, dict) and doc.get("kind") == "Job":
+                        yield team, env, doc
 
 
 def test_every_job_lands_on_a_planned_gpu_pool(example):
@@ -90,7 +93,8 @@ def test_every_manifest_is_the_dict_it_came_from_and_a_valid_job(example):
     for env, bundle_env in ((e.name, e) for e in example.bundle.environments):
         for team, te in bundle_env.teams.items():
             section = env_sections(example.files[f"teams/{team}.md"])[env]
-            on_page = [doc for code in blocks(section, "yaml") for doc in yaml.safe_load_all(code)]
+            on_page = [doc for code in blocks(section, "yaml") for doc in yaml.safe_load_all(code)
+                       if isinstance(doc, dict) and doc.get("kind") == "Job"]
             made = [recipes.job_manifest(te, pool) for pool in te.pools.values()]
             assert on_page == made, f"teams/{team}.md ({env}): YAML differs from the manifests"
             for job in made:
@@ -168,7 +172,7 @@ def test_gcp_run_recipe_sends_the_spec_the_schedule_sends(gcp):
     spec = {"pipelineInfo": {"name": "x"}, "root": {"dag": {"tasks": {}}}, "note": "a $b `c` \\"}
     stub = ("gcloud() { if [ \"$1\" = storage ]; then printf '%s' \"$SPEC\"; "
             "else echo token; fi; }\ncurl() { cat; }\n")
-    found = 0
+    found, found_cmek = 0, False
     for path, text in gcp.files.items():
         for code in blocks(text, "shell"):
             if "pipelineJobs" not in code:
@@ -180,9 +184,22 @@ def test_gcp_run_recipe_sends_the_spec_the_schedule_sends(gcp):
             body = json.loads(run.stdout)
             assert body["pipelineSpec"] == spec, f"{path}: the spec is spliced in verbatim"
             assert "templateUri" not in body, f"{path}: Vertex AI refuses gs:// templateUri"
+            env = next(e for e in gcp.bundle.environments
+                       if f"/projects/{e.project}/" in code)
+            key = gcp.specs[env.name].kms_key_id("vertex")
+            # Review GCP 8: with customer-managed keys a run carries the environment's key,
+            # as the scheduled runs do; without, no encryptionSpec.
             assert set(body) == {"displayName", "pipelineSpec", "runtimeConfig",
-                                 "serviceAccount", "labels"}, path
+                                 "serviceAccount", "labels",
+                                 *(("encryptionSpec",) if key else ())}, path
+            if key:
+                assert body["encryptionSpec"] == {"kmsKeyName": key}, path
+                # The field as the aiplatform v1 discovery document defines it.
+                assert discovery.validate("aiplatform.v1", "GoogleCloudAiplatformV1PipelineJob",
+                                          {**body, "pipelineSpec": spec}) == [], path
+                found_cmek = True
     assert found, "the GCP guide has a run-now recipe"
+    assert found_cmek, "the bundled GCP org has an environment with customer-managed keys"
 
 
 def test_heredoc_text_survives_an_unquoted_heredoc():
@@ -219,3 +236,43 @@ def test_publishing_a_gs_template_names_its_uri_and_the_deployment_that_reads_it
         "gcloud storage cp ./pipeline.yaml gs://globex-ai-templates/search/train.yaml\n"), (
         "publish to the URI org.yaml names, not to the schedule's copy")
     assert "pulumi up -s prod" in recipe.code and "by `pulumi up`" in recipe.intro
+
+
+def test_serving_recipe_is_a_valid_deployment_service_and_policy_on_a_planned_pool(example):
+    """Issue 19.3 / review AWS 11, GCP 10: the serving recipe is a Deployment with a GPU
+    request, a readiness probe and the pool's planned contract, a Service, and the
+    NetworkPolicy that admits traffic to exactly those pods (ingress is denied by default)."""
+    seen = 0
+    for env, bundle_env in ((e.name, e) for e in example.bundle.environments):
+        for team, te in bundle_env.teams.items():
+            if not te.pools:
+                continue
+            section = env_sections(example.files[f"teams/{team}.md"])[env]
+            docs = [d for code in blocks(section, "yaml") for d in yaml.safe_load_all(code)
+                    if isinstance(d, dict) and d.get("kind") in
+                    ("Deployment", "Service", "NetworkPolicy")]
+            pool = recipes.serving_pool(te)
+            assert docs == recipes.serve_manifests(te, pool), \
+                f"teams/{team}.md ({env}): serving YAML differs from its manifests"
+            deployment, service, policy = docs
+            where = f"teams/{team}.md ({env}) Deployment {deployment['metadata']['name']}"
+            for d in docs:
+                assert k8s_shape.problems(d) == [], f"{where}: {d['kind']} shape"
+            pod = deployment["spec"]["template"]["spec"]
+            matches = [p for p in planned_gpu_pools(example.plans[env])
+                       if p["labels"] == pod["nodeSelector"]
+                       and p["tolerations"] == pod["tolerations"]]
+            assert len(matches) == 1, f"{where}: lands on no planned GPU pool"
+            container = pod["containers"][0]
+            assert container["resources"]["limits"][pool.resource_name] == 1, where
+            assert container["readinessProbe"]["httpGet"]["port"] == \
+                container["ports"][0]["containerPort"], f"{where}: the probe checks no served port"
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            assert service["spec"]["selector"] == labels, f"{where}: Service selects nothing"
+            assert policy["spec"]["podSelector"]["matchLabels"] == labels, \
+                f"{where}: the NetworkPolicy does not open the served pods"
+            assert [p["port"] for r in policy["spec"]["ingress"] for p in r["ports"]] == \
+                [container["ports"][0]["containerPort"]], f"{where}: policy opens another port"
+            assert deployment["metadata"]["namespace"] == te.namespace, where
+            seen += 1
+    assert seen, "no serving recipe checked"

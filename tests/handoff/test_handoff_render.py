@@ -152,8 +152,8 @@ def test_a_team_with_nothing_yet_gets_an_honest_page(write_org, tmp_path):
     page = files["teams/vision.md"]
     assert "No GPU pools in this environment." in page
     assert "No buckets in this environment." in page
-    assert "No scheduled pipelines here." in page
-    assert "```yaml" not in page
+    assert "No scheduled pipelines here yet." in page
+    assert "apiVersion:" not in page, "a Kubernetes recipe for a team without pools"
     for path, text in files.items():
         assert "None" not in text, f"{path} prints a missing value as None"
 
@@ -220,7 +220,7 @@ def test_headings_are_anchored_as_on_github_and_listed_on_team_pages(gcp):
                     page, re.S)
     assert toc, "team page without its contents list"
     assert re.findall(r'href="#([^"]+)"', toc.group(1)) == [
-        "team-recsys__at-a-glance", "team-recsys__who-to-ask",
+        "team-recsys__at-a-glance", "team-recsys__who-to-ask", "team-recsys__before-you-start",
         "team-recsys__dev-sandbox-us-central1", "team-recsys__prod-production-us-east4"]
     assert '<a href="#team-recsys">teams/recsys.md</a>' in page  # README's link to the page
     assert '<a href="#overview">overview</a>' in page  # and the team page's way back

@@ -3,7 +3,7 @@
 For each ordered pair (A, B) of teams in a multi-team org (examples/many-teams.yaml, a two-team
 org per cloud, examples/aws.yaml): A's people and identities get no grant on B's buckets,
 registries, service accounts or roles (GCP IAM members; AWS identity policies evaluated by
-:mod:`tests.aws.iam_eval`, the evaluator the AWS work added, and trust policies), no
+:mod:`components.aws.iam_eval`, the evaluator the AWS work added, and trust policies), no
 Kubernetes RBAC in B's namespace, no admission for B's pools, nodes or images (the planned
 ValidatingAdmissionPolicy evaluated with cel-python), and no network path into B's pods (B's
 default-deny ingress and allow-list NetworkPolicies, whose peers must not select A's namespace).
@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from components.gcp.roles import table as roles_table
 from components.gcp.services import CUSTOM_CODE_AGENT_ROLE
 from components.k8s.team_namespace import DENY_INGRESS_POLICY, NAMESPACE_NAME_LABEL
 from policies.k8s import selector_matches
@@ -27,12 +28,12 @@ from stacks.org.load import load, load_text
 from stacks.org.resolve import resolve
 from stacks.org.spec import EnvSpec, TeamSpec
 from stacks.plan.engine import Plan, plan
-from tests.aws.iam_eval import evaluate
+from components.aws.iam_eval import evaluate
 from tests.conftest import ROOT
 
 from .admission_cel import Admission, pod
 
-ROLES = json.loads((ROOT / "tests" / "data" / "gcp_roles.json").read_text())
+ROLES = roles_table()  # Google's predefined roles, components/data/gcp_roles.json
 
 TWO_TEAMS_GCP = """\
 version: 1
@@ -164,7 +165,7 @@ def test_gcp_team_project_roles_reach_no_bucket_registry_or_identity(org):
     assert roles, "no project roles found for the teams"
     for role in sorted(roles):
         perms = ROLES["roles"].get(role)
-        assert perms is not None, f"{role}: not in tests/data/gcp_roles.json, add it"
+        assert perms is not None, f"{role}: not in components/data/gcp_roles.json, add it"
         reach = [p for p in perms if p.startswith(("storage.", "artifactregistry.",
                                                   "iam.serviceAccounts.", "secretmanager."))]
         assert not reach, f"{org}: teams hold {role} project-wide, which grants {reach}"

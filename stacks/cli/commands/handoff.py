@@ -19,10 +19,12 @@ from stacks.org.spec import EnvSpec
 
 
 def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
-                    console: Console | None = None) -> int:
+                    console: Console | None = None, strict: bool = False) -> int:
     """Plan ``envs`` (default: every environment) of ``loaded`` and write the bundle to ``out``.
 
-    Returns 0 when written, 1 when the plan lacks what the bundle needs. An unknown environment
+    Returns 0 when written, 1 when the plan lacks what the bundle needs, or (``strict``) when
+    any step of a team's page is not backed by a planned grant (the bundle is written anyway,
+    each unbacked step with its ready-to-paste request). An unknown environment
     raises :class:`~stacks.org.errors.OrgError` before anything is planned (the CLI reports it like
     any org error); a failing plan raises :class:`~stacks.plan.engine.PlanError`.
     """
@@ -44,4 +46,13 @@ def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
               f"{len(bundle.teams)} team page(s) ({teams}) for {envs_done}", markup=False)
     con.print(f"open {out / 'index.html'} in a browser, or commit {out}/ for the teams",
               markup=False)
-    return 0
+    unbacked = [(e.name, t, v) for e in bundle.environments for t, te in e.teams.items()
+                for v in te.promises.unbacked]
+    for env_name, team, verdict in unbacked:
+        con.print(f"not backed: {env_name}/{team}: {verdict.step.title}: "
+                  + "; ".join(verdict.missing), markup=False)
+    if unbacked:
+        con.print(f"{len(unbacked)} step(s) of the guide are not backed by the plan; each page "
+                  "says what to ask for" + (" (--strict: exit 1)" if strict else ""),
+                  markup=False)
+    return 1 if strict and unbacked else 0

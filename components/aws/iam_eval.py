@@ -1,4 +1,4 @@
-"""A small IAM policy evaluator for the planned identity policies (tests only).
+"""A small IAM policy evaluator for the planned identity, trust and key policies.
 
 Enough of the IAM evaluation logic to answer "may this role call this action on this resource
 with this request context?" over the policies Trellis writes: an explicit Deny wins, then any
@@ -10,9 +10,13 @@ from the request makes a positive operator false and a negated one true.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 
-Session policies, permission boundaries, SCPs and resource policies are out of scope: Trellis
-writes none that would narrow the identity policies checked here (the KMS key keeps the
-default key policy, which delegates to IAM).
+Trust policies (who may assume a role) are evaluated by :func:`trusts`: the statement's
+``Principal`` must name the caller (its ARN, its account's root or ``*``) and its actions the
+call. Session policies, permission boundaries and SCPs are out of scope: Trellis writes none.
+The KMS keys keep the default key policy, which delegates to IAM (:func:`key_policy_delegates`).
+Used by the handoff (:mod:`stacks.handoff.promises`) and by the tests; the only copy.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
 """
 
 from __future__ import annotations
@@ -144,4 +148,47 @@ def actions_of(document: Mapping[str, Any]) -> list[str]:
     return out
 
 
-__all__ = ["Decision", "Statement", "actions_of", "evaluate"]
+def _principal_matches(principal: Any, caller_arn: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    account = caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else ""
+    for value in _as_list(principal.get("AWS")):
+        value = str(value)
+        if value in ("*", caller_arn) or value in (account, f"arn:aws:iam::{account}:root"):
+            return True
+    return False
+
+
+def trusts(document: Mapping[str, Any], caller_arn: str,
+           action: str = "sts:AssumeRole", context: Context | None = None) -> Decision:
+    """May ``caller_arn`` (an IAM role or user ARN) call ``action`` on the role whose trust
+    policy is ``document``? An explicit Deny naming the caller wins, then an Allow."""
+    ctx = context or {}
+    matching = []
+    for raw in _as_list(document.get("Statement")):
+        s = Statement.parse({**raw, "Resource": "*"})
+        if _principal_matches(raw.get("Principal"), caller_arn) and \
+                s.applies(action, "*", ctx):
+            matching.append(s)
+    deny = next((s for s in matching if s.effect == "Deny"), None)
+    if deny is not None:
+        return Decision(False, f"explicit deny {deny.sid}")
+    allow = next((s for s in matching if s.effect == "Allow"), None)
+    return Decision(True, allow.sid or "allow") if allow else Decision(False, "not trusted")
+
+
+def key_policy_delegates(key_policy: Mapping[str, Any] | None, account: str) -> bool:
+    """Whether a KMS key policy lets the account's IAM policies decide (the default key policy:
+    ``kms:*`` for ``arn:aws:iam::<account>:root``). No policy written means the default."""
+    if not key_policy:
+        return True
+    root = f"arn:aws:iam::{account}:root"
+    return any(s.get("Effect") == "Allow"
+               and _principal_matches(s.get("Principal"), root)
+               and _action_matches([str(a) for a in _as_list(s.get("Action"))], "kms:Decrypt")
+               for s in _as_list(key_policy.get("Statement")))
+
+
+__all__ = ["Decision", "Statement", "actions_of", "evaluate", "key_policy_delegates", "trusts"]
