@@ -14,10 +14,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["UnknownRole", "permissions", "roles_source", "table"]
+__all__ = ["UnknownRoleError", "permissions", "roles_source", "table"]
 
 
-class UnknownRole(KeyError):
+class UnknownRoleError(KeyError):
     """A role that is not in the table (add it from the source the table names)."""
 
 
@@ -37,5 +37,5 @@ def permissions(role: str) -> frozenset[str]:
     try:
         return frozenset(table()["roles"][role])
     except KeyError:
-        raise UnknownRole(f"{role} is not in components/data/gcp_roles.json: add its "
+        raise UnknownRoleError(f"{role} is not in components/data/gcp_roles.json: add its "
                           f"permissions from {roles_source()}") from None

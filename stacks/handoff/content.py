@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from components import cron
+from components.common import GPU_RESOURCE
 from stacks.handoff import recipes
 from stacks.handoff.doc import (
     Block,
@@ -473,6 +474,7 @@ def pools_section(te: TeamEnv) -> list[Block]:
     out: list[Block] = [Heading(3, spans("GPU pools"))]
     if not te.pools:
         out.append(Para(spans("No GPU pools in this environment.")))
+        out.extend(limits_section(te))
         return out
     out.append(Table(
         ("Pool", "Accelerator", "GPUs per node", "Nodes", "Capacity", "Machine",
@@ -539,7 +541,8 @@ def limits_section(te: TeamEnv) -> list[Block]:
     """The namespace's ResourceQuota and LimitRange defaults, as planned."""
     out: list[Block] = []
     if te.quotas:
-        gpu = {f"requests.{p.resource_name}" for p in te.pools.values()}
+        gpu = {f"requests.{p.resource_name}" for p in te.pools.values()} | \
+            {f"requests.{GPU_RESOURCE}"}
         parts = [f"{value} GPUs requested at once" if key in gpu
                  else f"{QUOTA_WORDS.get(key, key)} {value}"
                  for key, value in sorted(te.quotas.items())]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from components.aws import iam_eval
-from components.gcp.roles import UnknownRole, permissions
+from components.gcp.roles import UnknownRoleError, permissions
 from components.k8s.roles import allows
 
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ def _gcp_allowed(grants: list[tuple[str, str, str, str]], principal: str, need: 
         try:
             if need.permission in permissions(role):
                 return True
-        except UnknownRole:
+        except UnknownRoleError:
             continue  # an unknown role promises nothing (the table test names it)
     return False
 

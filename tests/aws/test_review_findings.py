@@ -13,6 +13,7 @@ import pytest
 
 from components import catalog, common
 from components import pipeline_images as images
+from components.aws.iam_eval import evaluate
 from components.aws.pipeline import JOB_STEP_TYPES, Pipeline, tag_job_steps
 from components.k8s.cluster_autoscaler import ClusterAutoscaler
 from stacks.org.load import load
@@ -20,8 +21,6 @@ from stacks.org.resolve import resolve
 from stacks.plan.engine import plan
 from stacks.plan.mocks import aws as mocks_aws
 from tests.engine.planned import ORG_ENVS, planned
-
-from components.aws.iam_eval import evaluate
 
 AWS_CASES = [(org, env) for org, env in ORG_ENVS if load(org).org.cloud == "aws"]
 HELM = "kubernetes:helm.sh/v3:Release"

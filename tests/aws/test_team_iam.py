@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
+from components.aws.iam_eval import actions_of, evaluate
 from stacks.org.spec import EnvSpec, TeamSpec
 from stacks.plan.engine import Plan
-
-from components.aws.iam_eval import actions_of, evaluate
 
 botocore_session = pytest.importorskip("botocore.session")
 

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from stacks.handoff import recipes
 from stacks.handoff.model import NODE_POOL_TYPES, HandoffError, gather_environment
-
 from tests.gcp import discovery
 
 from . import k8s_shape

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from components.aws.iam_eval import evaluate
 from components.gcp.roles import table as roles_table
 from components.gcp.services import CUSTOM_CODE_AGENT_ROLE
 from components.k8s.team_namespace import DENY_INGRESS_POLICY, NAMESPACE_NAME_LABEL
@@ -28,7 +29,6 @@ from stacks.org.load import load, load_text
 from stacks.org.resolve import resolve
 from stacks.org.spec import EnvSpec, TeamSpec
 from stacks.plan.engine import Plan, plan
-from components.aws.iam_eval import evaluate
 from tests.conftest import ROOT
 
 from .admission_cel import Admission, pod
