@@ -1,6 +1,6 @@
 """What the Kubernetes user-facing ClusterRoles and the EKS access policies allow.
 
-``components/data/k8s_roles.csv``: the rules of ``view``, ``edit``, ``admin`` and
+``components/data/k8s_roles.json``: the rules of ``view``, ``edit``, ``admin`` and
 ``cluster-admin`` for the resources the handoff's recipes use (Kubernetes' bootstrap policy,
 v1.34), and each EKS access policy as the role it carries (EKS documentation). Only what the
 recipes need is listed: a resource not in the table is not allowed by ``view``/``edit`` here,
@@ -9,7 +9,7 @@ which errs on the side of promising less.
 
 from __future__ import annotations
 
-import csv
+import json
 from functools import cache
 from importlib import resources
 
@@ -19,19 +19,14 @@ __all__ = ["allows", "roles"]
 @cache
 def roles() -> dict[str, list[tuple[str, frozenset[str], frozenset[str]]]]:
     """role -> [(api group, resources, verbs)]; EKS policies resolved to their role."""
-    text = resources.files("components.data").joinpath("k8s_roles.csv").read_text("utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
-    out: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = {}
-    aliases: dict[str, str] = {}
-    for row in rows:
-        group = row["api_group"]
-        if group.startswith("="):
-            aliases[row["role"]] = group[1:]
-            continue
-        out.setdefault(row["role"], []).append(
-            (group, frozenset(row["resources"].split(";")), frozenset(row["verbs"].split(";"))))
-    for alias, target in aliases.items():
-        out[alias] = out[target]
+    text = resources.files("components.data").joinpath("k8s_roles.json").read_text("utf-8")
+    data = json.loads(text)
+    out: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = {
+        role: [(group, frozenset(rule["resources"]), frozenset(rule["verbs"]))
+               for rule in rules for group in rule["apiGroups"]]
+        for role, rules in data["roles"].items()}
+    for policy, role in data["eks_access_policies"].items():
+        out[policy] = out[role]
     return out
 
 
