@@ -128,7 +128,7 @@ def _read(text: str, file: str) -> Source:
             raise OrgError([Issue("the file is empty; start from `trellis schema` or the "
                                   "bundled stacks/org.yaml", (), file, 1, 1)])
         raise OrgError([Issue("the file has no document", (), file, 1, 1)])
-    walker = _Walker(file, plain, shared="&" in text)
+    walker = _Walker(file, plain, shared="&" in text, text=text)
     try:
         walker.source.data = walker.build(node, ())
     except _StopError as stop:
@@ -555,8 +555,11 @@ class _Walker:
     :data:`MAX_NODES` and the nesting limit where it is used) and a recursive one is refused.
     """
 
-    def __init__(self, file: str, plain: dict[str, Any], *, shared: bool) -> None:
+    def __init__(self, file: str, plain: dict[str, Any], *, shared: bool,
+                 text: str = "") -> None:
         self.file = file
+        self.text = text
+        self._lines: list[str] | None = None
         self.source = Source(file=file, data=None)
         self.plain = plain
         self.issues: list[Issue] = []
@@ -565,9 +568,27 @@ class _Walker:
         self.measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels below)
         self.expanded = 0  # values added by aliases
 
-    def build(self, node: Node, path: Path_) -> Any:
+    def place(self, node: Node) -> tuple[int, int]:
+        """(line, column) of ``node``, 1-based. An empty scalar in a flow collection
+        (``{? : x}``, ``{x: , y: 1}``) has no text of its own: libyaml puts it at the next
+        token, PyYAML's pure scanner where the previous one ended (a blank before it). Both are
+        reported at the next token, so the two composers agree (tests/unit/test_yaml_parsers)."""
         mark = node.start_mark
-        pos = (mark.line + 1, mark.column + 1)
+        line, col = mark.line + 1, mark.column + 1
+        if node.__class__ is ScalarNode and not node.value \
+                and node.end_mark.line == mark.line and node.end_mark.column == mark.column:
+            if self._lines is None:
+                self._lines = self.text.split("\n")
+            row = self._lines[mark.line] if mark.line < len(self._lines) else ""
+            ahead = col
+            while ahead <= len(row) and row[ahead - 1] in " \t":
+                ahead += 1
+            if ahead <= len(row) and row[ahead - 1] in ":,}]":
+                col = ahead
+        return line, col
+
+    def build(self, node: Node, path: Path_) -> Any:
+        pos = self.place(node)
         self.source.value_pos.setdefault(path, pos)
         if node.__class__ is ScalarNode:
             return self.scalar(node, path)
@@ -630,18 +651,16 @@ class _Walker:
                 if key is None:
                     continue
             child = (*path, key)
-            mark = key_node.start_mark
             if key in out:
                 first = key_pos.get(child, (0, 0))[0]
                 self.issues.append(Issue(
                     f"duplicate key '{key}' (first defined on line {first}); YAML would keep "
                     "only the last one, so remove or rename one of them",
-                    child, self.file, mark.line + 1, mark.column + 1))
+                    child, self.file, *self.place(key_node)))
                 continue
-            key_pos[child] = (mark.line + 1, mark.column + 1)
+            key_pos[child] = self.place(key_node)
             if value_node.__class__ is ScalarNode:
-                mark = value_node.start_mark
-                value_pos[child] = (mark.line + 1, mark.column + 1)
+                value_pos[child] = self.place(value_node)
                 tag = value_node.tag
                 if tag == STR_TAG:
                     out[key] = value_node.value
@@ -735,5 +754,4 @@ class _Walker:
         self.issues.append(Issue(_refused_tag(tag, on), path, self.file, *pos))
 
     def _at(self, node: Node, path: Path_, message: str) -> Issue:
-        mark = node.start_mark
-        return Issue(message, path, self.file, mark.line + 1, mark.column + 1)
+        return Issue(message, path, self.file, *self.place(node))

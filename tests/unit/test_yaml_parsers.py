@@ -340,6 +340,20 @@ def test_any_dumped_document_reads_the_same(data: dict[str, Any], flow: bool | N
         assert assert_same(text, monkeypatch)[0] == "ok", text
 
 
+@pytest.mark.parametrize(("text", "place"), [
+    ("teams:\n  train: {? : l4, max_nodes: 2}\n", (2, 13)),  # found by the damage test
+    ("teams:\n  train: {?   : l4}\n", (2, 15)),
+    ("teams:\n  ? \n  : l4\n", (2, 4)),
+    ("teams: {x: , <<: }\n", (1, 18)),
+])
+def test_an_empty_key_is_placed_alike_by_both_composers(
+        text: str, place: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty node has no text: both composers place it at the next token."""
+    for mode in ("c", "pure"):
+        kind, places, messages = parse_with(text, mode, monkeypatch)
+        assert (kind, places) == ("error", [place]), (mode, messages)
+
+
 @settings(max_examples=60 * SCALE, deadline=None)
 @given(org=st.sampled_from(ALL_ORGS), cut=st.integers(0, 10**6), length=st.integers(0, 12),
        insert=st.sampled_from(["", ":", "- ", "&a ", "*a", "!!int ", "!x ", "<<: ", "\t", "'",
