@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from policies.gpu import NODE_GROUP, NODE_POOL, _max_nodes, gpu_pools
+from policies.gpu import (
+    NODE_GROUP,
+    NODE_POOL,
+    _max_nodes,
+    gpu_pools,
+    instance_types,
+    template_finder,
+)
 from policies.registry import each, stack_rule
 from policies.settings import Settings
 from policies.view import Res, Stack, as_list, at, labels_of, number
@@ -99,11 +106,12 @@ def capacity_of(res: Res) -> str:
     return "reservation" if res.get("capacityType") == "CAPACITY_BLOCK" else "on-demand"
 
 
-def machine_type_of(res: Res) -> str:
+def machine_type_of(res: Res, template: Res | None = None) -> str:
+    """The pool's machine type; an EKS node group's may be on its launch ``template``."""
     if res.type == NODE_POOL:
         return str(res.get("nodeConfig", "machineType") or "")
-    types = as_list(res.get_known("instanceTypes"))
-    return str(types[0]) if types else ""
+    types = instance_types(res, template)
+    return types[0] if types else ""
 
 
 def _min_nodes(res: Res) -> float:
@@ -115,9 +123,10 @@ def _min_nodes(res: Res) -> float:
     return number(res.get("nodeCount")) or 0.0
 
 
-def price(res: Res) -> PoolCost:
-    """Price one GPU pool; raises :class:`UnpriceableError` when its worst case is unknown."""
-    machine = machine_type_of(res)
+def price(res: Res, template: Res | None = None) -> PoolCost:
+    """Price one GPU pool; raises :class:`UnpriceableError` when its worst case is unknown.
+    ``template``: an EKS node group's launch template (a Capacity Block's type is there)."""
+    machine = machine_type_of(res, template)
     max_nodes, how = _max_nodes(res)
     spot = is_spot(res)
     if max_nodes is None:
@@ -272,13 +281,14 @@ def gpu_budget(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
     if not budgets:
         return
     priced: dict[str, list[tuple[Res, PoolCost]]] = {}
+    find = template_finder(stack)
 
     def collect(res: Res) -> Iterator[str]:
         team = team_of(res)
         if team is None or team not in budgets:
             return  # unattributed pools are TRL-GPU-009's business
         try:
-            priced.setdefault(team, []).append((res, price(res)))
+            priced.setdefault(team, []).append((res, price(res, find(res))))
         except UnpriceableError as exc:
             yield f"team {team}: the GPU worst case cannot be estimated: {exc}"
 

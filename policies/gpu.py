@@ -9,7 +9,7 @@ catalogue (``components.catalog``) so one allowlist serves both clouds.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from policies import iamdoc, tiers
@@ -58,8 +58,22 @@ def _shape(cloud: str, machine_type: str) -> object | None:
     return _catalog.find_machine_type(cloud, machine_type) if _catalog is not None else None
 
 
-def gpu_accels(res: Res) -> list[Accel]:
-    """The pool's accelerators; empty when it is not a GPU pool. Unknowns raise."""
+def instance_types(group: Res, template: Res | None = None) -> list[str]:
+    """An EKS node group's instance types: its ``instanceTypes``, or else its launch
+    template's ``instanceType`` (where a Capacity Block group must have it: EKS UG
+    "Create a managed node group with Capacity Blocks for ML"). Unknowns raise."""
+    types = [str(t) for t in as_list(group.get_known("instanceTypes"))]
+    if not types and template is not None:
+        typed = template.get_known("instanceType")
+        if isinstance(typed, str) and typed:
+            types = [typed]
+    return types
+
+
+def gpu_accels(res: Res, template: Res | None = None) -> list[Accel]:
+    """The pool's accelerators; empty when it is not a GPU pool. Unknowns raise.
+
+    ``template``: an EKS node group's launch template, when the caller can see the stack."""
     if res.type == NODE_POOL:
         out = []
         for ga in as_list(res.get_known("nodeConfig", "guestAccelerators")):
@@ -76,8 +90,7 @@ def gpu_accels(res: Res) -> list[Accel]:
         return []
     if res.type == NODE_GROUP:
         out = []
-        for it in as_list(res.get_known("instanceTypes")):
-            it = str(it)
+        for it in instance_types(res, template):
             shape = _shape("aws", it)
             if shape is not None:
                 out.append(Accel(shape.accelerator, it,  # type: ignore[attr-defined]
@@ -89,6 +102,15 @@ def gpu_accels(res: Res) -> list[Accel]:
             out.append(Accel(None, ami, None))
         return out
     return []
+
+
+def template_finder(stack: Stack) -> Callable[[Res], Res | None]:
+    """The launch template (in ``stack``) of a node group; None for anything else."""
+    index = _lt_index(stack)
+
+    def find(res: Res) -> Res | None:
+        return _launch_template(res, index)[1] if res.type == NODE_GROUP else None
+    return find
 
 
 def gpu_pools(stack: Stack) -> list[Res]:
@@ -126,16 +148,24 @@ def _max_nodes(res: Res) -> tuple[float | None, str]:
     return per_zone, "maxNodeCount"
 
 
-@resource_rule(
+# TRL-GPU-001 and -002 are stack rules: a Capacity Block node group's instance type is on its
+# launch template, another resource (template_finder).
+@stack_rule(
     id="TRL-GPU-001", title="GPU accelerator allowed",
     description="GPU pools use an allowed accelerator in a GPU count the catalogue offers.",
     severity="high", enforcement="mandatory",
     remediation="Pick an accelerator from the pack's `allowedAccelerators` (org.yaml "
                 "`gpu_pools.<name>.accelerator`) and a `gpus_per_node` the catalogue lists.",
-    types=[NODE_POOL, NODE_GROUP], config=["allowedAccelerators"])
-def gpu_allowed(res: Res, settings: Settings) -> Iterator[str]:
+    types=[NODE_POOL, NODE_GROUP, LAUNCH_TEMPLATE], config=["allowedAccelerators"])
+def gpu_allowed(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
+    find = template_finder(stack)
+    yield from each(stack.of_type(NODE_POOL, NODE_GROUP),
+                    lambda res: _accelerator_allowed(res, find(res), settings))
+
+
+def _accelerator_allowed(res: Res, template: Res | None, settings: Settings) -> Iterator[str]:
     cloud = "gcp" if res.type == NODE_POOL else "aws"
-    for acc in gpu_accels(res):
+    for acc in gpu_accels(res, template):
         if acc.name is None:
             yield f"{acc.raw} is not an accelerator the Trellis catalogue knows"
             continue
@@ -149,16 +179,22 @@ def gpu_allowed(res: Res, settings: Settings) -> Iterator[str]:
                        f"{cloud}; counts: {', '.join(map(str, counts))}")
 
 
-@resource_rule(
+@stack_rule(
     id="TRL-GPU-002", title="GPU pool bounded autoscaling",
     description="GPU pools autoscale with a maximum that keeps the pool within the GPU budget.",
     severity="high", enforcement="mandatory",
     remediation="GKE: set `autoscaling={\"total_max_node_count\": N}`; EKS: set "
                 "`scaling_config.max_size`; keep GPUs per node x max nodes within the pack's "
                 "`maxGpusPerPool`.",
-    types=[NODE_POOL, NODE_GROUP], config=["maxGpusPerPool"])
-def gpu_autoscaling(res: Res, settings: Settings) -> Iterator[str]:
-    accels = gpu_accels(res)
+    types=[NODE_POOL, NODE_GROUP, LAUNCH_TEMPLATE], config=["maxGpusPerPool"])
+def gpu_autoscaling(stack: Stack, settings: Settings) -> Iterator[tuple[str, str]]:
+    find = template_finder(stack)
+    yield from each(stack.of_type(NODE_POOL, NODE_GROUP),
+                    lambda res: _bounded(res, find(res), settings))
+
+
+def _bounded(res: Res, template: Res | None, settings: Settings) -> Iterator[str]:
+    accels = gpu_accels(res, template)
     if not accels:
         return
     max_nodes, how = _max_nodes(res)

@@ -59,7 +59,8 @@ def launch_template(parent: pulumi.Resource, logical: str, *, name: str, ami_typ
                     disk_size_gb: int, hop_limit: int, tags: Mapping[str, str],
                     instance_tags: Mapping[str, str],
                     capacity_reservation_id: str | None = None,
-                    capacity_block: bool = False) -> aws.ec2.LaunchTemplate:
+                    capacity_block: bool = False,
+                    instance_type: str | None = None) -> aws.ec2.LaunchTemplate:
     """IMDSv2 only, every volume encrypted gp3, instance/volume tags for cost allocation.
 
     No key pair, no security groups (EKS attaches the cluster security group), no AMI (the
@@ -70,8 +71,12 @@ def launch_template(parent: pulumi.Resource, logical: str, *, name: str, ami_typ
 
     ``capacity_reservation_id`` targets an On-Demand Capacity Reservation, or with
     ``capacity_block`` a Capacity Block for ML, whose market type is ``capacity-block`` (EKS
-    User Guide, "Create a managed node group with Capacity Blocks for ML"). The instance type
-    stays on the node group, as terraform-aws-eks' Capacity Block node groups have it.
+    User Guide, "Create a managed node group with Capacity Blocks for ML"). ``instance_type``
+    goes on the template only for a Capacity Block: EKS requires it there for CAPACITY_BLOCK
+    node groups (same page: "InstanceType set to an instance type that supports Capacity
+    Blocks") and fails a group that has a type on both the template and ``instanceTypes``
+    (botocore eks ``CreateNodegroup.instanceTypes``); terraform-aws-eks#3091 does the same.
+    Every other group keeps its type on the node group.
     """
     devices = [aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
         device_name=data_device(ami_type), ebs=_ebs(disk_size_gb))]
@@ -86,7 +91,7 @@ def launch_template(parent: pulumi.Resource, logical: str, *, name: str, ami_typ
     market = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(
         market_type="capacity-block") if capacity_block else None
     return aws.ec2.LaunchTemplate(
-        logical, name=name, update_default_version=True,
+        logical, name=name, update_default_version=True, instance_type=instance_type,
         capacity_reservation_specification=reservation, instance_market_options=market,
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
             http_endpoint="enabled", http_tokens="required",

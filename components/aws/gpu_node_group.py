@@ -124,7 +124,8 @@ class GpuNodeGroup(pulumi.ComponentResource):
             self, name, name=args["launch_template_name"], ami_type=ami,
             disk_size_gb=int(args.get("disk_size_gb", 200)),
             hop_limit=int(args.get("metadata_hop_limit", _nodes.HOP_LIMIT)), tags=tags,
-            instance_tags=tags, capacity_reservation_id=reservation, capacity_block=block)
+            instance_tags=tags, capacity_reservation_id=reservation, capacity_block=block,
+            instance_type=args["instance_type"] if block else None)
         running = args.get("running_nodes")
         group = self._create_node_group(args, role, template, ami, labels, taints, tags,
                                         min_nodes, max_nodes,
@@ -154,10 +155,12 @@ class GpuNodeGroup(pulumi.ComponentResource):
             node_group_name=args["node_group_name"], node_role_arn=role.arn,
             subnet_ids=args["subnet_ids"], ami_type=ami,
             capacity_type=kind,
-            instance_types=[args["instance_type"]],
+            # A Capacity Block's type is on its launch template, and EKS fails a group with a
+            # type in both places (_nodes.launch_template).
+            instance_types=None if kind == "CAPACITY_BLOCK" else [args["instance_type"]],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=min_nodes, max_size=max_nodes, desired_size=desired),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            update_config=update_config(bool(args.get("capacity_reservation_id"))),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)),
             labels=labels,
@@ -182,6 +185,21 @@ def capacity_of(name: str, args: GpuNodeGroupArgs) -> str:
         raise ValueError(f"GpuNodeGroup '{name}': capacity_reservation_id is given exactly "
                          f"with capacity 'reservation' (got capacity {capacity!r})")
     return capacity
+
+
+def update_config(reserved: bool) -> aws.eks.NodeGroupUpdateConfigArgs:
+    """One node at a time; a group on a reservation replaces it in place.
+
+    EKS's DEFAULT update strategy launches the new node before it terminates the old one; a
+    group whose reservation is fully used has nowhere to launch that surge node, and the update
+    stalls. MINIMAL terminates first (botocore eks ``NodegroupUpdateConfig.updateStrategy``:
+    "useful in scenarios where you are constrained to resources or costs (for example, with
+    hardware accelerators such as GPUs)"). docs/capacity.md has the procedure for Capacity
+    Blocks, which EKS wants at desired size 0 while they are upgraded.
+    """
+    if reserved:
+        return aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1, update_strategy="MINIMAL")
+    return aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1)
 
 
 def capacity_type(capacity: str, capacity_block: bool) -> str:

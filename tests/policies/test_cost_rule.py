@@ -327,6 +327,9 @@ def test_rule_prices_planned_pools_as_trellis_cost_does(write_org, cloud) -> Non
     planned = build_plan(spec)
     stack = stack_of([Record(type=r.type, urn=r.urn, name=r.name, inputs=r.inputs,
                              outputs=r.outputs) for r in planned.resources])
-    got = {p.pool: p for p in (cost_rule.price(r) for r in gpu_pools(stack))}
+    from policies.gpu import template_finder
+
+    find = template_finder(stack)
+    got = {p.pool: p for p in (cost_rule.price(r, find(r)) for r in gpu_pools(stack))}
     assert cost.PoolCost is PoolCost, "stacks.report.cost must re-export the one model"
     assert got == expected, f"TRL-COST-001 and `trellis cost` price {cloud} pools differently"
