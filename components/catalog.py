@@ -672,6 +672,9 @@ def eks_excluded_zone_ids(region: str | None = None) -> frozenset[str]:
 # The most AZs an EKS environment's network spans (EKS needs two; three survive one AZ's loss
 # with a majority of the system nodes). https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html
 EKS_MAX_ZONES = 3
+# Zone numbers (``use1-azN``, N = 1..8) that can have a node-only subnet: a reservation's zone
+# outside the network (components.aws.network.node_subnet_cidr); AWS regions number theirs 1-6.
+AWS_NODE_SUBNET_SLOTS = 8
 # Zone ID prefix of a region: us-east-1 -> use1, ap-southeast-2 -> apse2 (AWS names zone IDs
 # after the region's short form; used only where the zone table has no row for the region).
 _DIRECTIONS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c",

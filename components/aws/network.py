@@ -16,6 +16,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components import catalog
+
 PRIVATE_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 
@@ -27,7 +29,8 @@ class AwsNetworkArgs(TypedDict):
     """VPC name (its ``Name`` tag) and prefix of the other ``Name`` tags."""
     cidr: NotRequired[str]
     """IPv4 range of the VPC, /16 to /20. Default: ``10.0.0.0/16``. Carved as: three /(n+2)
-    private subnets, then /(n+4) public subnets in the last quarter."""
+    private subnets, then /(n+4) public subnets in the last quarter, whose last sixteenth holds
+    the node-only subnets of ``node_zone_ids``."""
     availability_zone_ids: NotRequired[Sequence[str]]
     """AZ IDs of the subnets, 2 or 3 (``catalog.eks_cluster_zone_ids(region)``). Default:
     picked at deploy time: the lowest-numbered zone IDs of the account's region
@@ -39,6 +42,12 @@ class AwsNetworkArgs(TypedDict):
     excluded_zone_ids: NotRequired[Sequence[str]]
     """Zone IDs never picked at deploy time (EKS refuses cluster subnets in use1-az3,
     usw1-az2, cac1-az3: ``catalog.eks_excluded_zone_ids()``). Default: those three."""
+    node_zone_ids: NotRequired[Sequence[str]]
+    """More AZ IDs, each with a private subnet for node groups only (a capacity reservation's
+    zone outside ``availability_zone_ids``): in :attr:`AwsNetwork.private_subnet_ids_by_zone`,
+    never in ``private_subnet_ids`` (the cluster's), so EKS's control-plane zone rules do not
+    apply to them. Each is a /(n+7) of the VPC's spare sixteenth, chosen by zone number
+    (:func:`node_subnet_cidr`). Needs ``availability_zone_ids``. Default: none."""
     nat_gateway_per_az: NotRequired[bool]
     """One NAT gateway per AZ, so losing an AZ does not cut the others off. Default: False
     (one shared NAT gateway, $33/month less per AZ; sandbox)."""
@@ -57,6 +66,29 @@ def carve(cidr: str, azs: int) -> tuple[list[str], list[str]]:
     quarters = list(net.subnets(prefixlen_diff=2))
     public = list(quarters[3].subnets(prefixlen_diff=2))
     return [str(q) for q in quarters[:azs]], [str(p) for p in public[:azs]]
+
+
+#: Node-only subnets share the VPC's last sixteenth (after the public subnets), eight slots.
+NODE_SUBNET_SLOTS = catalog.AWS_NODE_SUBNET_SLOTS
+
+
+def node_subnet_cidr(cidr: str, zone_id: str) -> str:
+    """The node-only private subnet of ``zone_id`` in the VPC ``cidr``.
+
+    :func:`carve` leaves the last sixteenth of the VPC unused whatever the zone count (the
+    public subnets take at most three of the last quarter's four sixteenths). It is cut into
+    :data:`NODE_SUBNET_SLOTS` equal ranges and zone ``...-azN`` takes range N-1: the range
+    depends on the zone alone, so adding or removing another zone never moves a subnet, and two
+    zones never collide (AWS regions number their zones 1-6). A /16 VPC gives each a /23
+    (507 usable addresses).
+    """
+    number = int(zone_id.rsplit("az", 1)[1])
+    if not 1 <= number <= NODE_SUBNET_SLOTS:
+        raise ValueError(f"zone {zone_id}: node-only subnets exist for zone numbers 1-"
+                         f"{NODE_SUBNET_SLOTS}")
+    net = ipaddress.IPv4Network(cidr)
+    spare = list(net.subnets(prefixlen_diff=4))[-1]
+    return str(list(spare.subnets(prefixlen_diff=3))[number - 1])
 
 
 def _nth(i: int, excluded: Sequence[str]) -> Callable[[Sequence[str]], str]:
@@ -80,8 +112,9 @@ class AwsNetwork(pulumi.ComponentResource):
     public_subnet_ids: pulumi.Output[list[str]]
     """Public subnets, one per AZ: NAT gateways and internet-facing load balancers."""
     private_subnet_ids_by_zone: dict[str, pulumi.Output[str]]
-    """The private subnet of each AZ ID given as ``availability_zone_ids`` (empty when the
-    zones are picked at deploy time): node groups of types offered in some zones only."""
+    """The private subnet of each AZ ID given as ``availability_zone_ids`` or
+    ``node_zone_ids`` (empty when the zones are picked at deploy time): node groups of types
+    offered in some zones only, and of reservations in their one zone."""
 
     def __init__(self, name: str, args: AwsNetworkArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -117,6 +150,16 @@ class AwsNetwork(pulumi.ComponentResource):
         public = self._create_public(public_cidrs, az, igw, k8s)
         nats = self._create_nat(public, args.get("nat_gateway_per_az", False))
         private, route_tables = self._create_private(private_cidrs, az, nats, k8s)
+        extra = list(args.get("node_zone_ids") or [])
+        if extra and not given:
+            raise ValueError(f"Network '{name}': node_zone_ids need availability_zone_ids")
+        if set(extra) & set(given):
+            raise ValueError(f"Network '{name}': node_zone_ids {sorted(set(extra) & set(given))}"
+                             " already have a subnet (availability_zone_ids)")
+        node_subnets = {zone: self._create_node_subnet(
+            zone, node_subnet_cidr(args.get("cidr", "10.0.0.0/16"), zone), nats[0])
+            for zone in sorted(set(extra))}
+        route_tables += [table for _, table in node_subnets.values()]
         aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=self._vpc.id,
                             service_name=pulumi.Output.concat(
                                 "com.amazonaws.", aws.get_region_output(
@@ -129,7 +172,9 @@ class AwsNetwork(pulumi.ComponentResource):
         # Python callers get the subnet ids one by one, as inputs of their own resources.
         self._private_ids = [s.id for s in private]
         self.private_subnet_ids = pulumi.Output.all(*self._private_ids)
-        self.private_subnet_ids_by_zone = dict(zip(given, self._private_ids, strict=False))
+        self.private_subnet_ids_by_zone = {
+            **dict(zip(given, self._private_ids, strict=False)),
+            **{zone: subnet.id for zone, (subnet, _) in node_subnets.items()}}
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.register_outputs({"vpc_id": self.vpc_id,
                                "private_subnet_ids": self.private_subnet_ids,
@@ -208,6 +253,30 @@ class AwsNetwork(pulumi.ComponentResource):
             subnets.append(subnet)
             tables.append(table)
         return subnets, tables
+
+    def _create_node_subnet(self, zone: str, cidr: str, nat: aws.ec2.NatGateway,
+                            ) -> tuple[aws.ec2.Subnet, aws.ec2.RouteTable]:
+        """A private subnet for node groups only, routed through the first NAT gateway.
+
+        Logical names carry the zone ID, not a position, so another zone never renames it.
+        No ELB or cluster tags: load balancers and the cluster stay in the cluster's zones.
+        EKS lets nodes use subnets the cluster was not created with (EKS User Guide, "View
+        Amazon EKS networking requirements for VPC and subnets": subnet requirements for nodes).
+        """
+        label = f"{self._label}-node-{zone}"
+        subnet = aws.ec2.Subnet(f"{self._name}-node-{zone}", vpc_id=self._vpc.id,
+                                cidr_block=cidr, availability_zone_id=zone,
+                                tags=self._named(label), opts=pulumi.ResourceOptions(parent=self))
+        table = aws.ec2.RouteTable(f"{self._name}-node-{zone}", vpc_id=self._vpc.id,
+                                   tags=self._named(label),
+                                   opts=pulumi.ResourceOptions(parent=self))
+        aws.ec2.Route(f"{self._name}-node-{zone}-default", route_table_id=table.id,
+                      destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id,
+                      opts=pulumi.ResourceOptions(parent=self))
+        aws.ec2.RouteTableAssociation(f"{self._name}-node-{zone}", subnet_id=subnet.id,
+                                      route_table_id=table.id,
+                                      opts=pulumi.ResourceOptions(parent=self))
+        return subnet, table
 
 
 Network = AwsNetwork

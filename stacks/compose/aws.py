@@ -183,6 +183,8 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
                                  "cluster_name": env.platform.cluster_name, "tags": tags}
     if env.zone_ids:  # chosen from the catalogue (ADR 15)
         network_args["availability_zone_ids"] = list(env.zone_ids)
+        if env.node_zone_ids:  # reservations in other zones: subnets for their node groups
+            network_args["node_zone_ids"] = list(env.node_zone_ids)
     else:  # a region the zone table does not cover: the lowest IDs EKS accepts, at deploy time
         network_args["availability_zone_count"] = catalog.EKS_MAX_ZONES
         network_args["excluded_zone_ids"] = sorted(catalog.eks_excluded_zone_ids())

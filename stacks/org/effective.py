@@ -143,14 +143,19 @@ def kubernetes_version(org: Org, env: str) -> str:
 
 
 def pool_zone_ids(pool: Entry, shape: MachineShape, region: str,
-                  network: tuple[str, ...]) -> tuple[str, ...]:
+                  network: tuple[str, ...], *, reservation: bool = False) -> tuple[str, ...]:
     """aws: the AZ IDs a GPU pool's node group uses: zones of the environment's network that
     offer its instance type, narrowed to ``gpu_pools.<pool>.zones`` when set (empty: no
-    placement, which validation reports)."""
+    placement, which validation reports). A ``reservation`` pool's one zone may be outside the
+    network (a Capacity Block is where AWS sells it): the network then gets a node-only subnet
+    there (:func:`node_zone_ids`)."""
     from components import catalog
 
     offered = set(catalog.zones("aws", shape.machine_type, region))
     wanted = pool.value("zones")
+    if reservation and network and wanted is not None and len(wanted) == 1 \
+            and wanted[0] in offered:
+        return (wanted[0],)
     return tuple(z for z in network if z in offered and (wanted is None or z in wanted))
 
 

@@ -99,7 +99,10 @@ class _Resolver:
                                   general_pool=self.general_pool(teams)),
             teams=teams, org_file=self.loaded.path, all_environments=tuple(org.environments),
             kubernetes_version=effective.kubernetes_version(org, env) if aws else None,
-            zone_ids=self.zone_ids)
+            zone_ids=self.zone_ids,
+            # aws: reservations' zones outside the network get node-only subnets.
+            node_zone_ids=tuple(sorted({z for t in teams.values() for pool in t.pools.values()
+                                        for z in pool.zone_ids if z not in self.zone_ids})))
 
     def general_pool(self, teams: dict[str, TeamSpec]) -> GeneralPoolSpec | None:
         """The shared CPU pool, sized for every team's cpu share; scales to zero in every tier,
@@ -174,7 +177,8 @@ class _Resolver:
             **names.made(names.pool(cloud, self.org.org, self.env, t.name, pool.key,
                                     pool.previous_names)),
             previous_names=pool.previous_names,
-            zone_ids=effective.pool_zone_ids(pool, shape, self.region, self.zone_ids)
+            zone_ids=effective.pool_zone_ids(pool, shape, self.region, self.zone_ids,
+                                             reservation=mode == "reservation")
             if cloud == "aws" else ())
 
     def reservation(self, pool: Entry) -> ReservationSpec:

@@ -46,7 +46,7 @@ class PoolSpec:
     node_pool_name: str  # GKE node pool / EKS node group physical name (kept on gcp renames)
     node_identity_name: str  # GCP node service account id / AWS node role name
     previous_names: tuple[str, ...] = ()
-    zone_ids: tuple[str, ...] = ()  # aws: AZ IDs of the environment's network offering the type
+    zone_ids: tuple[str, ...] = ()  # aws: AZ IDs the node group uses (offering the type)
     zones: tuple[str, ...] = ()  # gcp: zone names the nodes may run in
     #: catalog.CAPACITY_MODES; empty when built without one: then spot says it (spot/on-demand)
     capacity: str = ""
@@ -229,6 +229,8 @@ class EnvSpec:
     all_environments: tuple[str, ...] = field(default=())
     kubernetes_version: str | None = None  # aws: EKS minor version
     zone_ids: tuple[str, ...] = ()  # aws: AZ IDs of the network (empty: picked at deploy time)
+    #: aws: AZ IDs outside ``zone_ids`` where a reservation pool runs: node-only subnets
+    node_zone_ids: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:

@@ -859,7 +859,7 @@ def pools(p: Problems, t: TeamInEnv) -> None:
                   "min_nodes: 0, or use capacity: reservation (or on-demand) for nodes that "
                   "stay up")
         if cloud == "aws" and shape is not None:
-            _aws_pool_zones(p, env, region, pool, shape)
+            _aws_pool_zones(p, env, region, pool, shape, reservation=mode == "reservation")
         if mode == "reservation" and sold and shape is not None:
             _reservation_zone(p, pool, shape, region, env)
 
@@ -1010,14 +1010,18 @@ def _reservation_zone(p: Problems, pool: Entry, shape: catalog.MachineShape, reg
 
 
 def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
-                    shape: catalog.MachineShape) -> None:
+                    shape: catalog.MachineShape, *, reservation: bool = False) -> None:
     """aws: gpu_pools.<pool>.zones are AZ IDs of the environment's network that offer the
-    instance type, and the pool can be placed somewhere (docs/adr/0015-aws-zones-by-id.md)."""
+    instance type, and the pool can be placed somewhere (docs/adr/0015-aws-zones-by-id.md).
+    A reservation pool's one zone may be any zone of the region that offers the type: the
+    network gets a subnet there for that node group (a Capacity Block is where AWS sells it)."""
     if region not in catalog.regions("aws"):
         return  # the region is reported where it is written; its zones mean nothing yet
     network = catalog.eks_cluster_zone_ids(region)
     offered = catalog.zones("aws", shape.machine_type, region)
     wanted = pool.value("zones")
+    # A node-only subnet is possible where the network is known and the zone has a slot.
+    outside_ok = bool(reservation and network and wanted is not None and len(wanted) == 1)
     where = pool.where("zones")
     what = f"{shape.machine_type} ({pool.value('accelerator')})"
     if wanted is not None:
@@ -1038,19 +1042,35 @@ def _aws_pool_zones(p: Problems, env: str, region: str, pool: Entry,
                 p.add(at, f"{zone} does not offer {what} (catalogue snapshot "
                       f"{catalog.zone_snapshot('aws').date}); zones of {region} that do: "
                       f"{', '.join(offered)}")
-            elif network and zone not in network:
+            elif outside_ok and zone not in network and _zone_number(zone) > NODE_SLOTS:
+                p.add(at, f"{zone}: Trellis makes node-only subnets for zone numbers 1-"
+                      f"{NODE_SLOTS}; choose among {', '.join(network)}")
+            elif network and zone not in network and not outside_ok:
                 excluded = catalog.eks_excluded_zone_ids(region)
                 why = (f"EKS refuses cluster subnets in {zone}" if zone in excluded
                        else f"the environment's network spans {len(network)} zones")
                 p.add(at, f"{zone} is not one of environment '{env}''s zones "
-                      f"({', '.join(network)}; {why}); choose among them")
-        if any(z not in offered or (network and z not in network) for z in wanted):
+                      f"({', '.join(network)}; {why}); choose among them, or consume a "
+                      "reservation there (capacity: reservation, one zone): its node group "
+                      "gets a subnet of its own")
+        if any(z not in offered or (network and z not in network and not outside_ok)
+               for z in wanted):
             return  # reported above, zone by zone
-    if network and not effective.pool_zone_ids(pool, shape, region, network):
+    if network and not effective.pool_zone_ids(pool, shape, region, network,
+                                               reservation=reservation):
         p.add(where if wanted is not None else pool.where("accelerator"),
               f"{what} cannot be placed in environment '{env}': none of its zones "
               f"({', '.join(network)}) offers it; zones of {region} offering it: "
               f"{', '.join(offered) or 'none'}")
+
+
+#: Zone numbers that can have a node-only subnet (components.aws.network.node_subnet_cidr).
+NODE_SLOTS = catalog.AWS_NODE_SUBNET_SLOTS
+
+
+def _zone_number(zone_id: str) -> int:
+    tail = zone_id.rsplit("az", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _gcp_pool_zones(p: Problems, pool: Entry, shape: catalog.MachineShape, region: str,
