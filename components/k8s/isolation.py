@@ -22,6 +22,10 @@ with two bindings:
   ``operator: Exists`` and must keep running on GPU nodes; a DaemonSet cannot choose which
   nodes' GPUs it takes, one pod per node, so it may not request GPUs there.
 
+On UPDATE the policy judges only what the update changes against ``oldObject`` (tolerations,
+node selector and affinity, node name, images): controllers must still be able to remove a
+finalizer from a pod that was admitted before its team or pool was removed.
+
 The CEL uses only the standard library (``has``, ``in``, the ``all``/``exists``/``map`` macros,
 ``matches`` with RE2): the tests evaluate the planned expressions with cel-python against real
 pod specs, GKE's and EKS's own DaemonSets included (tests/k8s/test_admission_cel.py).
@@ -114,9 +118,50 @@ def _exists(t: str) -> str:
 
 
 def _terms_exist(condition: str) -> str:
-    """Some node-affinity match expression ``e`` satisfies ``condition``."""
+    """Some node-affinity match expression ``e`` the request adds satisfies ``condition``."""
     return ("variables.nodeTerms.exists(t, has(t.matchExpressions) && "
-            f"t.matchExpressions.exists(e, {condition}))")
+            f"t.matchExpressions.exists(e, !{_kept_expression('e')} && {condition}))")
+
+
+def _spec_of(obj: str) -> str:
+    """The pod spec of ``obj``: a Pod's own, a CronJob's job template's, else the template's."""
+    return (f"request.kind.kind == 'Pod' ? {obj}.spec : "
+            f"(request.kind.kind == 'CronJob' ? {obj}.spec.jobTemplate.spec.template.spec"
+            f" : {obj}.spec.template.spec)")
+
+
+def _node_terms(spec: str) -> str:
+    """Every node-affinity term of ``spec``: required terms and preferred preferences."""
+    required = f"{spec}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+    preferred = f"{spec}.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution"
+    return (f"has({spec}.affinity) && has({spec}.affinity.nodeAffinity) ? "
+            f"((has({required}) ? {required}.nodeSelectorTerms : []) + "
+            f"(has({preferred}) ? {preferred}.map(p, p.preference) : [])) : []")
+
+
+def _containers(spec: str) -> str:
+    return (f"(has({spec}.containers) ? {spec}.containers : []) + "
+            f"(has({spec}.initContainers) ? {spec}.initContainers : []) + "
+            f"(has({spec}.ephemeralContainers) ? {spec}.ephemeralContainers : [])")
+
+
+# On UPDATE only what the update changes is judged (against oldObject): a pod or template
+# that was admitted keeps what it had, so after a team or pool is removed the controllers can
+# still remove finalizers, scale, and add labels to what already runs; a new toleration, node
+# selection, node name or image is judged as on CREATE. (Pods may gain tolerations and
+# ephemeral containers, and change images, after creation.)
+
+def _kept_toleration(t: str) -> str:
+    return f"(variables.update && {t} in variables.oldTolerations)"
+
+
+def _kept_expression(e: str) -> str:
+    return f"(variables.update && variables.oldTermExpressions.exists(l, {e} in l))"
+
+
+def _kept_selector(key: str) -> str:
+    return (f"(variables.update && '{key}' in variables.oldSelector && "
+            f"variables.oldSelector['{key}'] == variables.selector['{key}'])")
 
 
 def variables(teams: Mapping[str, TeamAdmissionTeam],
@@ -125,27 +170,24 @@ def variables(teams: Mapping[str, TeamAdmissionTeam],
     pools = {team: sorted(set(t.get("pools", ()))) for team, t in sorted(teams.items())}
     registries = {team: [image_pattern(prefix) for prefix in t.get("image_repositories", ())]
                   for team, t in sorted(teams.items())}
-    spec = "variables.spec"
+    spec, old = "variables.spec", "variables.oldSpec"
     return [
         ("team", "has(namespaceObject.metadata.labels) && "
                  f"'{TEAM_LABEL}' in namespaceObject.metadata.labels ? "
                  f"namespaceObject.metadata.labels['{TEAM_LABEL}'] : ''"),
-        ("spec", "request.kind.kind == 'Pod' ? object.spec : "
-                 "(request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec"
-                 " : object.spec.template.spec)"),
+        ("spec", _spec_of("object")),
+        ("update", "request.operation == 'UPDATE'"),
+        # On CREATE there is no oldObject; the spec stands in, and every "kept" test is false.
+        ("oldSpec", f"variables.update ? ({_spec_of('oldObject')}) : variables.spec"),
         ("tolerations", f"has({spec}.tolerations) ? {spec}.tolerations : []"),
+        ("oldTolerations", f"has({old}.tolerations) ? {old}.tolerations : []"),
         ("selector", f"has({spec}.nodeSelector) ? {spec}.nodeSelector : {{}}"),
-        ("nodeTerms",
-         f"has({spec}.affinity) && has({spec}.affinity.nodeAffinity) ? "
-         f"((has({spec}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution) ? "
-         f"{spec}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-         ".nodeSelectorTerms : []) + "
-         f"(has({spec}.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution) ? "
-         f"{spec}.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution"
-         ".map(p, p.preference) : [])) : []"),
-        ("containers", f"(has({spec}.containers) ? {spec}.containers : []) + "
-                       f"(has({spec}.initContainers) ? {spec}.initContainers : []) + "
-                       f"(has({spec}.ephemeralContainers) ? {spec}.ephemeralContainers : [])"),
+        ("oldSelector", f"has({old}.nodeSelector) ? {old}.nodeSelector : {{}}"),
+        ("nodeTerms", _node_terms(spec)),
+        ("oldTermExpressions", f"({_node_terms(old)})"
+                               ".map(t, has(t.matchExpressions) ? t.matchExpressions : [])"),
+        ("containers", _containers(spec)),
+        ("oldImages", f"({_containers(old)}).map(c, has(c.image) ? c.image : '')"),
         ("requestsGpu",
          "variables.containers.exists(c, has(c.resources) && "
          f"((has(c.resources.limits) && '{GPU_RESOURCE}' in c.resources.limits) || "
@@ -168,14 +210,14 @@ def validations() -> list[tuple[str, str, str]]:
     return [
         ("foreign-toleration",
          "variables.team == '' || !variables.tolerations.exists(t, "
-         f"{_effect_ok('t')} && {_key_matches('t')} && "
+         f"!{_kept_toleration('t')} && {_effect_ok('t')} && {_key_matches('t')} && "
          f"({_exists('t')} || !has(t.value) || t.value != variables.team))",
          f"tolerates another team's GPU nodes (taint {TEAM_TAINT_KEY}): in a team namespace, "
          f"tolerate only {TEAM_TAINT_KEY}=<your team> with operator Equal, as the pool's "
          "scheduling contract says; a toleration with operator Exists tolerates every team"),
         ("foreign-team-selector",
          "variables.team == '' || ("
-         f"(!('{TEAM_LABEL}' in variables.selector) || "
+         f"(!('{TEAM_LABEL}' in variables.selector) || {_kept_selector(TEAM_LABEL)} || "
          f"variables.selector['{TEAM_LABEL}'] == variables.team) && "
          "!" + _terms_exist(f"e.key == '{TEAM_LABEL}' && !((e.operator == 'In' && "
                             "has(e.values) && e.values.all(v, v == variables.team)) || "
@@ -184,7 +226,7 @@ def validations() -> list[tuple[str, str, str]]:
          f"{TEAM_LABEL}=<your team>"),
         ("foreign-pool-selector",
          "variables.team == '' || ("
-         f"(!('{POOL_LABEL}' in variables.selector) || "
+         f"(!('{POOL_LABEL}' in variables.selector) || {_kept_selector(POOL_LABEL)} || "
          f"variables.selector['{POOL_LABEL}'] in variables.allowedPools) && "
          "!" + _terms_exist(f"e.key == '{POOL_LABEL}' && e.operator == 'In' && "
                             "has(e.values) && e.values.exists(v, !(v in variables.allowedPools))")
@@ -193,24 +235,28 @@ def validations() -> list[tuple[str, str, str]]:
          "pool: use the scheduling contract of one of your team's pools"),
         ("node-name",
          "variables.team == '' || (request.kind.kind == 'Pod' && request.operation != 'CREATE') "
-         "|| !has(variables.spec.nodeName) || variables.spec.nodeName == ''",
+         "|| !has(variables.spec.nodeName) || variables.spec.nodeName == '' || "
+         "(variables.update && has(variables.oldSpec.nodeName) && "
+         "variables.oldSpec.nodeName == variables.spec.nodeName)",
          "sets spec.nodeName, which skips the scheduler and every NoSchedule taint: in a team "
          "namespace, let the scheduler place pods (select your pool with nodeSelector)"),
         ("foreign-image",
          "variables.team == '' || variables.containers.all(c, !has(c.image) || "
+         "(variables.update && c.image in variables.oldImages) || "
          "variables.registries.all(t, t == variables.team || "
          "variables.registries[t].all(p, !c.image.matches(p))))",
          "runs an image from another team's registry: push the image to your team's registry "
          "(the nodes can pull it, but the other team's images are theirs)"),
         ("outside-toleration",
          "variables.team != '' || (variables.nodeAgent && !variables.requestsGpu) || "
-         f"!variables.tolerations.exists(t, {_effect_ok('t')} && {_key_matches('t')})",
+         f"!variables.tolerations.exists(t, !{_kept_toleration('t')} && {_effect_ok('t')} && "
+         f"{_key_matches('t')})",
          f"tolerates the teams' GPU nodes (taint {TEAM_TAINT_KEY}) outside a team namespace: "
          "only node agents (DaemonSets that request no GPU) may; run GPU work in a team "
          "namespace"),
         ("outside-selector",
          "variables.team != '' || variables.nodeAgent || "
-         f"(!('{TEAM_LABEL}' in variables.selector) && !"
+         f"((!('{TEAM_LABEL}' in variables.selector) || {_kept_selector(TEAM_LABEL)}) && !"
          + _terms_exist(f"e.key == '{TEAM_LABEL}' && (e.operator == 'In' || "
                         "e.operator == 'Exists')") + ")",
          f"selects the teams' nodes ({TEAM_LABEL}) outside a team namespace: run GPU work in "

@@ -81,18 +81,23 @@ class Admission:
                    for rule in self.spec["matchConstraints"]["resourceRules"])
 
     def refusals(self, obj: Mapping[str, Any], namespace: str, labels: Mapping[str, str],
-                 *, operation: str = "CREATE") -> list[str]:
+                 *, operation: str = "CREATE", old: Mapping[str, Any] | None = None,
+                 ) -> list[str]:
         """The messages of every validation the request fails ([] = admitted).
 
-        A namespace no binding covers, or a kind the policy does not match, is admitted
-        without evaluation, as the API server does.
+        ``old`` is the object before an UPDATE (``oldObject``, which the API server always
+        sends with one; null on CREATE). A namespace no binding covers, or a kind the policy
+        does not match, is admitted without evaluation, as the API server does.
         """
+        if (operation == "UPDATE") != (old is not None):
+            raise ValueError("an UPDATE comes with the old object, a CREATE without")
         kind = str(obj["kind"])
         if not (self.matches(kind, operation) and self.covers(namespace, labels)):
             return []
         json_to_cel = celpy.json_to_cel
         activation: dict[str, Any] = {
             "object": json_to_cel(dict(obj)),
+            "oldObject": json_to_cel(None if old is None else dict(old)),
             "namespaceObject": json_to_cel({"metadata": {
                 "name": namespace, "labels": {**labels, NAME_LABEL: namespace}}}),
             "request": json_to_cel({"kind": {"group": KINDS[kind], "version": "v1",

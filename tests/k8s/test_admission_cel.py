@@ -167,20 +167,73 @@ def test_node_name_is_refused_on_create_but_a_bound_pod_can_be_updated(cloud):
             "nodeName": "gke-other-team-gpu-node"}
     assert adm.refusals(pod(body), *team_ns(mine)), \
         "spec.nodeName skips the scheduler and the team taint: refused on create"
-    assert adm.refusals(pod(body), *team_ns(mine), operation="UPDATE") == [], \
+    assert adm.refusals(pod(body), *team_ns(mine), operation="UPDATE", old=pod(body)) == [], \
         "a scheduled pod has spec.nodeName: updating its labels must stay possible"
-    assert adm.refusals(workload("Deployment", body), *team_ns(mine), operation="UPDATE"), \
-        "a template naming a node is refused"
+    unnamed = {k: v for k, v in body.items() if k != "nodeName"}
+    assert adm.refusals(workload("Deployment", body), *team_ns(mine), operation="UPDATE",
+                        old=workload("Deployment", unnamed)), \
+        "a template that starts naming a node is refused"
 
 
 def test_adding_a_foreign_toleration_to_a_pending_pod_is_refused(cloud):
     _, spec, result, adm = cloud
     mine, other = two_teams(spec)
-    body = contract(result, mine, sorted(spec.teams[mine].pools)[0])
+    before = contract(result, mine, sorted(spec.teams[mine].pools)[0])
+    body = copy.deepcopy(before)
     body["tolerations"].append({"key": "trellis.dev/team", "operator": "Equal",
                                 "value": other, "effect": "NoSchedule"})
-    assert adm.refusals(pod(body), *team_ns(mine), operation="UPDATE"), \
-        "tolerations may be added to a pending pod: the update must be judged too"
+    got = adm.refusals(pod(body), *team_ns(mine), operation="UPDATE", old=pod(before))
+    assert any("tolerates another team's GPU nodes" in m for m in got), \
+        f"tolerations may be added to a pending pod: the update must be judged too: {got}"
+
+
+def test_pods_of_a_removed_pool_can_still_lose_their_finalizers(cloud):
+    """After a pool or team is removed, the Job controller's update that only removes its
+    finalizer from a running pod (which the new policy would refuse on CREATE) is admitted;
+    otherwise the pod stays Terminating forever."""
+    _, spec, result, adm = cloud
+    mine, _ = two_teams(spec)
+    body = contract(result, mine, sorted(spec.teams[mine].pools)[0])
+    owner = [{"apiVersion": "batch/v1", "kind": "Job", "name": "j", "uid": "1"}]
+    running = pod({**body, "nodeName": "gpu-node-1"}, ownerReferences=owner,
+                  finalizers=["batch.kubernetes.io/job-tracking"])
+    done = pod({**body, "nodeName": "gpu-node-1"}, ownerReferences=owner, finalizers=[])
+    # The policy after the pool was removed and its registry went to another team.
+    narrowed = copy.deepcopy(adm.spec)
+    for var in narrowed["variables"]:
+        if var["name"] == "pools":
+            var["expression"] = json.dumps({})
+        if var["name"] == "registries":
+            var["expression"] = json.dumps({mine: [], "someone": [image_pattern(
+                result.outputs["teams"][mine]["container_registry"] + "/")]})
+    gone = Admission(narrowed, adm.bindings)
+    assert gone.refusals(done, *team_ns(mine)), \
+        "precondition: the pod would now be refused on CREATE (its pool and image are gone)"
+    assert gone.refusals(done, *team_ns(mine), operation="UPDATE", old=running) == [], \
+        "removing a finalizer changes no toleration, selector, node or image: admitted"
+    job_before = workload("Job", body)
+    job_after = copy.deepcopy(job_before)
+    job_after["metadata"]["finalizers"] = []
+    assert gone.refusals(job_after, *team_ns(mine), operation="UPDATE", old=job_before) == [], \
+        "the garbage collector's finalizer update on the Job is admitted too"
+    changed = copy.deepcopy(done)
+    changed["spec"]["containers"][0]["image"] = result.outputs["teams"][mine][
+        "container_registry"] + "/trainer:2"
+    assert any("another team's registry" in m for m in gone.refusals(
+        changed, *team_ns(mine), operation="UPDATE", old=running)), \
+        "a changed image is judged as on CREATE"
+
+
+def test_an_update_adding_a_toleration_outside_team_namespaces_is_refused(cloud):
+    _, spec, _, adm = cloud
+    mine, _ = two_teams(spec)
+    before = {"containers": [{"name": "web", "image": "nginx:1"}]}
+    body = {**before, "tolerations": [{"key": "trellis.dev/team", "operator": "Equal",
+                                       "value": mine, "effect": "NoSchedule"}]}
+    got = adm.refusals(pod(body), "web", {}, operation="UPDATE", old=pod(before))
+    assert any("outside a team namespace" in m for m in got), got
+    assert adm.refusals(pod(body), "web", {}, operation="UPDATE", old=pod(body)) == [], \
+        "an update that keeps the tolerations it had is not judged again"
 
 
 @pytest.mark.parametrize("field", ["containers", "initContainers", "ephemeralContainers"])
