@@ -13,7 +13,8 @@ client, ``static_discovery``):
 * the deploying identity: ``cloudresourcemanager.projects.testIamPermissions`` with the
   permissions that create what the plan creates;
 * APIs: ``serviceusage.services.batchGet`` of the services the plan enables;
-* Kubernetes: ``container.projects.locations.getServerConfig``: the planned release channel.
+* Kubernetes: ``container.projects.locations.getServerConfig``: the planned release channel's
+  default version (what a new cluster gets) against what the plan needs (:func:`version_needs`).
 """
 
 from __future__ import annotations
@@ -268,6 +269,39 @@ def api_row(apis: GcpApis, project: str, plan: Plan, granted: set[str] | None) -
                short_by=len(disabled), unit="APIs")
 
 
+#: GKE versions the plan's features need: flex-start node pools from 1.32.2-gke.1652000 (GKE,
+#: "About flex-start provisioning mode": sources.csv gke-flex-start);
+#: admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy from 1.30, where it went GA
+#: (Kubernetes docs, "Validating Admission Policy": "FEATURE STATE: Kubernetes v1.30 [stable]").
+FLEX_START_VERSION = "1.32.2-gke.1652000"
+ADMISSION_POLICY_VERSION = "1.30"
+_VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+
+
+def gke_version(text: str) -> tuple[int, ...]:
+    """``1.32.2-gke.1652000`` -> (1, 32, 2, 1652000); ``1.30`` -> (1, 30): comparable.
+    Unparseable parts end the tuple (an unknown version compares as its known prefix)."""
+    out: list[int] = []
+    for part in text.replace("-gke.", ".").split("."):
+        if not part.isdigit():
+            break
+        out.append(int(part))
+    return tuple(out)
+
+
+def version_needs(plan: Plan) -> list[tuple[str, str]]:
+    """(minimum GKE version, what needs it) for the plan's version-bound features."""
+    needs: list[tuple[str, str]] = []
+    flex = sorted(r.name for r in plan.resources if r.type == "gcp:container/nodePool:NodePool"
+                  and (r.inputs.get("nodeConfig") or {}).get("flexStart") is True)
+    if flex:
+        needs.append((FLEX_START_VERSION, f"flex-start node pools ({', '.join(flex)})"))
+    if any(r.type == _VAP for r in plan.resources):
+        needs.append((ADMISSION_POLICY_VERSION, "the team isolation ValidatingAdmissionPolicy "
+                                                "(admissionregistration.k8s.io/v1)"))
+    return needs
+
+
 def kubernetes_row(apis: GcpApis, project: str, region: str, plan: Plan) -> Row:
     channel = needs_.release_channel(plan) or "REGULAR"
     body, error = _call(apis.container.projects().locations().getServerConfig(
@@ -280,9 +314,22 @@ def kubernetes_row(apis: GcpApis, project: str, region: str, plan: Plan) -> Row:
     if found is None:
         return Row(ENVIRONMENT, "Kubernetes version", "unknown",
                    f"release channel {channel} is not offered in {region}")
+    default = str(found.get("defaultVersion") or "")
+    behind = [(v, what) for v, what in version_needs(plan)
+              if gke_version(default) < gke_version(v)]
+    if behind:
+        needed = max((v for v, _ in behind), key=gke_version)
+        return Row(ENVIRONMENT, "Kubernetes version", "short",
+                   f"release channel {channel}: new clusters get {default}; "
+                   + "; ".join(f"{what} need {v} or later" for v, what in behind),
+                   next_step=f"wait until the {channel} channel's default reaches {needed} "
+                   f"(`gcloud container get-server-config --region={region} "
+                   f"--flatten=channels --filter=channel={channel} "
+                   "--format='value(defaultVersion)'`), or until then plan without what "
+                   "needs it (flex-start: capacity: spot or on-demand)")
     return Row(ENVIRONMENT, "Kubernetes version", "ok",
-               f"release channel {channel}: new clusters get {found.get('defaultVersion')}, "
-               "and GKE keeps channel clusters in standard support")
+               f"release channel {channel}: new clusters get {default}, which has what the "
+               "plan needs, and GKE keeps channel clusters in standard support")
 
 
 def run(env: EnvSpec, plan: Plan, apis: GcpApis, *, source: str) -> Report:

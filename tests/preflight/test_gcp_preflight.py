@@ -185,3 +185,40 @@ def test_json_report_is_the_documented_contract(prod):
     assert data["summary"] == "2 of 3 GPU pools can start at max_nodes, 1 short"
     assert {"subject", "check", "verdict", "verdict_text", "short_by", "unit", "detail",
             "next_step"} == set(data["rows"][0])
+
+
+def test_kubernetes_version_has_what_the_plan_needs(prod):
+    """prod is on STABLE (recorded default 1.32.9-gke.1108000): flex-start (vision/finetune)
+    needs 1.32.2-gke.1652000, the admission policy 1.30; both there."""
+    _, planned = prod
+    assert [v for v, _ in gcp.version_needs(planned)] == ["1.32.2-gke.1652000", "1.30"]
+    row = rows(run(prod, healthy()), "environment")["Kubernetes version"]
+    assert row.verdict == "ok" and "1.32.9-gke.1108000" in row.detail, row
+
+
+@pytest.mark.parametrize(("default", "words"), [
+    ("1.32.1-gke.1729000", "flex-start node pools (vision-finetune) need 1.32.2-gke.1652000"),
+    ("1.29.15-gke.1000000", "ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) "
+                            "need 1.30"),
+])
+def test_a_channel_default_older_than_the_plan_needs_is_short(prod, default, words):
+    from tests.preflight.recorded import server_config
+
+    config = server_config()
+    for c in config["channels"]:
+        if c["channel"] == "STABLE":
+            c["defaultVersion"] = default
+    g = healthy()
+    g.json("GET", "/v1/projects/acme-ml-prod/locations/us-east4/serverConfig", "container.v1",
+           "ServerConfig", config)
+    report = run(prod, g)
+    row = rows(report, "environment")["Kubernetes version"]
+    assert row.verdict == "short" and words in row.detail, row
+    assert "--filter=channel=STABLE" in row.next_step, row.next_step
+    assert report.exit_code == 1
+
+
+def test_gke_versions_compare_by_number():
+    assert gcp.gke_version("1.32.2-gke.1652000") == (1, 32, 2, 1652000)
+    assert gcp.gke_version("1.32.10-gke.1") > gcp.gke_version("1.32.2-gke.1652000")
+    assert gcp.gke_version("1.30") <= gcp.gke_version("1.30.0-gke.1")
