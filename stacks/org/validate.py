@@ -1002,6 +1002,9 @@ def _reservation_zone(p: Problems, pool: Entry, shape: catalog.MachineShape, reg
         prefix = (catalog.aws_zone_prefix(region) if region in catalog.regions("aws")
                   else "use1")
         example = f"zones: [{prefix}-az1]"
+        # EC2 matches a reservation by instance type, platform and zone.
+        find += (f"; the reservation must be for {shape.machine_type} (Linux/UNIX) in that "
+                 "zone")
     where = pool.where("zones") if wanted is not None else pool.where("reservation")
     given = "no zone" if wanted is None else f"{len(wanted)} zones"
     p.add(where, f"a reservation lives in one zone, so a pool consuming it runs in that zone "

@@ -274,7 +274,9 @@ def pool_note(team: TeamCost, pool: PoolCost) -> str:
     elif pool.capacity == "flex-start":
         text += " (flex-start est.)"
     elif pool.capacity == "reservation":
-        text += " (reserved: billed idle)"
+        # A reservation is consumed only by instances of exactly its type (and platform and
+        # zone): say which type to reserve where the plan shows the pool.
+        text += f" (reserved: billed idle; reserve {pool.machine_type})"
     if team.over_budget:
         text += ", team over budget"
     return text

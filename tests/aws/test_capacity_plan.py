@@ -108,3 +108,13 @@ def test_policies_read_a_capacity_block_type_from_its_launch_template(prod_plan)
                if f.urn == group.urn and f.policy in ("TRL-GPU-001", "TRL-GPU-002",
                                                        "TRL-COST-001")]
     assert not flagged, f"node group recsys-train: {flagged}"
+
+
+def test_the_plan_says_which_instance_type_to_reserve(prod_env, prod_plan):
+    """EC2 matches an On-Demand Capacity Reservation by instance type, platform and zone: the
+    plan's cost note beside a reservation pool names the type to reserve."""
+    from stacks.report.cost import plan_annotations
+
+    notes = plan_annotations(prod_plan, prod_env)
+    group = one(prod_plan, "trellis:aws:GpuNodeGroup", "recsys-train")
+    assert "reserve p5.48xlarge" in notes[group.urn], notes[group.urn]

@@ -194,6 +194,8 @@ def test_a_reservation_pool_runs_in_the_one_zone_of_its_reservation(write_org):
     assert "serve.zones: a reservation lives in one zone" in err and "got 2 zones" in err, err
     assert "aws ec2 describe-capacity-reservations --capacity-reservation-ids " \
            "cr-0123456789abcdef0 --region us-east-1" in err, err
+    assert "the reservation must be for g6.2xlarge (Linux/UNIX) in that zone" in err, \
+        "EC2 matches a reservation by instance type, platform and zone: say which type"
 
 
 def test_shared_and_own_reservations_resolve_to_the_reference_gke_takes(write_org):
