@@ -349,7 +349,8 @@ def gpu_node_identity(stack: Stack, settings: Settings) -> Iterator[tuple[str, s
     description="GPU nodes accept no SSH keys.",
     severity="high", enforcement="mandatory",
     remediation="EKS: remove `remote_access`; GKE: remove `ssh-keys` from node metadata. Debug "
-                "with `kubectl debug node/...` or SSM Session Manager instead.",
+                "with `kubectl debug node/NODE -n kube-system` (Trellis's team isolation "
+                "refuses node debug pods elsewhere) or SSM Session Manager instead.",
     types=[NODE_POOL, NODE_GROUP], checkov=["CKV_AWS_100"])
 def gpu_no_ssh(res: Res, settings: Settings) -> Iterator[str]:
     if not gpu_accels(res):

@@ -148,7 +148,8 @@ def _gcp_ports(spec: object) -> tuple[tuple[int, int], ...] | None:
     severity="critical", enforcement="mandatory",
     remediation="Narrow `source_ranges` to your office or VPN ranges (or use `source_tags` / "
                 "`source_service_accounts` inside the VPC); reach machines through IAP TCP "
-                "forwarding (35.235.240.0/20) or `kubectl debug` instead of open SSH/RDP.",
+                "forwarding (35.235.240.0/20) or `kubectl debug node/NODE -n kube-system` "
+                "instead of open SSH/RDP.",
     types=[FIREWALL], checkov=["CKV_GCP_2", "CKV_GCP_3"], trivy=["AVD-GCP-0027"])
 def gcp_firewall_admin_ports(res: Res, settings: Settings) -> Iterator[str]:
     if res.get("disabled") is True:
@@ -215,7 +216,7 @@ AWS_TYPES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP, SG_RULE, SG_INGRESS_RULE)
     severity="critical", enforcement="mandatory",
     remediation="Narrow `cidr_blocks` / `cidr_ipv4` to your office or VPN ranges, or reference "
                 "another security group; reach instances through SSM Session Manager or "
-                "`kubectl debug` instead of open SSH/RDP.",
+                "`kubectl debug node/NODE -n kube-system` instead of open SSH/RDP.",
     types=AWS_TYPES, checkov=["CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_277"],
     trivy=["AVD-AWS-0107"],
     cdk_nag=["AwsSolutions-EC23", "EC2RestrictedSSH", "EC2RestrictedCommonPorts"])
