@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 from google.protobuf import struct_pb2
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc, run_in_stack
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import provider_pb2, resource_pb2
 
 from stacks.org.spec import EnvSpec
 from stacks.plan import sdk
@@ -239,8 +239,27 @@ class RecordingMonitor(sdk.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        sdk.off_event_loop()  # MockMonitor.Invoke re-enters the event loop (_sync_await)
-        return super().Invoke(request)
+        """The stock ``MockMonitor.Invoke``; with the shortcuts on, on the loop's thread.
+
+        The stock one awaits the serializer with ``_sync_await`` (re-entering the loop, so it
+        runs on a worker thread). The mocks answer plain data, which the SDK's serializer
+        turns into the response without ever suspending: :func:`sdk.serialize_now` steps it
+        here. ``getResource`` (a registered resource's state) keeps the stock path.
+        """
+        if not self.shortcuts or request.tok == "pulumi:pulumi:getResource":
+            sdk.off_event_loop()  # MockMonitor.Invoke re-enters the event loop (_sync_await)
+            return super().Invoke(request)
+        sdk.ensure_event_loop()
+        args = rpc.deserialize_properties(request.args)
+        answer = self.mocks.call(MockCallArgs(token=request.tok, args=args,
+                                              provider=request.provider))
+        if isinstance(answer, dict):
+            ret, failures = answer, None
+        else:
+            ret, failures = answer[0], [provider_pb2.CheckFailure(property=prop, reason=reason)
+                                        for prop, reason in answer[1]]
+        return resource_pb2.ResourceInvokeResponse(
+            failures=failures, **{"return": sdk.serialize_now(ret)})
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         sdk.off_event_loop()

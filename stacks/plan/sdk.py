@@ -19,7 +19,10 @@ exactly as under ``pulumi.runtime.set_mocks`` with the stock monitor's serializa
 - no per-registration stack traces (:func:`no_stack_trace` for ``_get_stack_trace``);
 - ``rpc.contains_unknowns`` without a reference cycle per call (:func:`contains_unknowns`);
 - ``_types.unwrap_type`` memoized (:func:`memoized`);
-- monitor calls on the event loop's thread (:class:`InlineExecutor`);
+- monitor calls on the event loop's thread (:class:`InlineExecutor`), invokes included (the
+  mocks' answer serialized at once, :func:`serialize_now`);
+- synchronous invokes pump the event loop without refilling its ready list handle by handle
+  (:func:`pump_until_done` for the SDK's ``_sync_await``, which was quadratic);
 - Outputs settled one by one (:func:`settle_outputs`) instead of by the SDK's quadratic loop;
 - mock responses copied from the request instead of re-serialized, and plain values shared
   between a resource's inputs and outputs (in :mod:`stacks.plan.engine`, asking
@@ -29,8 +32,11 @@ exactly as under ``pulumi.runtime.set_mocks`` with the stock monitor's serializa
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import gc
+import importlib
+import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
@@ -53,14 +59,22 @@ from pulumi.runtime import mocks as _mocks
 from pulumi.runtime import resource as _resource
 from pulumi.runtime import rpc
 
+
 # The runtime's global state: ROOT (the root stack resource, a ContextVar) must be reset before
 # a run, and SETTINGS holds the Outputs and RPCs a failed run leaves behind and the tracked
 # Outputs settle_outputs awaits.
 from pulumi.runtime import settings as _settings
 
 # What the stock MockMonitor uses to await the serializer from a monitor call (re-entering the
-# running loop); our RegisterResource does the same when the response is not plain data.
+# running loop); our RegisterResource does the same when the response is not plain data. And the
+# loop helper _sync_await starts with, which pump_until_done mirrors.
+from pulumi.runtime.sync_await import _ensure_event_loop as _sdk_ensure_event_loop
 from pulumi.runtime.sync_await import _sync_await
+
+# The module whose synchronous ``invoke`` (what ``aws.eks.get_node_group(...)`` and every other
+# plain data-source call end in) awaits the RPC with ``_sync_await``: given pump_until_done.
+# By its module path: ``pulumi.runtime.invoke`` as an attribute is the function it exports.
+_invoke = importlib.import_module("pulumi.runtime.invoke")
 
 T = TypeVar("T")
 
@@ -145,6 +159,25 @@ def serialize_state(state: dict[str, Any]) -> struct_pb2.Struct:
     return _sync_await(rpc.serialize_properties(state, {}))
 
 
+def serialize_now(state: dict[str, Any]) -> struct_pb2.Struct:
+    """``rpc.serialize_properties(state)`` run to its end right here, without the event loop.
+
+    The serializer is a coroutine only because a value may be an Output to await; for what
+    mocks answer (plain data) it never suspends, so stepping it once gives its result: the
+    SDK's own serialization, with no loop re-entry and no thread. When it would suspend, it is
+    closed (serializing has no side effects) and :class:`OffLoopError` raised on the loop's
+    thread, or the stock :func:`serialize_state` used on a worker thread.
+    """
+    coro = rpc.serialize_properties(state, {})
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    off_event_loop()
+    return serialize_state(state)
+
+
 # ---------------------------------------------------------------------------------------------
 # Shortcuts
 # ---------------------------------------------------------------------------------------------
@@ -212,6 +245,62 @@ async def settle_outputs() -> None:
             await task
 
 
+def _nothing() -> None:
+    return None
+
+
+def pump_until_done(awaitable: Awaitable[T]) -> T:
+    """``pulumi.runtime.sync_await._sync_await`` without its cost per ready callback.
+
+    A synchronous invoke (``aws.eks.get_node_group(...)``) waits for its RPC by running the
+    loop's ``_run_once`` from inside a callback of the loop's own ``_run_once``. The SDK's
+    version runs the whole ready list to get there, and since the outer ``_run_once`` still
+    pops as many handles as it counted before, it then tops the list back up with one new
+    cancelled ``Handle`` per callback it ran: work proportional to everything the program has
+    pending, for every synchronous invoke. With one invoke per node group that was quadratic:
+    two thirds of a 200-team AWS plan.
+
+    Here the ready list is held back while the invoke runs, and the loop turns over only what
+    the invoke schedules; the held callbacks go back in front, in their order, so the outer
+    ``_run_once`` finds every handle it counted. When the invoke waits for one of the held
+    callbacks (its provider's registration, say), they are handed back and the loop pumped as
+    the SDK does, cancelled handles included (one object, repeated). Which of the program's
+    callbacks run first changes; what they compute does not (plans are sorted by URN, and
+    ``tests/engine/test_shortcuts_off.py`` compares them byte for byte).
+    """
+    loop = _sdk_ensure_event_loop()
+    if not loop.is_running():
+        return loop.run_until_complete(asyncio.ensure_future(awaitable, loop=loop))
+    held: collections.deque[Any] | None = loop._ready  # type: ignore[attr-defined]
+    assert held is not None
+    ntodo = len(held)
+    loop._ready = collections.deque()  # type: ignore[attr-defined]
+    task = None
+    try:
+        fut = asyncio.ensure_future(awaitable, loop=loop)
+        task = asyncio.current_task(loop)
+        if task is not None:
+            asyncio.tasks._leave_task(loop, task)  # type: ignore[attr-defined]
+        while not fut.done() and not fut.cancelled():
+            if held is not None and not loop._ready:  # type: ignore[attr-defined]
+                # Waiting for something held back: give it all back, pump like the SDK.
+                loop._ready, held = held, None  # type: ignore[attr-defined]
+            loop._run_once()  # type: ignore[attr-defined]
+    finally:
+        if held is not None:
+            scheduled = loop._ready  # type: ignore[attr-defined]
+            loop._ready = held  # type: ignore[attr-defined]
+            held.extend(scheduled)
+        ready = loop._ready  # type: ignore[attr-defined]
+        if len(ready) < ntodo:
+            filler = asyncio.Handle(_nothing, [], loop)
+            filler._cancelled = True  # type: ignore[attr-defined]
+            ready.extend(itertools.repeat(filler, ntodo - len(ready)))
+        if task is not None:
+            asyncio.tasks._enter_task(loop, task)  # type: ignore[attr-defined]
+    return fut.result()
+
+
 def no_stack_trace() -> Any:
     """Replaces ``_get_stack_trace``: an empty ``StackTrace`` (a plan records none)."""
     from pulumi.runtime.proto import source_pb2
@@ -274,7 +363,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
     wrap a replacement to see that the SDK really calls it."""
     out: list[tuple[Any, str, Any]] = [
         (_resource, "_get_stack_trace", no_stack_trace),
-        (rpc, "contains_unknowns", contains_unknowns)]
+        (rpc, "contains_unknowns", contains_unknowns),
+        (_invoke, "_sync_await", pump_until_done)]
     if hasattr(_pulumi_types, "unwrap_type"):
         out.append((_pulumi_types, "unwrap_type", memoized(_pulumi_types.unwrap_type)))
     return out
@@ -341,7 +431,6 @@ PINNED: dict[str, str] = {
     "pulumi.runtime.mocks.MockMonitor.make_urn": "src:94c4a86c798d72cf",
     "pulumi.runtime.mocks.MockMonitor.RegisterResource": "src:756b6fbc95aee583",
     "pulumi.runtime.mocks.MockMonitor.RegisterResourceOutputs": "src:56b805020c11a36b",
-    "pulumi.runtime.mocks.MockMonitor.Invoke": "sig(self, request)",
     "pulumi.runtime.mocks.MockMonitor.ReadResource": "sig(self, request)",
     "pulumi.runtime.mocks.MockMonitor.GetDeploymentInfo": "sig(self, request)",
     "pulumi.runtime.mocks.MockMonitor.ResourceRegistration": "class(tuple)",
@@ -363,5 +452,8 @@ PINNED: dict[str, str] = {
     "pulumi.runtime.settings.SETTINGS.lock": "type:lock",
     "pulumi.runtime.settings.SETTINGS.rpc_manager": "type:RPCManager",
     "pulumi.runtime.stack.wait_for_rpcs": "src:c0f9027f85ad0925",
-    "pulumi.runtime.sync_await._sync_await": "sig(awaitable)",
+    "pulumi.runtime.sync_await._sync_await": "src:77b69aaf7da77f1c",
+    "pulumi.runtime.sync_await._ensure_event_loop": "src:1775dd0c58ea5d48",
+    "pulumi.runtime.invoke._sync_await": "src:77b69aaf7da77f1c",
+    "pulumi.runtime.mocks.MockMonitor.Invoke": "src:c40e8a053d1a7f27",
 }

@@ -148,17 +148,24 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
     monkeypatch.setattr(sdk, "memoized",
                         lambda fn: _counting(real_memoized(fn), calls, "unwrap_type"))
     monkeypatch.setattr(sdk, "settle_outputs", _counting(sdk.settle_outputs, calls, "settle"))
+    monkeypatch.setattr(sdk, "pump_until_done", _counting(sdk.pump_until_done, calls, "pump"))
+    monkeypatch.setattr(sdk, "serialize_now", _counting(sdk.serialize_now, calls, "now"))
 
     def program() -> None:
         sa = pulumi.CustomResource("gcp:serviceaccount/account:Account", "sa",
                                    {"accountId": "tripwire"})
         pulumi.export("email", sa.urn.apply(lambda u: u.upper()))
+        project = pulumi.runtime.invoke("gcp:organizations/getProject:getProject",
+                                        {"projectId": "tripwire"}).value
+        pulumi.export("number", project["number"])
 
     with sdk.shortcuts(True):
         engine.run_program(resolve(load(BUNDLED_GCP), "dev"), program)
     for name, why in (("stack", "resource._get_stack_trace"),
                       ("unknowns", "rpc.contains_unknowns"), ("unwrap_type", "_types.unwrap_type"),
-                      ("settle", "settle_outputs")):
+                      ("settle", "settle_outputs"),
+                      ("pump", "invoke._sync_await (a synchronous invoke)"),
+                      ("now", "RecordingMonitor.Invoke's serializer on the loop's thread")):
         assert calls.get(name), (f"the SDK no longer calls {why} during a plan: the shortcut in "
                                  f"stacks/plan/sdk.py has silently stopped applying")
 
@@ -253,3 +260,51 @@ def test_register_resource_gives_what_the_stock_mock_monitor_gives(shortcuts: bo
         if name in states:
             assert states[name] == engine._plain(registration.state), \
                 f"{name}: the recorded outputs differ from the stock monitor's state"
+
+
+# ---------------------------------------------------------------------------------------------
+# RecordingMonitor.Invoke and synchronous invokes vs the stock runtime
+# ---------------------------------------------------------------------------------------------
+
+class InvokeMocks(Mocks):
+    """Answers invokes with plain data, a failure, or a value only the stock serializer takes."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> Any:
+        if args.token == "test:index:fail":
+            return {}, [("name", "no such thing")]
+        if args.token == "test:index:asset":  # not plain data: the stock path must take it
+            return {"file": pulumi.StringAsset("text")}, []
+        return {"echo": args.args, "n": 3, "none": None, "nested": {"x": [1, None, "y"]}}
+
+
+def _invoking(seen: dict[str, Any]) -> Callable[[], None]:
+    def program() -> None:
+        prov = pulumi.ProviderResource("test", "prov", {"region": "r"})
+        seen["plain"] = pulumi.runtime.invoke("test:index:get", {"name": "a", "k": [1, 2]}).value
+        # Through a provider whose registration is still pending: the invoke must wait for it.
+        seen["provider"] = pulumi.runtime.invoke(
+            "test:index:get", {"name": "b"}, opts=pulumi.InvokeOptions(provider=prov)).value
+        seen["asset"] = sorted(pulumi.runtime.invoke("test:index:asset", {}).value)
+        try:
+            pulumi.runtime.invoke("test:index:fail", {"name": "c"})
+        except Exception as exc:  # noqa: BLE001 - the message is what we compare
+            seen["failure"] = str(exc)
+        res = pulumi.CustomResource("test:index:Thing", "thing", {"v": seen["plain"]["n"]})
+        res.id.apply(lambda i: seen.__setitem__("thing", i))
+
+    return program
+
+
+@pytest.mark.parametrize("shortcuts", [True, False], ids=["shortcuts", "no-shortcuts"])
+def test_invokes_give_the_program_what_the_stock_mock_monitor_gives(shortcuts: bool) -> None:
+    stock_seen: dict[str, Any] = {}
+    ours_seen: dict[str, Any] = {}
+    _run(sdk.MockMonitor(InvokeMocks()), _invoking(stock_seen), shortcuts=False)
+    _run(engine.RecordingMonitor(InvokeMocks(), shortcuts=shortcuts), _invoking(ours_seen),
+         shortcuts=shortcuts)
+    assert stock_seen.keys() == {"plain", "provider", "asset", "failure", "thing"}
+    assert ours_seen == stock_seen, \
+        "a synchronous invoke gives the program other values than under the stock MockMonitor"
