@@ -94,6 +94,9 @@ def evaluate(records: Sequence[Record], config: Mapping[str, Mapping[str, Any]],
 
     resource_rules = [(r, level, type_matcher(r.resource_types), _settings(r, config))
                       for r, level in enabled if r.kind == "resource"]
+    stack_rules = [(r, level) for r, level in enabled if r.kind == "stack"]
+    urns = {rec.urn for rec in records} if stack_rules else set()
+    stacked: list[Res] = []
     by_type: dict[str, list[tuple[Rule, str, Any]]] = {}
     for rec in records:
         applicable = by_type.get(rec.type)
@@ -101,9 +104,15 @@ def evaluate(records: Sequence[Record], config: Mapping[str, Mapping[str, Any]],
             applicable = by_type[rec.type] = [(r, level, settings)
                                               for r, level, applies, settings in resource_rules
                                               if applies(rec.type)]
+        if not applicable and not stack_rules:
+            continue
+        # Each resource's inputs are converted once, for its resource rules and the stack.
+        props = from_wire(rec.inputs)
+        if stack_rules:
+            stacked.append(_stack_res(rec, props, urns))
         if not applicable:
             continue
-        res = Res(type=rec.type, urn=rec.urn, name=rec.name, props=from_wire(rec.inputs),
+        res = Res(type=rec.type, urn=rec.urn, name=rec.name, props=props,
                   protect=bool(rec.protect), parent=rec.parent or None)
         for rule, level, settings in applicable:
             try:
@@ -113,9 +122,9 @@ def evaluate(records: Sequence[Record], config: Mapping[str, Mapping[str, Any]],
             out.extend(Diagnostic(rule.id, rec.urn, _message(rule, m), level, rule.severity)
                        for m in messages)
 
-    stack_rules = [(r, level) for r, level in enabled if r.kind == "stack"]
     if stack_rules:
-        stack = stack_of(records)
+        stack = Stack(stacked)
+        del stacked
         for rule, level in stack_rules:
             try:
                 pairs = stack_messages(rule, stack, _settings(rule, config))
@@ -129,11 +138,19 @@ def evaluate(records: Sequence[Record], config: Mapping[str, Mapping[str, Any]],
 def stack_of(records: Sequence[Record]) -> Stack:
     """The stack as ``AnalyzeStack`` shows it: state = inputs + outputs, links inside it only."""
     urns = {rec.urn for rec in records}
-    return Stack([
-        Res(type=rec.type, urn=rec.urn, name=rec.name,
-            props=from_wire({**rec.inputs, **rec.outputs}), protect=bool(rec.protect),
-            parent=rec.parent or None,
-            dependencies=tuple(d for d in rec.dependencies if d in urns),
-            property_dependencies={k: tuple(d for d in v if d in urns)
-                                   for k, v in rec.property_dependencies.items()})
-        for rec in records])
+    return Stack([_stack_res(rec, from_wire(rec.inputs), urns) for rec in records])
+
+
+def _stack_res(rec: Record, inputs: dict[str, Any], urns: set[str]) -> Res:
+    """``rec`` in the stack: ``from_wire({**inputs, **outputs})``, given ``inputs`` converted
+    (the outputs echo the inputs: an output that *is* its input is not converted twice)."""
+    props = dict(inputs)
+    raw = rec.inputs
+    for key, value in rec.outputs.items():
+        if key not in raw or raw[key] is not value:
+            props[str(key)] = from_wire(value)
+    return Res(type=rec.type, urn=rec.urn, name=rec.name, props=props, protect=bool(rec.protect),
+               parent=rec.parent or None,
+               dependencies=tuple(d for d in rec.dependencies if d in urns),
+               property_dependencies={k: tuple(d for d in v if d in urns)
+                                      for k, v in rec.property_dependencies.items()})

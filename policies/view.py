@@ -72,6 +72,24 @@ def from_wire(value: Any) -> Any:
     lists) which the servicer deserializes (secrets unwrapped, assets rebuilt); :func:`plain`
     then marks unknown sentinels. This does the three in one pass, without protobuf.
     """
+    # The exact types a plan holds first (a plan converts hundreds of thousands of values);
+    # anything else (subclasses, Mappings, tuples) takes the general path below.
+    kind = type(value)
+    if kind is str:
+        return UNKNOWN if value in _SENTINELS else value
+    if kind is dict:
+        if _SIG_KEY not in value:
+            return {k if type(k) is str else str(k): from_wire(v) for k, v in value.items()}
+    elif kind is list:
+        return [from_wire(v) for v in value]
+    elif value is None or kind is bool:
+        return value
+    elif kind is int or kind is float:
+        return float(value)
+    return _from_wire(value)
+
+
+def _from_wire(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -237,10 +255,18 @@ class Stack:
 
     def __post_init__(self) -> None:
         self.by_urn: dict[str, Res] = {r.urn: r for r in self.resources}
+        #: Results rules share within one evaluation (joins built once, not once per resource).
+        self.memo: dict[Any, Any] = {}
+        self._of_type: dict[tuple[str, ...], list[Res]] = {}
 
     def of_type(self, *types: str) -> list[Res]:
-        wanted = set(types)
-        return [r for r in self.resources if r.type in wanted]
+        """The resources of ``types``, in stack order (a new list; the scan is done once per
+        set of types: rules ask for the same types for every resource they check)."""
+        hit = self._of_type.get(types)
+        if hit is None:
+            wanted = set(types)
+            hit = self._of_type[types] = [r for r in self.resources if r.type in wanted]
+        return list(hit)
 
     def ancestors(self, res: Res) -> Iterator[Res]:
         seen: set[str] = set()

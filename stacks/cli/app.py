@@ -49,6 +49,10 @@ class _Group(click.Group):
                 raise
             if isinstance(exc, PlanError):
                 _fail(str(exc), "the plan could not be built")
+            from stacks.plan.saved import SavedPlanError
+
+            if isinstance(exc, SavedPlanError):
+                _fail(str(exc), "the saved plan cannot be used")
             _fail(f"internal error: {type(exc).__name__}: {exc}",
                   "this is a bug in Trellis; rerun with --debug and report it")
 
@@ -123,6 +127,72 @@ def format_option(*choices: str) -> Callable[[F], F]:
         return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
                             show_default=True, help="Output format.")(fn)
     return deco
+
+
+def jobs_option(fn: F) -> F:
+    return click.option(
+        "--jobs", "-j", "jobs", type=click.IntRange(min=1), envvar="TRELLIS_JOBS",
+        show_envvar=True, help="Plan a large org's teams in up to N worker processes (shards of "
+        "at most 100 teams, merged into the plan one process makes; orgs under 50 teams plan "
+        "in one process). Default: the machine's CPUs.")(fn)
+
+
+def plan_file_option(help_text: str) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        return click.option("--plan", "plan_file",
+                            type=click.Path(dir_okay=False, path_type=Path),
+                            help=help_text)(fn)
+    return deco
+
+
+SAVED_PLAN_HELP = ("Use this plan saved by `trellis plan --out` instead of planning again. "
+                   "ORG and --env default to what it was made from; it is refused when the org "
+                   "file or its templates changed since.")
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    from stacks.plan.shards import default_jobs
+
+    return jobs if jobs is not None else default_jobs()
+
+
+def given_org(org: Path) -> Path | None:
+    """ORG when the command line names it, None when it is the default."""
+    source = click.get_current_context().get_parameter_source("org")
+    return None if source in (click.core.ParameterSource.DEFAULT, None) else org
+
+
+def read_saved_plans(plan_file: Path, org: Path | None,
+                     env: str | None) -> list[tuple[Any, Any, Any]]:
+    """The plans saved in ``plan_file`` (fresh; the one of ``env`` if given, every one for
+    ``all`` or none), each with its loaded org file and resolved spec. ``org``: the org file
+    the command line names (None: the one the plan was made from)."""
+    from stacks.cli.timings import phase
+    from stacks.org.load import load
+    from stacks.org.resolve import resolve
+    from stacks.plan.saved import read_all
+
+    # A saved plan is hundreds of thousands of acyclic JSON values kept until the command
+    # ends: read with the collector paused (and frozen after, under the script: ADR 9), so
+    # no collection scans them while they are made or afterwards.
+    with phase("read-plan"), imports_paused():
+        found = read_all(plan_file, org=org, env=env)
+    loaded: dict[Path, Any] = {}
+    out = []
+    for result, org_file in found:
+        with phase("load"):
+            if org_file not in loaded:
+                loaded[org_file] = load(org_file)
+            spec = resolve(loaded[org_file], result.environment)
+        out.append((result, loaded[org_file], spec))
+    return out
+
+
+def note_sharding(result: Any) -> None:
+    """Say on stderr when --jobs could not be honoured (the plan is right either way)."""
+    sharding = getattr(result, "sharding", None)
+    if sharding is not None and sharding.fallback:
+        click.echo(f"note: planned in one process: {sharding.fallback}", err=True)
 
 
 def pick_env(loaded: Any, env: str | None) -> str:
@@ -224,7 +294,12 @@ def schema() -> None:
 @org_argument
 @envs_option
 @format_option("tree", "json")
-def plan(org: Path, env: str | None, fmt: str) -> None:
+@jobs_option
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan to this file, for `trellis check/cost/diff/handoff "
+                   "--plan` (with --env all: every environment's plan in one file); then only "
+                   "a summary is printed, unless --format is given.")
+def plan(org: Path, env: str | None, fmt: str, jobs: int | None, out: Path | None) -> None:
     """Build the plan of one environment (or `--env all`) offline and print it.
 
     No cloud credentials and no Pulumi CLI needed: the Pulumi program runs under Pulumi's mock
@@ -236,35 +311,72 @@ def plan(org: Path, env: str | None, fmt: str) -> None:
       trellis plan --env dev
       trellis plan --env all --format json > plans.json
       trellis plan examples/aws.yaml --env prod --format json | jq '.resources | length'
+      trellis plan --env prod --out plan.json && trellis check --plan plan.json
     """
+    from stacks.cli.timings import phase
+
     with imports_paused():
         from stacks.plan.engine import plan as build_plan
         from stacks.report.tree import render_plan_tree
     from stacks.org.load import load
     from stacks.org.resolve import resolve
 
-    loaded = load(org)
+    with phase("load"):
+        loaded = load(org)
     names = pick_envs(loaded, env)
-    plans = []
-    for i, name in enumerate(names):
+    built: list[tuple[Any, Any]] = []
+    for name in names:
         spec = resolve(loaded, name)
-        result = build_plan(spec)
+        with phase("plan"):
+            result = build_plan(spec, jobs=resolve_jobs(jobs))
+        note_sharding(result)
+        built.append((result, spec))
+    if out is not None:
+        with phase("save"):
+            _save_plan(built, out, every=env == ALL)
+        source = click.get_current_context().get_parameter_source("fmt")
+        if source == click.core.ParameterSource.DEFAULT:
+            for result, _ in built:
+                click.echo(f"{out}: plan of {result.org}/{result.environment} ({result.cloud}, "
+                           f"{result.tier}), {len(result.resources)} resources")
+            click.echo(f"use it with `trellis check --plan {out}` (also cost, diff, handoff)")
+            return
+    with phase("output"):
         if fmt == "json":
-            plans.append(result.to_json())
-            continue
+            plans = [result.to_json() for result, _ in built]
+            doc = plans[0] if env != ALL else {
+                "org": loaded.org.org, "cloud": loaded.org.cloud, "environment": ALL,
+                "environments": plans}
+            click.echo(json.dumps(doc, indent=2, sort_keys=False))
+            return
         from rich.console import Console
 
         from stacks.report.cost import plan_annotations
 
-        if i:
-            click.echo()
-        render_plan_tree(result, spec, annotations=plan_annotations(result, spec),
-                         console=Console(width=output_width(), highlight=False))
-    if fmt == "json":
-        doc = plans[0] if env != ALL else {
-            "org": loaded.org.org, "cloud": loaded.org.cloud, "environment": ALL,
-            "environments": plans}
-        click.echo(json.dumps(doc, indent=2, sort_keys=False))
+        for i, (result, spec) in enumerate(built):
+            if i:
+                click.echo()
+            render_plan_tree(result, spec, annotations=plan_annotations(result, spec),
+                             console=Console(width=output_width(), highlight=False))
+
+
+def _save_plan(built: list[tuple[Any, Any]], out: Path, *, every: bool) -> None:
+    """Write the saved plan next to ``out`` and move it into place: a reader never sees half
+    a file, and a failed write leaves the previous plan alone. ``every``: `--env all` (one
+    file holding every environment's plan)."""
+    from stacks.plan.saved import write, write_all
+
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as fh:
+            if every:
+                write_all(built, fh)
+            else:
+                write(*built[0], fh)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
 
 
 @main.command()
@@ -276,22 +388,28 @@ def plan(org: Path, env: str | None, fmt: str) -> None:
               help="Lowest severity whose unwaived mandatory violations fail the run.")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Waivers file. Default: waivers.yaml beside ORG, if present.")
+@jobs_option
+@plan_file_option(SAVED_PLAN_HELP)
 def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
-          waivers_path: Path | None) -> None:
+          waivers_path: Path | None, jobs: int | None, plan_file: Path | None) -> None:
     """Plan one environment (or `--env all`) offline and run the policy pack on it (for CI).
 
     Exit 1 when an unwaived mandatory violation at or above --fail-on remains in any
     environment. Every finding names its environment and points at the org.yaml line it came
     from (file:line:column), with the field that fixes it. The same pack runs under
     `pulumi preview --policy-pack policies`. Several ORG files (a pre-commit hook) are checked
-    into one report.
+    into one report. With --plan, the plans saved by `trellis plan --out` are checked instead
+    of planning again.
 
     \b
     Examples:
       trellis check --env prod
       trellis check --env all --format sarif > trellis.sarif
       TRELLIS_ORG=infra/org.yaml TRELLIS_ENV=all trellis check --format junit > trellis.xml
+      trellis plan --env all --out plan.json && trellis check --plan plan.json
     """
+    from stacks.cli.timings import phase
+
     with imports_paused():
         from stacks.cli.commands.check import Target, check_targets
         from stacks.plan.engine import plan as build_plan
@@ -300,27 +418,49 @@ def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
     from stacks.org.load import load
     from stacks.org.resolve import resolve
 
-    files: list[tuple[Path, Any]] = []
-    issues: list[Any] = []
-    for org in orgs or (DEFAULT_ORG,):  # every file's problems at once, before any plan
-        try:
-            files.append((org, load(org)))
-        except OrgError as exc:
-            issues.extend(exc.issues)
-    if issues:
-        raise OrgError(issues)
+    if plan_file is not None and len(orgs) > 1:
+        raise click.UsageError("--plan checks the plans of one org file; give at most one ORG "
+                               "(the one the plan was made from)")
     targets = []
-    for org, loaded in files:
-        for name in pick_envs(loaded, env):
-            spec = resolve(loaded, name)
-            with _progress(f"planning {spec.name} and running the policy pack"):
-                result = build_plan(spec)
-            budgets = {t.name: t.budget_usd for t in spec.teams.values()
-                       if t.budget_usd is not None}
-            targets.append(Target(result, Origins.of(result.resources, spec, loaded.source, org),
-                                  waivers_path or default_path(org), {"budgets": budgets}))
-    sys.exit(check_targets(targets, fmt=fmt, fail_on=fail_on, out=sys.stdout,
-                           width=output_width()))
+    if plan_file is not None:
+        for result, loaded, spec in read_saved_plans(plan_file, orgs[0] if orgs else None,
+                                                     env):
+            targets.append(_target(Target, Origins, result, loaded, spec, waivers_path,
+                                   default_path))
+    else:
+        files: list[tuple[Path, Any]] = []
+        issues: list[Any] = []
+        for org in orgs or (DEFAULT_ORG,):  # every file's problems at once, before any plan
+            try:
+                with phase("load"):
+                    files.append((org, load(org)))
+            except OrgError as exc:
+                issues.extend(exc.issues)
+        if issues:
+            raise OrgError(issues)
+        for _org, loaded in files:
+            for name in pick_envs(loaded, env):
+                spec = resolve(loaded, name)
+                with _progress(f"planning {spec.name} and running the policy pack"), \
+                        phase("plan"):
+                    result = build_plan(spec, jobs=resolve_jobs(jobs))
+                note_sharding(result)
+                targets.append(_target(Target, Origins, result, loaded, spec, waivers_path,
+                                       default_path))
+    with phase("check"):
+        code = check_targets(targets, fmt=fmt, fail_on=fail_on, out=sys.stdout,
+                             width=output_width())
+    sys.exit(code)
+
+
+def _target(target: Any, origins: Any, result: Any, loaded: Any, spec: Any,
+            waivers_path: Path | None, default_path: Any) -> Any:
+    """What check evaluates for one environment: its plan, where each resource came from in
+    the org file, the waivers beside it and the budgets."""
+    org = Path(spec.org_file)
+    budgets = {t.name: t.budget_usd for t in spec.teams.values() if t.budget_usd is not None}
+    return target(result, origins.of(result.resources, spec, loaded.source, org),
+                  waivers_path or default_path(org), {"budgets": budgets})
 
 
 @main.command()
@@ -331,7 +471,14 @@ def check(orgs: tuple[Path, ...], env: str | None, fmt: str, fail_on: str,
 @click.option("--strict", is_flag=True, default=False,
               help="Exit 1 when any step of a team's page is not backed by a planned grant "
                    "(the bundle is still written, with what to ask for).")
-def handoff(org: Path, env: str | None, out: Path, strict: bool) -> None:
+@jobs_option
+@click.option("--plan", "plan_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A plan saved by `trellis plan --out`, used for its environment instead of "
+                   "planning it again (repeat for several environments; the others are "
+                   "planned). Refused when the org file or its templates changed since.")
+def handoff(org: Path, env: str | None, out: Path, strict: bool, jobs: int | None,
+            plan_files: tuple[Path, ...]) -> None:
     """Write the handoff bundle for the ML teams: README.md, teams/<team>.md, index.html.
 
     Every environment by default, or one with --env. Generated from org.yaml and the offline
@@ -342,15 +489,33 @@ def handoff(org: Path, env: str | None, out: Path, strict: bool) -> None:
       trellis handoff --out handoff
       trellis handoff examples/aws.yaml --env prod --out /tmp/aws-handoff
       trellis handoff --strict    # in CI: fail when the guide promises what is not granted
+      trellis handoff --plan dev.json --plan prod.json --out handoff
     """
     with imports_paused():
         from stacks.cli.commands.handoff import handoff_command
     from stacks.org.load import load
 
+    plans: dict[str, Any] = {}
+    for plan_file in plan_files:
+        from stacks.plan.saved import read_all
+
+        for saved, org_file in read_all(plan_file, org=given_org(org) or (
+                org_file_of(plans) if plans else None)):
+            if env is not None and env != ALL and saved.environment != env:
+                continue  # a plan of another environment than the one asked for
+            plans[saved.environment] = (saved, org_file)
+    if plans:
+        org = org_file_of(plans)
     with _progress("planning and writing the handoff bundle"):
-        code = handoff_command(load(org), envs=[env] if env and env != ALL else None,
-                               out=out, strict=strict)
+        code = handoff_command(load(org), envs=[env] if env and env != ALL else None, out=out,
+                               strict=strict, plans={name: p for name, (p, _) in plans.items()},
+                               jobs=resolve_jobs(jobs))
     sys.exit(code)
+
+
+def org_file_of(plans: dict[str, Any]) -> Path:
+    """The org file the saved plans given to handoff were made from (the first one's)."""
+    return next(iter(plans.values()))[1]
 
 
 def _progress(message: str) -> Any:
@@ -367,7 +532,10 @@ def _progress(message: str) -> Any:
 @org_argument
 @envs_option
 @format_option("table", "json")
-def cost(org: Path, env: str | None, fmt: str) -> None:
+@plan_file_option("The environment of this plan saved by `trellis plan --out` (ORG and --env "
+                  "default to what it was made from): the cost of what it deploys, refused "
+                  "when the org file or its templates changed since.")
+def cost(org: Path, env: str | None, fmt: str, plan_file: Path | None) -> None:
     """Monthly cost per team: idle and at max scale, against the budget.
 
     GPU pools from the catalogue's list prices (date printed), spot as a documented estimate,
@@ -380,12 +548,20 @@ def cost(org: Path, env: str | None, fmt: str) -> None:
       trellis cost --env prod
       trellis cost --env all
       trellis cost examples/aws.yaml --env dev --format json
+      trellis cost --plan plan.json
     """
     with imports_paused():
         from stacks.cli.commands.cost import cost_command, cost_command_all
     from stacks.org.load import load
     from stacks.org.resolve import resolve
 
+    if plan_file is not None:
+        # Cost is priced from the resolved specs (no program run): the plan file names the org
+        # and environments and vouches that they are what it was made from.
+        specs = [spec for _, _, spec in read_saved_plans(plan_file, given_org(org), env)]
+        if len(specs) > 1 or env == ALL:
+            sys.exit(cost_command_all(specs, fmt=fmt, console=_console()))
+        sys.exit(cost_command(specs[0], fmt=fmt, console=_console()))
     if env == ALL:
         loaded = load(org)
         specs = [resolve(loaded, name) for name in pick_envs(loaded, env)]
@@ -434,7 +610,14 @@ def preflight(org: Path, env: str | None, fmt: str, quota_files: tuple[Path, ...
 @format_option("text", "json")
 @click.option("--fail-on-data-loss", is_flag=True,
               help="Exit 1 when a stateful resource would be deleted or replaced.")
-def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: bool) -> None:
+@jobs_option
+@plan_file_option("NEW's plan saved by `trellis plan --out` (refused when NEW or its templates "
+                  "changed since), instead of planning NEW again.")
+@click.option("--old-plan", "old_plan_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="OLD's plan saved by `trellis plan --out` (e.g. from the main branch's CI "
+                   "run), instead of planning OLD again.")
+def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: bool,
+         jobs: int | None, plan_file: Path | None, old_plan_file: Path | None) -> None:
     """What changes between two org files, resource by resource.
 
     Deleting or replacing a stateful resource (bucket, registry, cluster) is flagged as data
@@ -448,13 +631,20 @@ def diff(old: Path, new: Path, env: str | None, fmt: str, fail_on_data_loss: boo
     with imports_paused():
         from stacks.cli.commands.diff import diff_command
     from stacks.org.load import load
+    from stacks.plan.saved import read
 
     if env == ALL:
         raise click.UsageError("trellis diff compares one environment: name it with --env "
                                "(TRELLIS_ENV=all is for check, plan and cost)")
+    saved: dict[str, Any] = {}
+    for side, org_file, path in (("old", old, old_plan_file), ("new", new, plan_file)):
+        if path is not None:
+            saved[side], _ = read(path, org=org_file, env=env)
+            env = env or saved[side].environment
     chosen = pick_env(load(new), env)
     sys.exit(diff_command(old, new, env=chosen, fmt=fmt, fail_on_data_loss=fail_on_data_loss,
-                          console=_console()))
+                          console=_console(), old_plan=saved.get("old"),
+                          new_plan=saved.get("new"), jobs=resolve_jobs(jobs)))
 
 
 def _console() -> Any:

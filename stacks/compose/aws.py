@@ -10,6 +10,7 @@ stateful resources keep across a rename, are read from the spec (made in
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from itertools import product
 from typing import Any
 
@@ -163,8 +164,12 @@ def _kubernetes_provider(env: EnvSpec, cluster: Cluster) -> kubernetes.Provider:
         name, cluster.endpoint, cluster.certificate_authority, env.region))
 
 
-def build_aws(env: EnvSpec) -> dict[str, Any]:
-    """Create every resource of ``env`` on AWS; returns the stack outputs."""
+def build_aws(env: EnvSpec, teams: Collection[str] | None = None) -> dict[str, Any]:
+    """Create every resource of ``env`` on AWS; returns the stack outputs.
+
+    ``teams``: only these teams' resources (a shard of a sharded plan); the environment's own
+    resources are made from every team of ``env`` as always.
+    """
     provider = _provider(env)
     top = pulumi.ResourceOptions(providers=[provider])
     org, name, prod = env.org, env.name, env.production
@@ -235,15 +240,15 @@ def build_aws(env: EnvSpec) -> dict[str, Any]:
                                              "node_selector": dict(SYSTEM_LABELS)},
                       pulumi.ResourceOptions(provider=k8s))
     _admission(env, k8s)
-    teams = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s,
+    built = {team.name: _build_team(env, team, top, key, network, cluster, registry, k8s,
                                     provider)
-             for team in env.teams.values()}
+             for team in env.teams.values() if teams is None or team.name in teams}
     return {
         "environment": {"name": name, "cloud": "aws", "tier": env.tier, "region": env.region,
                         "account": env.account, "cluster_name": cluster.name,
                         "cluster_endpoint": cluster.endpoint,
                         "kubernetes_version": cluster.kubernetes_version},
-        "teams": teams,
+        "teams": built,
     }
 
 

@@ -8,7 +8,7 @@ resource is for in docs/gcp.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pulumi
@@ -417,14 +417,19 @@ def people(env: EnvSpec) -> dict[str, list[str]]:
     return {p: sorted(roles) for p, roles in sorted(grants.items())}
 
 
-def build_gcp(env: EnvSpec) -> dict[str, Any]:
-    """Create every resource of one GCP environment; return the stack outputs."""
+def build_gcp(env: EnvSpec, teams: Collection[str] | None = None) -> dict[str, Any]:
+    """Create every resource of one GCP environment; return the stack outputs.
+
+    ``teams``: only these teams' resources (a shard of a sharded plan); the environment's own
+    resources are made from every team of ``env`` as always.
+    """
     ctx = _Env(env)
     grants = people(env)
     if grants:
         ProjectAccess("access", {"project": ctx.project, "grants": grants}, opts=ctx.opts())
     ctx.admission = _admission(ctx)
-    teams = {name: _team(ctx, team) for name, team in env.teams.items()}
+    built = {name: _team(ctx, team) for name, team in env.teams.items()
+             if teams is None or name in teams}
     _general_pool(ctx)
     return {
         "environment": {
@@ -432,5 +437,5 @@ def build_gcp(env: EnvSpec) -> dict[str, Any]:
             "project": env.project, "cluster_name": ctx.cluster.name,
             "cluster_endpoint": ctx.cluster.endpoint,
         },
-        "teams": teams,
+        "teams": built,
     }

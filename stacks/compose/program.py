@@ -7,6 +7,7 @@ what gets deployed.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,22 @@ from stacks.org.resolve import resolve
 from stacks.org.spec import EnvSpec
 
 
-def build(env: EnvSpec) -> dict[str, Any]:
-    """Create every resource of ``env`` and export the stack outputs; returns the outputs."""
+def build(env: EnvSpec, teams: Collection[str] | None = None) -> dict[str, Any]:
+    """Create every resource of ``env`` and export the stack outputs; returns the outputs.
+
+    ``teams`` (sharded planning, :mod:`stacks.plan.shards`): create only these teams' resources.
+    Environment-wide resources are still made from the whole spec (every team's members and
+    names), so each shard registers them as the whole program does; ``None`` (``pulumi up``,
+    a plain ``trellis plan``) is every team.
+    """
     if env.cloud == "gcp":
         from stacks.compose.gcp import build_gcp
 
-        outputs = build_gcp(env)
+        outputs = build_gcp(env, teams=teams)
     else:
         from stacks.compose.aws import build_aws
 
-        outputs = build_aws(env)
+        outputs = build_aws(env, teams=teams)
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

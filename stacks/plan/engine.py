@@ -28,6 +28,13 @@ from pulumi.runtime.proto import provider_pb2, resource_pb2
 from stacks.org.spec import EnvSpec
 from stacks.plan import sdk
 from stacks.plan.mocks.answers import mock_call, mock_state
+from stacks.plan.shards import (
+    Sharding,
+    ShardMismatchError,
+    WorkerFailedError,
+    plan_sharded,
+    shards_of,
+)
 
 PROJECT = "trellis"  # the `name` in Pulumi.yaml; part of every URN
 
@@ -80,6 +87,8 @@ class Plan:
     tier: str
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: How it was made (``--jobs``): workers and shards, or why one process made it after all.
+    sharding: Sharding | None = field(default=None, compare=False)
 
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}
@@ -104,6 +113,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pulumi.Resource):
         return "<resource>"
     return str(value)
+
+
+def _sorted_keys(value: Any) -> Any:
+    """``value`` with every mapping's keys in sorted order (lists keep theirs)."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
 
 
 def _plain_state(plain_inputs: dict[str, Any], inputs: dict[str, Any],
@@ -257,7 +275,7 @@ class RecordingMonitor(sdk.MockMonitor):
             ret, failures = answer, None
         else:
             ret, failures = answer[0], [provider_pb2.CheckFailure(property=prop, reason=reason)
-                                        for prop, reason in answer[1]]
+                                        for prop, reason in answer[1] or ()]
         return resource_pb2.ResourceInvokeResponse(
             failures=failures, **{"return": sdk.serialize_now(ret)})
 
@@ -284,7 +302,9 @@ class RecordingMonitor(sdk.MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if request.urn == self.stack_urn:
-            self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs))
+            # Keys sorted: the order of a protobuf map's keys is not the program's, and a
+            # sharded plan merges several maps (stacks.plan.shards) into the same JSON.
+            self.stack_outputs = _sorted_keys(_plain(rpc.deserialize_properties(request.outputs)))
         return super().RegisterResourceOutputs(request)
 
 
@@ -330,8 +350,39 @@ def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
                 outputs=monitor.stack_outputs)
 
 
-def plan(env: EnvSpec) -> Plan:
-    """The offline plan of one environment: the same program ``pulumi up -s <env>`` runs."""
+def _plan_teams(env: EnvSpec, teams: tuple[str, ...]) -> tuple[list[PlannedResource],
+                                                                dict[str, Any]]:
+    """One shard of a sharded plan (in a worker process): the records and stack outputs."""
     from stacks.compose import program
 
-    return run_program(env, lambda: program.build(env))
+    result = run_program(env, lambda: program.build(env, teams=teams))
+    return result.resources, result.outputs
+
+
+def plan(env: EnvSpec, *, jobs: int = 1) -> Plan:
+    """The offline plan of one environment: the same program ``pulumi up -s <env>`` runs.
+
+    ``jobs`` > 1 plans the teams of a large org in up to that many worker processes
+    (:mod:`stacks.plan.shards`); the merged plan is the one a single process makes. When the
+    shards' results cannot be merged exactly, the plan is made in this process and
+    ``Plan.sharding.fallback`` says why.
+    """
+    from stacks.compose import program
+
+    shards = shards_of(list(env.teams), jobs)
+    if shards:
+        workers = min(jobs, len(shards))
+        try:
+            resources, outputs = plan_sharded(_plan_teams, env, shards, workers)
+        except WorkerFailedError as exc:
+            raise PlanError(f"planning environment '{env.name}' failed: {exc}") from None
+        except ShardMismatchError as exc:
+            result = run_program(env, lambda: program.build(env))
+            result.sharding = Sharding(workers=1, shards=1, fallback=str(exc))
+            return result
+        return Plan(org=env.org, cloud=env.cloud, environment=env.name, tier=env.tier,
+                    resources=resources, outputs=outputs,
+                    sharding=Sharding(workers=workers, shards=len(shards)))
+    result = run_program(env, lambda: program.build(env))
+    result.sharding = Sharding(workers=1, shards=1)
+    return result

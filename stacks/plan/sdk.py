@@ -59,7 +59,6 @@ from pulumi.runtime import mocks as _mocks
 from pulumi.runtime import resource as _resource
 from pulumi.runtime import rpc
 
-
 # The runtime's global state: ROOT (the root stack resource, a ContextVar) must be reset before
 # a run, and SETTINGS holds the Outputs and RPCs a failed run leaves behind and the tracked
 # Outputs settle_outputs awaits.
@@ -172,7 +171,7 @@ def serialize_now(state: dict[str, Any]) -> struct_pb2.Struct:
     try:
         coro.send(None)
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
     coro.close()
     off_event_loop()
     return serialize_state(state)
@@ -271,33 +270,33 @@ def pump_until_done(awaitable: Awaitable[T]) -> T:
     loop = _sdk_ensure_event_loop()
     if not loop.is_running():
         return loop.run_until_complete(asyncio.ensure_future(awaitable, loop=loop))
-    held: collections.deque[Any] | None = loop._ready  # type: ignore[attr-defined]
+    held: collections.deque[Any] | None = loop._ready
     assert held is not None
     ntodo = len(held)
-    loop._ready = collections.deque()  # type: ignore[attr-defined]
+    loop._ready = collections.deque()
     task = None
     try:
         fut = asyncio.ensure_future(awaitable, loop=loop)
         task = asyncio.current_task(loop)
         if task is not None:
-            asyncio.tasks._leave_task(loop, task)  # type: ignore[attr-defined]
+            asyncio.tasks._leave_task(loop, task)
         while not fut.done() and not fut.cancelled():
-            if held is not None and not loop._ready:  # type: ignore[attr-defined]
+            if held is not None and not loop._ready:
                 # Waiting for something held back: give it all back, pump like the SDK.
-                loop._ready, held = held, None  # type: ignore[attr-defined]
-            loop._run_once()  # type: ignore[attr-defined]
+                loop._ready, held = held, None
+            loop._run_once()
     finally:
         if held is not None:
-            scheduled = loop._ready  # type: ignore[attr-defined]
-            loop._ready = held  # type: ignore[attr-defined]
+            scheduled = loop._ready
+            loop._ready = held
             held.extend(scheduled)
-        ready = loop._ready  # type: ignore[attr-defined]
+        ready = loop._ready
         if len(ready) < ntodo:
             filler = asyncio.Handle(_nothing, [], loop)
-            filler._cancelled = True  # type: ignore[attr-defined]
+            filler._cancelled = True
             ready.extend(itertools.repeat(filler, ntodo - len(ready)))
         if task is not None:
-            asyncio.tasks._enter_task(loop, task)  # type: ignore[attr-defined]
+            asyncio.tasks._enter_task(loop, task)
     return fut.result()
 
 

@@ -63,25 +63,32 @@ def render_text(d: PlanDiff, console: Console) -> None:
                   f"({len(d.replaced)} replaced), {len(d.removed)} to delete")
 
 
-def _plan_of(loaded: LoadedOrg, env: str) -> Plan:
+def _plan_of(loaded: LoadedOrg, env: str, jobs: int = 1) -> Plan:
     """The plan of ``env``, or an empty one when the file does not define it: an environment
     added (or removed) is all additions (or all deletions)."""
     if env in loaded.environments:
-        return plan(resolve(loaded, env))
+        return plan(resolve(loaded, env), jobs=jobs)
     org = loaded.org
     return Plan(org=org.org, cloud=org.cloud, environment=env, tier="", resources=[])
 
 
 def diff_command(old: Path, new: Path, *, env: str, fmt: str, fail_on_data_loss: bool,
-                 console: Console) -> int:
-    """Plan both files for ``env`` and print the difference; returns the exit status."""
+                 console: Console, old_plan: Plan | None = None, new_plan: Plan | None = None,
+                 jobs: int = 1) -> int:
+    """Plan both files for ``env`` and print the difference; returns the exit status.
+
+    ``old_plan``/``new_plan``: saved plans of the files (``--old-plan``/``--plan``), used
+    instead of planning them again; ``jobs``: worker processes for the plans that are made.
+    """
     old_loaded, new_loaded = load(old), load(new)
     if env not in old_loaded.environments and env not in new_loaded.environments:
         known = tuple(dict.fromkeys((*old_loaded.environments, *new_loaded.environments)))
         raise OrgError([Issue(f"environment '{env}' is defined in neither file"
                               f"{did_you_mean(env, known)}; defined: {', '.join(known)}",
                               ("environments",), str(new))])
-    result = diff_plans(_plan_of(old_loaded, env), _plan_of(new_loaded, env))
+    before = old_plan if old_plan is not None else _plan_of(old_loaded, env, jobs)
+    after = new_plan if new_plan is not None else _plan_of(new_loaded, env, jobs)
+    result = diff_plans(before, after)
     if fmt == "json":
         console.print_json(json.dumps(result.to_json()))
     else:

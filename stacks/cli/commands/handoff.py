@@ -8,6 +8,7 @@ writes the bundle deterministically: the same org file gives byte-identical file
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from rich.console import Console
@@ -16,11 +17,16 @@ from rich.markup import escape
 from stacks.handoff import HandoffError, build, render, write
 from stacks.org.load import LoadedOrg
 from stacks.org.spec import EnvSpec
+from stacks.plan.engine import Plan
 
 
 def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
-                    console: Console | None = None, strict: bool = False) -> int:
+                    console: Console | None = None, strict: bool = False,
+                    plans: Mapping[str, Plan] | None = None, jobs: int = 1) -> int:
     """Plan ``envs`` (default: every environment) of ``loaded`` and write the bundle to ``out``.
+
+    ``plans``: saved plans per environment name, used instead of planning those again;
+    ``jobs``: worker processes for the plans that are made.
 
     Returns 0 when written, 1 when the plan lacks what the bundle needs, or (``strict``) when
     any step of a team's page is not backed by a planned grant (the bundle is written anyway,
@@ -31,11 +37,14 @@ def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
     con = console or Console(stderr=True, highlight=False,
                              width=None if sys.stderr.isatty() else 100)
 
+    saved = dict(plans or {})
+
     def progress(spec: EnvSpec) -> None:
-        con.print(f"planning {spec.name} ({spec.cloud}, {spec.tier}) …", markup=False)
+        doing = "using the saved plan of" if spec.name in saved else "planning"
+        con.print(f"{doing} {spec.name} ({spec.cloud}, {spec.tier}) …", markup=False)
 
     try:
-        bundle = build(loaded, envs, progress=progress)
+        bundle = build(loaded, envs, progress=progress, plans=saved, jobs=jobs)
     except HandoffError as exc:
         con.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
