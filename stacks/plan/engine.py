@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,17 +359,20 @@ def _plan_teams(env: EnvSpec, teams: tuple[str, ...]) -> tuple[list[PlannedResou
     return result.resources, result.outputs
 
 
-def plan(env: EnvSpec, *, jobs: int = 1) -> Plan:
+def plan(env: EnvSpec, *, jobs: int = 1,
+         shards: Sequence[tuple[str, ...]] | None = None) -> Plan:
     """The offline plan of one environment: the same program ``pulumi up -s <env>`` runs.
 
     ``jobs`` > 1 plans the teams of a large org in up to that many worker processes
     (:mod:`stacks.plan.shards`); the merged plan is the one a single process makes. When the
     shards' results cannot be merged exactly, the plan is made in this process and
-    ``Plan.sharding.fallback`` says why.
+    ``Plan.sharding.fallback`` says why. ``shards``: the teams of each worker, instead of
+    :func:`~stacks.plan.shards.shards_of`'s split (tests shard small orgs with it).
     """
     from stacks.compose import program
 
-    shards = shards_of(list(env.teams), jobs)
+    if shards is None:
+        shards = shards_of(list(env.teams), jobs)
     if shards:
         workers = min(jobs, len(shards))
         try:
