@@ -144,7 +144,7 @@ def _attached(stack: Stack, roles: Index) -> dict[int, _Attached]:
     """
     hit = stack.memo.get(("role-grants", id(roles)))
     if hit is not None and hit[0] is roles:
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     groups: dict[int, _Attached] = {}
     for att in stack.of_type(ROLE_ATTACHMENT):
         target = roles.resolve(att, "role")
