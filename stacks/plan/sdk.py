@@ -23,6 +23,10 @@ exactly as under ``pulumi.runtime.set_mocks`` with the stock monitor's serializa
   mocks' answer serialized at once, :func:`serialize_now`);
 - synchronous invokes pump the event loop without refilling its ready list handle by handle
   (:func:`pump_until_done` for the SDK's ``_sync_await``, which was quadratic);
+- the URN the SDK computes for every registration and then discards when a monitor answers
+  made at once from plain strings (:func:`create_urn`), not through five Outputs;
+- ``Output.json_dumps`` resolving only the Outputs inside a document (:func:`json_dumps`),
+  not turning every key and value of it into an Output;
 - Outputs settled one by one (:func:`settle_outputs`) instead of by the SDK's quadratic loop;
 - mock responses copied from the request instead of re-serialized, and plain values shared
   between a resource's inputs and outputs (in :mod:`stacks.plan.engine`, asking
@@ -36,7 +40,9 @@ import collections
 import concurrent.futures
 import gc
 import importlib
+import inspect
 import itertools
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
@@ -300,6 +306,84 @@ def pump_until_done(awaitable: Awaitable[T]) -> T:
     return fut.result()
 
 
+def create_urn(name: Any, type_: Any, parent: Any = None, project: str | None = None,
+               stack: str | None = None) -> pulumi.Output[str]:
+    """``pulumi.runtime.resource.create_urn``, at once when every part is a plain string.
+
+    The SDK computes a registration's URN through five Outputs and their tasks (the parent's
+    URN, an ``Output.all`` of prefix, type and name, two ``apply``), for every resource, and
+    uses it only when no monitor answers: a fifth of the Outputs of a plan. From plain strings
+    the value, its known-ness, secrecy (none) and dependencies (none) are the same; anything
+    else (a parent Resource, Outputs) takes the SDK's own path.
+    """
+    if type(name) is str and type(type_) is str and (parent is None or type(parent) is str):
+        if parent is not None:
+            prefix = parent[0:parent.rfind("::")] + "$"
+        else:
+            prefix = ("urn:pulumi:" + (stack if stack is not None else _settings.get_stack())
+                      + "::" + (project if project is not None else _settings.get_project())
+                      + "::")
+        return pulumi.Output.from_input(prefix + type_ + "::" + name)
+    return _SDK_CREATE_URN(name, type_, parent, project, stack)
+
+
+_SDK_CREATE_URN = _resource.create_urn
+_SDK_JSON_DUMPS = pulumi.Output.json_dumps
+_PLAIN_LEAVES = (str, int, float, bool, type(None))
+
+
+def _outputs_in(value: Any, found: list[pulumi.Output[Any]]) -> bool:
+    """Collect the Outputs in a tree of dicts, lists and tuples with plain leaves; False when
+    anything else is in it (an awaitable, an args class, a key that is not a string)."""
+    kind = type(value)
+    if kind in _PLAIN_LEAVES:
+        return True
+    if isinstance(value, pulumi.Output):
+        found.append(value)
+        return True
+    if kind is dict:
+        # Keys other than str: the SDK's path (its Output.all(**d) refuses them).
+        return all(type(k) is str and _outputs_in(v, found) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_outputs_in(v, found) for v in value)
+    return False
+
+
+def _substituted(value: Any, values: Iterator[Any]) -> Any:
+    """``value`` with each Output replaced by the next of ``values`` (in :func:`_outputs_in`'s
+    order); tuples become lists, as ``Output.from_input`` makes them (the JSON is the same)."""
+    if isinstance(value, pulumi.Output):
+        return next(values)
+    kind = type(value)
+    if kind is dict:
+        return {k: _substituted(v, values) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_substituted(v, values) for v in value]
+    return value
+
+
+def json_dumps(obj: Any, **kwargs: Any) -> pulumi.Output[str]:
+    """``pulumi.Output.json_dumps``, resolving only the Outputs inside ``obj``.
+
+    The SDK's version first runs ``Output.from_input`` over the whole document, which makes
+    every dict, list and leaf of it an Output with its tasks (an IAM policy of a few
+    statements: about sixty Outputs; a quarter of an AWS plan's), and defines an encoder class
+    per call. Here only the Outputs found inside are gathered, with ``Output.all`` (which
+    unwraps each as deeply as ``from_input`` does), and the document is dumped with their
+    values: the same text, and the same dependencies, secrecy and known-ness (those of the
+    Outputs; plain values add none). Documents holding anything but plain values, dicts,
+    lists, tuples and Outputs, and calls with ``cls`` or ``default``, take the SDK's path.
+    """
+    found: list[pulumi.Output[Any]] = []
+    if kwargs.get("cls") is not None or kwargs.get("default") is not None \
+            or not _outputs_in(obj, found):
+        return _SDK_JSON_DUMPS(obj, **kwargs)
+    if not found:
+        return pulumi.Output.from_input(json.dumps(_substituted(obj, iter(())), **kwargs))
+    return pulumi.Output.all(*found).apply(
+        lambda values: json.dumps(_substituted(obj, iter(values)), **kwargs))
+
+
 def no_stack_trace() -> Any:
     """Replaces ``_get_stack_trace``: an empty ``StackTrace`` (a plan records none)."""
     from pulumi.runtime.proto import source_pb2
@@ -363,7 +447,9 @@ def _patches() -> list[tuple[Any, str, Any]]:
     out: list[tuple[Any, str, Any]] = [
         (_resource, "_get_stack_trace", no_stack_trace),
         (rpc, "contains_unknowns", contains_unknowns),
-        (_invoke, "_sync_await", pump_until_done)]
+        (_invoke, "_sync_await", pump_until_done),
+        (_resource, "create_urn", create_urn),
+        (pulumi.Output, "json_dumps", staticmethod(json_dumps))]
     if hasattr(_pulumi_types, "unwrap_type"):
         out.append((_pulumi_types, "unwrap_type", memoized(_pulumi_types.unwrap_type)))
     return out
@@ -398,7 +484,9 @@ def plan_runtime(loop: asyncio.AbstractEventLoop, *, enabled: bool) -> Iterator[
     frozen_before = gc.get_freeze_count()
     gc.disable()
     patches = _patches()
-    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches if hasattr(mod, name)]
+    # getattr_static: a class's staticmethod is saved (and restored) as the staticmethod.
+    saved = [(mod, name, inspect.getattr_static(mod, name)) for mod, name, _ in patches
+             if hasattr(mod, name)]
     for mod, name, fn in patches:
         if hasattr(mod, name):
             setattr(mod, name, fn)
@@ -445,6 +533,11 @@ PINNED: dict[str, str] = {
     "pulumi.runtime.mocks.set_mocks": "src:2426a15812d1a273",
     "pulumi.runtime.mocks.test": "src:3a2b645635ca2d7c",
     "pulumi.runtime.resource._get_stack_trace": "sig()",
+    "pulumi.runtime.resource.create_urn": "src:b4efa209c920a83a",
+    "pulumi.output.Output.json_dumps": "src:213c4c5284cbaccf",
+    "pulumi.output.Output.from_input": "src:890885e07a39174c",
+    "pulumi.runtime.settings.get_stack": "sig()",
+    "pulumi.runtime.settings.get_project": "sig()",
     "pulumi.runtime.rpc.contains_unknowns": "src:1f1f335b6f48b960",
     "pulumi.runtime.settings.ROOT": "type:ContextVar",
     "pulumi.runtime.settings.SETTINGS.outputs": "type:set",

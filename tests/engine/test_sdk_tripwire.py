@@ -150,6 +150,8 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
     monkeypatch.setattr(sdk, "settle_outputs", _counting(sdk.settle_outputs, calls, "settle"))
     monkeypatch.setattr(sdk, "pump_until_done", _counting(sdk.pump_until_done, calls, "pump"))
     monkeypatch.setattr(sdk, "serialize_now", _counting(sdk.serialize_now, calls, "now"))
+    monkeypatch.setattr(sdk, "create_urn", _counting(sdk.create_urn, calls, "urn"))
+    monkeypatch.setattr(sdk, "json_dumps", _counting(sdk.json_dumps, calls, "json"))
 
     def program() -> None:
         sa = pulumi.CustomResource("gcp:serviceaccount/account:Account", "sa",
@@ -158,6 +160,7 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
         project = pulumi.runtime.invoke("gcp:organizations/getProject:getProject",
                                         {"projectId": "tripwire"}).value
         pulumi.export("number", project["number"])
+        pulumi.export("doc", pulumi.Output.json_dumps({"sa": [sa.urn]}))
 
     with sdk.shortcuts(True):
         engine.run_program(resolve(load(BUNDLED_GCP), "dev"), program)
@@ -165,7 +168,9 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
                       ("unknowns", "rpc.contains_unknowns"), ("unwrap_type", "_types.unwrap_type"),
                       ("settle", "settle_outputs"),
                       ("pump", "invoke._sync_await (a synchronous invoke)"),
-                      ("now", "RecordingMonitor.Invoke's serializer on the loop's thread")):
+                      ("now", "RecordingMonitor.Invoke's serializer on the loop's thread"),
+                      ("urn", "resource.create_urn (every registration)"),
+                      ("json", "Output.json_dumps")):
         assert calls.get(name), (f"the SDK no longer calls {why} during a plan: the shortcut in "
                                  f"stacks/plan/sdk.py has silently stopped applying")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import io
 from collections import OrderedDict, UserList
 from collections.abc import Mapping, Sequence
@@ -177,3 +178,114 @@ def test_a_callers_frozen_heap_stays_frozen(env):
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
+
+
+# ---------------------------------------------------------------------------------------------
+# create_urn and Output.json_dumps: same value, known-ness, secrecy and dependencies
+# ---------------------------------------------------------------------------------------------
+
+SDK_CREATE_URN = presource.create_urn
+SDK_JSON_DUMPS = pulumi.Output.json_dumps
+
+
+def _settled(env, build):
+    """Run ``build(deps)`` (deps: two registered resources) in a plan; return what each Output
+    it returns settles to: (value, known, secret, URNs of its dependencies)."""
+    seen: dict[str, tuple] = {}
+
+    def prog() -> None:
+        a = pulumi.CustomResource("gcp:serviceaccount/account:Account", "a", {"accountId": "a"})
+        b = pulumi.CustomResource("gcp:serviceaccount/account:Account", "b", {"accountId": "b"})
+        for key, out in build((a, b)).items():
+            async def settle(key=key, out=out) -> None:
+                data = await out._data
+                seen[key] = (data.value, data.is_known, data.is_secret,
+                             sorted([await r.urn.future() for r in data.resources]))
+            pulumi.Output.from_input(asyncio.ensure_future(settle())).apply(lambda _: None)
+
+    run_program(env, prog)
+    return seen
+
+
+def _unknown(value=None, secret=False):
+    """An Output the program cannot know yet (what a preview would give)."""
+    loop = asyncio.get_event_loop()
+    val, known, sec = loop.create_future(), loop.create_future(), loop.create_future()
+    val.set_result(value)
+    known.set_result(False)
+    sec.set_result(secret)
+    return pulumi.Output(set(), val, known, sec)
+
+
+def _documents(deps):
+    a, b = deps
+    return {
+        "plain": {"Version": "2012", "Statement": [{"Sid": "x", "Action": ["s3:Get"]}]},
+        "outputs": {"Statement": [{"Resource": [a.urn, "arn:*"], "Principal": {"AWS": b.urn}}]},
+        "secret": {"password": pulumi.Output.secret("s3cr3t"), "n": 1.5, "t": ("x", a.urn)},
+        "nested": {"k": a.urn.apply(lambda u: {"inner": [b.urn, u], "n": None})},
+        "unknown": {"known": a.urn, "not yet": _unknown("x")},
+        "empty": {"d": {}, "l": [], "t": ()},
+        "scalar": a.urn,
+        "awaitable": {"later": asyncio.ensure_future(asyncio.sleep(0, result="ok"))},
+        "args class": {"v": gcp.storage.BucketVersioningArgs(enabled=True)},
+        "kwargs": {"b": 2, "a": [1, a.urn]},
+    }
+
+
+def test_json_dumps_gives_what_the_sdk_gives(env):
+    def build(dumps):
+        def run(deps):
+            docs = _documents(deps)
+            out = {k: dumps(v) for k, v in docs.items() if k not in ("kwargs", "args class")}
+            out["kwargs"] = dumps(docs["kwargs"], sort_keys=True, indent=1, separators=(",", ":"))
+            out["args class"] = dumps(docs["args class"], default=lambda o: o.enabled)
+            return out
+        return run
+
+    ours = _settled(env, build(sdk.json_dumps))
+    stock = _settled(env, build(SDK_JSON_DUMPS))
+    assert ours.keys() == stock.keys() and len(ours) == 10
+    for key in stock:
+        assert ours[key] == stock[key], (
+            f"json_dumps of the {key!r} document: (value, known, secret, dependencies) "
+            f"{ours[key]} instead of the SDK's {stock[key]}")
+
+
+def test_json_dumps_leaves_what_it_does_not_know_to_the_sdk():
+    for odd in ({1: "one"}, {"k": object()}, [{None: 1}], {"f": asyncio.sleep}):
+        assert sdk._outputs_in(odd, []) is False, f"{odd!r} must take the SDK's json_dumps"
+    found: list = []
+    out = object.__new__(pulumi.Output)  # identity is all _outputs_in looks at
+    assert sdk._outputs_in({"a": [1, (out, {"b": out})]}, found) and found == [out, out]
+
+
+def test_create_urn_gives_what_the_sdk_gives(env):
+    def build(create):
+        def run(deps):
+            a, _ = deps
+            return {"root": create("n", "t:m:T"),
+                    "child": create("n", "t:m:T", "urn:pulumi:dev::trellis::a:b:C$d:e:F::p"),
+                    "project": create("n", "t:m:T", None, "proj", "stk"),
+                    "resource parent": create("n", "t:m:T", a),
+                    "output name": create(a.urn.apply(lambda u: u[-1]), "t:m:T")}
+        return run
+
+    ours = _settled(env, build(sdk.create_urn))
+    stock = _settled(env, build(SDK_CREATE_URN))
+    assert ours == stock, "create_urn differs from the SDK's"
+
+
+def test_create_urn_and_json_dumps_are_replaced_only_during_a_plan(env):
+    seen = {}
+
+    def prog() -> None:
+        seen["create_urn"] = presource.create_urn
+        seen["json_dumps"] = pulumi.Output.json_dumps
+
+    run_program(env, prog)
+    assert seen == {"create_urn": sdk.create_urn, "json_dumps": sdk.json_dumps}
+    assert presource.create_urn is SDK_CREATE_URN
+    assert pulumi.Output.json_dumps is SDK_JSON_DUMPS
+    assert isinstance(inspect.getattr_static(pulumi.Output, "json_dumps"), staticmethod), \
+        "restored as the staticmethod it was"
