@@ -329,7 +329,7 @@ def run_program(env: EnvSpec, program: Callable[[], object]) -> Plan:
                                logger=logging.getLogger("trellis.engine"))
     pulumi.runtime.set_all_config({"trellis:org": str(env.org_file),
                                    "trellis:environment": env.name})
-    loop = asyncio.new_event_loop()
+    loop = sdk.new_event_loop(shortcuts)
     asyncio.set_event_loop(loop)
     try:
         with sdk.plan_runtime(loop, enabled=shortcuts):

@@ -27,6 +27,9 @@ exactly as under ``pulumi.runtime.set_mocks`` with the stock monitor's serializa
   made at once from plain strings (:func:`create_urn`), not through five Outputs;
 - ``Output.json_dumps`` resolving only the Outputs inside a document (:func:`json_dumps`),
   not turning every key and value of it into an Output;
+- ``rpc.deserialize_properties`` reading the protobuf maps directly for plain data
+  (:func:`deserialize_properties`), the SDK's own code for secrets, assets and references;
+- an event loop whose ``call_soon`` skips the debug-mode bookkeeping (:class:`PlanLoop`);
 - Outputs settled one by one (:func:`settle_outputs`) instead of by the SDK's quadratic loop;
 - mock responses copied from the request instead of re-serialized, and plain values shared
   between a resource's inputs and outputs (in :mod:`stacks.plan.engine`, asking
@@ -38,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextvars
 import gc
 import importlib
 import inspect
@@ -384,6 +388,112 @@ def json_dumps(obj: Any, **kwargs: Any) -> pulumi.Output[str]:
         lambda values: json.dumps(_substituted(obj, iter(values)), **kwargs))
 
 
+_SDK_DESERIALIZE_PROPERTIES = rpc.deserialize_properties
+_SIG = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+
+
+def _is_secret(value: Any) -> bool:
+    """``rpc.is_rpc_secret``."""
+    return type(value) is dict and _SIG in value and value[_SIG] == _SECRET_SIG
+
+
+def _value(value: Any, keep_unknowns: bool | None, keep_internal: bool | None) -> Any:
+    """``rpc.deserialize_property`` of one ``struct_pb2.Value`` (see
+    :func:`deserialize_properties`)."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        if text == rpc.UNKNOWN:
+            return pulumi.output.Unknown() if _settings.is_dry_run() or keep_unknowns else None
+        return text
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        props = deserialize_properties(value.struct_value, keep_unknowns, keep_internal)
+        if type(props) is dict and any(_is_secret(v) for v in props.values()):
+            return rpc.wrap_rpc_secret({k: rpc.unwrap_rpc_secret(v) for k, v in props.items()})
+        return props
+    if kind == "list_value":
+        values = [_value(v, keep_unknowns, keep_internal) for v in value.list_value.values]
+        if any(_is_secret(v) for v in values):
+            return rpc.wrap_rpc_secret([rpc.unwrap_rpc_secret(v) for v in values])
+        return values
+    if kind == "null_value":
+        return None
+    raise ValueError("Value not set")  # what protobuf's Struct accessors raise
+
+
+def deserialize_properties(props_struct: Any, keep_unknowns: bool | None = None,
+                           keep_internal: bool | None = True) -> Any:
+    """``rpc.deserialize_properties``, reading the protobuf maps directly.
+
+    The SDK walks a ``Struct`` through protobuf's pure-Python mapping helpers (a list of
+    ``(key, value)`` pairs built per struct, ``_GetStructValue`` per value) and compares every
+    nested message with the unknown sentinel. The request of every registration and its
+    response are deserialized this way, the largest single cost in the mock monitor. Same
+    steps here on the message's own map and oneof: same keys in the same order, the same
+    values (numbers as floats, ``None`` dropped, unknowns as the SDK maps them, secrets pushed
+    up a level). A struct carrying the special signature key (a secret, asset, archive,
+    resource reference or output value) goes to the SDK's own function.
+    """
+    if type(props_struct) is not struct_pb2.Struct:
+        return _SDK_DESERIALIZE_PROPERTIES(props_struct, keep_unknowns, keep_internal)
+    fields = props_struct.fields
+    if _SIG in fields:
+        return _SDK_DESERIALIZE_PROPERTIES(props_struct, keep_unknowns, keep_internal)
+    output = {}
+    for key, value in fields.items():
+        if keep_internal is False and key.startswith("__") and key != "__provider":
+            continue
+        item = _value(value, keep_unknowns, keep_internal)
+        if item is not None:
+            output[key] = item
+    return output
+
+
+class PlanLoop(asyncio.SelectorEventLoop):
+    """The event loop of a plan: ``call_soon`` without the debug-mode bookkeeping.
+
+    Every task step and every future's callback goes through ``call_soon`` (a 200-team plan
+    makes millions): the stock one checks the loop is open, asks ``get_debug()`` twice and
+    builds the handle through two more calls. With debug off (what a plan runs with) the
+    handle is built here directly, with the same fields; in debug mode, on a closed loop or
+    when ``asyncio.Handle`` has other fields than the ones set here (another Python), the stock
+    method runs.
+    """
+
+    def call_soon(self, callback: Any, *args: Any,  # type: ignore[override]
+                  context: Any = None) -> asyncio.Handle:
+        loop: Any = self  # asyncio's private fields, not in its type stubs
+        if loop._debug or loop._closed or not _HANDLE_FIELDS_KNOWN:
+            return super().call_soon(callback, *args, context=context)
+        handle: Any = _new_handle(asyncio.Handle)
+        handle._context = context if context is not None else _copy_context()
+        handle._loop = self
+        handle._callback = callback
+        handle._args = args
+        handle._cancelled = False
+        handle._repr = None
+        handle._source_traceback = None
+        loop._ready.append(handle)
+        return handle
+
+
+_new_handle = object.__new__
+_copy_context = contextvars.copy_context
+_HANDLE_FIELDS_KNOWN = set(getattr(asyncio.Handle, "__slots__", ())) == {
+    "_callback", "_args", "_cancelled", "_loop", "_source_traceback", "_repr", "__weakref__",
+    "_context"}
+
+
+def new_event_loop(enabled: bool) -> asyncio.AbstractEventLoop:
+    """The event loop a plan runs on: :class:`PlanLoop` with the shortcuts, else asyncio's."""
+    return PlanLoop() if enabled else asyncio.new_event_loop()
+
+
 def no_stack_trace() -> Any:
     """Replaces ``_get_stack_trace``: an empty ``StackTrace`` (a plan records none)."""
     from pulumi.runtime.proto import source_pb2
@@ -449,7 +559,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (rpc, "contains_unknowns", contains_unknowns),
         (_invoke, "_sync_await", pump_until_done),
         (_resource, "create_urn", create_urn),
-        (pulumi.Output, "json_dumps", staticmethod(json_dumps))]
+        (pulumi.Output, "json_dumps", staticmethod(json_dumps)),
+        (rpc, "deserialize_properties", deserialize_properties)]
     if hasattr(_pulumi_types, "unwrap_type"):
         out.append((_pulumi_types, "unwrap_type", memoized(_pulumi_types.unwrap_type)))
     return out
@@ -539,6 +650,11 @@ PINNED: dict[str, str] = {
     "pulumi.runtime.settings.get_stack": "sig()",
     "pulumi.runtime.settings.get_project": "sig()",
     "pulumi.runtime.rpc.contains_unknowns": "src:1f1f335b6f48b960",
+    "pulumi.runtime.rpc.deserialize_properties": "src:e4b8ebdc1594cf4e",
+    "pulumi.runtime.rpc.deserialize_property": "src:662b333c8c26d270",
+    "pulumi.runtime.rpc.is_rpc_secret": "src:4b3350eeecb6d52c",
+    "pulumi.runtime.rpc._special_sig_key": "is'4dabf18193072939515e22adb298388d'",
+    "pulumi.runtime.rpc._special_secret_sig": "is'1b47061264138c4ac30d75fd1eb44270'",
     "pulumi.runtime.settings.ROOT": "type:ContextVar",
     "pulumi.runtime.settings.SETTINGS.outputs": "type:set",
     "pulumi.runtime.settings.SETTINGS.lock": "type:lock",

@@ -152,6 +152,8 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
     monkeypatch.setattr(sdk, "serialize_now", _counting(sdk.serialize_now, calls, "now"))
     monkeypatch.setattr(sdk, "create_urn", _counting(sdk.create_urn, calls, "urn"))
     monkeypatch.setattr(sdk, "json_dumps", _counting(sdk.json_dumps, calls, "json"))
+    monkeypatch.setattr(sdk, "deserialize_properties",
+                        _counting(sdk.deserialize_properties, calls, "deserialize"))
 
     def program() -> None:
         sa = pulumi.CustomResource("gcp:serviceaccount/account:Account", "sa",
@@ -170,7 +172,8 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
                       ("pump", "invoke._sync_await (a synchronous invoke)"),
                       ("now", "RecordingMonitor.Invoke's serializer on the loop's thread"),
                       ("urn", "resource.create_urn (every registration)"),
-                      ("json", "Output.json_dumps")):
+                      ("json", "Output.json_dumps"),
+                      ("deserialize", "rpc.deserialize_properties")):
         assert calls.get(name), (f"the SDK no longer calls {why} during a plan: the shortcut in "
                                  f"stacks/plan/sdk.py has silently stopped applying")
 

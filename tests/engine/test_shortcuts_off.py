@@ -8,6 +8,7 @@ bundled and example org must plan to byte-identical ``trellis plan --format json
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import gc
 import json
@@ -54,6 +55,7 @@ def _observe() -> dict[str, Any]:
         seen["contains_unknowns"] = rpc.contains_unknowns
         seen["stack_trace"] = presource._get_stack_trace
         seen["unwrap_type"] = pulumi_types.unwrap_type
+        seen["loop"] = type(asyncio.get_event_loop())
         pulumi.CustomResource("gcp:serviceaccount/account:Account", "sa",
                               {"accountId": "observer"})
 
@@ -69,10 +71,12 @@ def test_the_switch_turns_every_runtime_shortcut_off(monkeypatch: pytest.MonkeyP
     replaced = (on["contains_unknowns"], on["stack_trace"], on["unwrap_type"])
     assert all(a is not b for a, b in zip(replaced, sdk_functions, strict=True)), \
         "shortcuts on: contains_unknowns, _get_stack_trace and unwrap_type are replaced"
+    assert on["loop"] is sdk.PlanLoop, "shortcuts on: the plan runs on sdk.PlanLoop"
 
     monkeypatch.setenv(sdk.ENV_SWITCH, "0")
     off = _observe()
     assert off["gc"] is True, f"{sdk.ENV_SWITCH}=0: the collector must stay on"
+    assert off["loop"] is not sdk.PlanLoop, f"{sdk.ENV_SWITCH}=0: asyncio's own event loop"
     assert (off["contains_unknowns"], off["stack_trace"], off["unwrap_type"]) == sdk_functions, \
         f"{sdk.ENV_SWITCH}=0: the SDK's own functions must run"
     assert (rpc.contains_unknowns, presource._get_stack_trace,

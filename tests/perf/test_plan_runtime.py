@@ -8,6 +8,7 @@ upgrade that renames what we patch must fail here, not silently make plans slow 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import inspect
 import io
@@ -19,6 +20,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pytest
 from google.protobuf import struct_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pulumi import _types as pulumi_types
 from pulumi.output import Unknown
 from pulumi.runtime import resource as presource
@@ -289,3 +292,89 @@ def test_create_urn_and_json_dumps_are_replaced_only_during_a_plan(env):
     assert pulumi.Output.json_dumps is SDK_JSON_DUMPS
     assert isinstance(inspect.getattr_static(pulumi.Output, "json_dumps"), staticmethod), \
         "restored as the staticmethod it was"
+
+
+# ---------------------------------------------------------------------------------------------
+# deserialize_properties: the SDK's answer for every shape a Struct can hold
+# ---------------------------------------------------------------------------------------------
+
+SDK_DESERIALIZE = rpc.deserialize_properties
+_leaf = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.integers(-10, 10),
+                  st.text(max_size=4), st.just(rpc.UNKNOWN))
+_keys = st.one_of(st.text(max_size=4), st.sampled_from(["__x", "__provider", "__", "a"]))
+
+
+def _secret(value):
+    return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+
+
+_tree = st.recursive(_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4),
+    inner.map(_secret)), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_keys, _tree, max_size=6), st.sampled_from([None, False, True]),
+       st.sampled_from([None, False, True]))
+def test_deserialize_properties_answers_like_the_sdk(props, keep_unknowns, keep_internal):
+    struct = struct_pb2.Struct()
+    struct.update(props)
+    expected = _canon(SDK_DESERIALIZE(struct, keep_unknowns, keep_internal))
+    got = _canon(sdk.deserialize_properties(struct, keep_unknowns, keep_internal))
+    assert repr(got) == repr(expected), f"{props!r}: {got!r} instead of the SDK's {expected!r}"
+    assert list(got) == list(expected), "same keys in the same order"
+
+
+def _canon(value):
+    """Unknown() objects as a marker (their repr carries an address); types kept by repr."""
+    if isinstance(value, Unknown):
+        return "<Unknown>"
+    if isinstance(value, dict):
+        return {k: _canon(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    return value
+
+
+def test_deserialize_properties_leaves_special_structs_to_the_sdk():
+    for special in (_secret("s"), {rpc._special_sig_key: rpc._special_asset_sig, "text": "t"}):
+        struct = struct_pb2.Struct()
+        struct.update(special)
+        ours, stock = sdk.deserialize_properties(struct), SDK_DESERIALIZE(struct)
+        assert type(ours) is type(stock) and vars(ours) == vars(stock) \
+            if hasattr(stock, "__dict__") else ours == stock
+
+
+# ---------------------------------------------------------------------------------------------
+# PlanLoop: call_soon as the stock loop's, minus the debug bookkeeping
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_plan_loop_runs_callbacks_like_asyncio(debug):
+    loop = sdk.PlanLoop()
+    loop.set_debug(debug)
+    seen: list = []
+    failures: list = []
+    loop.set_exception_handler(lambda _, ctx: failures.append(str(ctx["exception"])))
+    var = contextvars.ContextVar("v", default="unset")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "in ctx")
+
+    async def main():
+        loop.call_soon(seen.append, 1)
+        loop.call_soon(lambda: seen.append(var.get()), context=ctx)
+        loop.call_soon(lambda: 1 / 0)
+        cancelled = loop.call_soon(seen.append, "never")
+        cancelled.cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        seen.append(await asyncio.gather(asyncio.sleep(0, "a"), asyncio.sleep(0, "b")))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert seen == [1, "in ctx", ["a", "b"]]
+    assert failures == ["division by zero"], "a failing callback reaches the exception handler"
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.call_soon(seen.append, 2)
