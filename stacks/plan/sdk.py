@@ -29,7 +29,11 @@ exactly as under ``pulumi.runtime.set_mocks`` with the stock monitor's serializa
   not turning every key and value of it into an Output;
 - ``rpc.deserialize_properties`` reading the protobuf maps directly for plain data
   (:func:`deserialize_properties`), the SDK's own code for secrets, assets and references;
-- an event loop whose ``call_soon`` skips the debug-mode bookkeeping (:class:`PlanLoop`);
+- an event loop whose ``call_soon`` skips the debug-mode bookkeeping and whose
+  ``run_in_executor`` answers a monitor call at once with a finished future (:class:`PlanLoop`),
+  instead of a thread pool's future wrapped and woken through the loop's self-pipe;
+- debug log messages nobody listens to dropped at once (:func:`log_debug`), not built into
+  protobuf requests for the mock engine to drop;
 - Outputs settled one by one (:func:`settle_outputs`) instead of by the SDK's quadratic loop;
 - mock responses copied from the request instead of re-serialized, and plain values shared
   between a resource's inputs and outputs (in :mod:`stacks.plan.engine`, asking
@@ -148,8 +152,10 @@ def reset_root() -> None:
 
 
 def ensure_event_loop() -> None:
-    """The stock monitor's first step: deserializing resource references needs a loop."""
-    _mocks._ensure_event_loop()
+    """The stock monitor's first step: deserializing resource references needs a loop (on
+    the loop's own thread, where the monitor runs with the shortcuts, there is one)."""
+    if asyncio._get_running_loop() is None:
+        _mocks._ensure_event_loop()
 
 
 def sync_await(awaitable: Awaitable[T]) -> T:
@@ -481,6 +487,33 @@ class PlanLoop(asyncio.SelectorEventLoop):
         loop._ready.append(handle)
         return handle
 
+    def run_in_executor(self, executor: Any, func: Any,  # type: ignore[override]
+                        *args: Any) -> asyncio.Future[Any]:
+        """The SDK's monitor calls (``run_in_executor(None, ...)``), answered here.
+
+        With the :class:`InlineExecutor` as default executor the call runs on this thread
+        anyway; asyncio would still wrap its finished ``concurrent.futures.Future`` and deliver
+        the result through ``call_soon_threadsafe`` (a write to the loop's self-pipe and a
+        wake-up) per registration. Here the awaiting coroutine gets a finished future; a call
+        that must run on a worker thread (:class:`OffLoopError`) goes to the stock method.
+        """
+        loop: Any = self
+        if executor is not None or type(loop._default_executor) is not InlineExecutor \
+                or loop._closed:
+            return super().run_in_executor(executor, func, *args)
+        future = self.create_future()
+        try:
+            result = func(*args)
+        except OffLoopError:
+            return super().run_in_executor(executor, func, *args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
 
 _new_handle = object.__new__
 _copy_context = contextvars.copy_context
@@ -492,6 +525,25 @@ _HANDLE_FIELDS_KNOWN = set(getattr(asyncio.Handle, "__slots__", ())) == {
 def new_event_loop(enabled: bool) -> asyncio.AbstractEventLoop:
     """The event loop a plan runs on: :class:`PlanLoop` with the shortcuts, else asyncio's."""
     return PlanLoop() if enabled else asyncio.new_event_loop()
+
+
+_SDK_LOG_DEBUG = pulumi.log.debug
+
+
+def log_debug(msg: str, resource: Any = None, stream_id: int | None = None,
+              ephemeral: bool | None = None) -> None:
+    """``pulumi.log.debug``, dropped at once when the mock engine's logger ignores DEBUG.
+
+    The SDK logs several debug lines per registration; under the mocks each becomes a
+    ``LogRequest`` message (and, given a resource, a task awaiting its URN) that the mock
+    engine hands to a logger which drops it. When that logger would drop it, nothing is done
+    (the message text is built by the caller either way); otherwise, and under a real engine,
+    the SDK's function runs.
+    """
+    engine = _settings.get_engine()
+    if isinstance(engine, _mocks.MockEngine) and not engine.logger.isEnabledFor(logging.DEBUG):
+        return None
+    return _SDK_LOG_DEBUG(msg, resource, stream_id, ephemeral)  # type: ignore[no-any-return]
 
 
 def no_stack_trace() -> Any:
@@ -560,7 +612,8 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (_invoke, "_sync_await", pump_until_done),
         (_resource, "create_urn", create_urn),
         (pulumi.Output, "json_dumps", staticmethod(json_dumps)),
-        (rpc, "deserialize_properties", deserialize_properties)]
+        (rpc, "deserialize_properties", deserialize_properties),
+        (pulumi.log, "debug", log_debug)]
     if hasattr(_pulumi_types, "unwrap_type"):
         out.append((_pulumi_types, "unwrap_type", memoized(_pulumi_types.unwrap_type)))
     return out
@@ -644,6 +697,9 @@ PINNED: dict[str, str] = {
     "pulumi.runtime.mocks.set_mocks": "src:2426a15812d1a273",
     "pulumi.runtime.mocks.test": "src:3a2b645635ca2d7c",
     "pulumi.runtime.resource._get_stack_trace": "sig()",
+    "pulumi.log.debug": "src:381cd6115cca6ca1",
+    "pulumi.runtime.mocks.MockEngine.Log": "src:2902a687f523c712",
+    "pulumi.runtime.settings.get_engine": "sig()",
     "pulumi.runtime.resource.create_urn": "src:b4efa209c920a83a",
     "pulumi.output.Output.json_dumps": "src:213c4c5284cbaccf",
     "pulumi.output.Output.from_input": "src:890885e07a39174c",

@@ -154,6 +154,9 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
     monkeypatch.setattr(sdk, "json_dumps", _counting(sdk.json_dumps, calls, "json"))
     monkeypatch.setattr(sdk, "deserialize_properties",
                         _counting(sdk.deserialize_properties, calls, "deserialize"))
+    monkeypatch.setattr(sdk, "log_debug", _counting(sdk.log_debug, calls, "log"))
+    monkeypatch.setattr(sdk.PlanLoop, "run_in_executor",
+                        _counting(sdk.PlanLoop.run_in_executor, calls, "executor"))
 
     def program() -> None:
         sa = pulumi.CustomResource("gcp:serviceaccount/account:Account", "sa",
@@ -173,7 +176,9 @@ def test_every_replaced_sdk_function_is_called_during_a_plan(
                       ("now", "RecordingMonitor.Invoke's serializer on the loop's thread"),
                       ("urn", "resource.create_urn (every registration)"),
                       ("json", "Output.json_dumps"),
-                      ("deserialize", "rpc.deserialize_properties")):
+                      ("deserialize", "rpc.deserialize_properties"),
+                      ("log", "log.debug"),
+                      ("executor", "loop.run_in_executor (the monitor calls)")):
         assert calls.get(name), (f"the SDK no longer calls {why} during a plan: the shortcut in "
                                  f"stacks/plan/sdk.py has silently stopped applying")
 

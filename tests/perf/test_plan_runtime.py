@@ -12,6 +12,8 @@ import contextvars
 import gc
 import inspect
 import io
+import logging
+import threading
 from collections import OrderedDict, UserList
 from collections.abc import Mapping, Sequence
 from typing import Optional
@@ -378,3 +380,42 @@ def test_plan_loop_runs_callbacks_like_asyncio(debug):
     assert failures == ["division by zero"], "a failing callback reaches the exception handler"
     with pytest.raises(RuntimeError, match="closed"):
         loop.call_soon(seen.append, 2)
+
+
+def test_plan_loop_answers_monitor_calls_at_once_and_threads_what_must_not_run_inline():
+    loop = sdk.PlanLoop()
+    loop.set_default_executor(sdk.InlineExecutor(max_workers=1))
+    threads: list = []
+
+    def off_loop():
+        sdk.off_event_loop()  # raises on the loop's thread: must go to a worker
+        threads.append(threading.current_thread() is threading.main_thread())
+        return "threaded"
+
+    async def main():
+        inline = loop.run_in_executor(None, lambda: "inline")
+        assert inline.done(), "a monitor call is answered at once"
+        failing = loop.run_in_executor(None, lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            await failing
+        return await inline, await loop.run_in_executor(None, off_loop)
+
+    try:
+        assert loop.run_until_complete(main()) == ("inline", "threaded")
+        assert threads == [False], "OffLoopError sends the call to a worker thread"
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO])
+def test_debug_logs_reach_a_listening_logger_as_before(env, caplog, level):
+    def prog() -> None:
+        pulumi.log.debug("plan-debug-line")
+        pulumi.log.info("plan-info-line")
+
+    with caplog.at_level(level, logger="trellis.engine"):
+        run_program(env, prog)
+    lines = [r.getMessage() for r in caplog.records if r.name == "trellis.engine"]
+    assert "plan-info-line" in lines
+    assert ("plan-debug-line" in lines) is (level == logging.DEBUG), \
+        "debug lines are dropped only when the engine's logger would drop them"
