@@ -543,7 +543,7 @@ def log_debug(msg: str, resource: Any = None, stream_id: int | None = None,
     engine = _settings.get_engine()
     if isinstance(engine, _mocks.MockEngine) and not engine.logger.isEnabledFor(logging.DEBUG):
         return None
-    return _SDK_LOG_DEBUG(msg, resource, stream_id, ephemeral)  # type: ignore[no-any-return]
+    return _SDK_LOG_DEBUG(msg, resource, stream_id, ephemeral)
 
 
 def no_stack_trace() -> Any:
