@@ -19,7 +19,7 @@ and how to refresh them: ``components/data/README.md`` and ``docs/catalog.md``):
   ``eks_excluded_zones.csv`` and ``sources.csv`` (what every source id stands for).
 
 Nothing is read at import. The first lookup of a cloud reads and checks that cloud's files once
-(3-5 ms; ``tests/unit/test_catalog.py`` keeps it under a bound) and keeps them for the
+(a few ms: a figure of ``benchmarks/run.py``) and keeps them for the
 process; ``regions()`` reads only the small region list.
 
 Decisions others code against:

@@ -355,7 +355,10 @@ def _plan_teams(env: EnvSpec, teams: tuple[str, ...]) -> tuple[list[PlannedResou
     """One shard of a sharded plan (in a worker process): the records and stack outputs."""
     from stacks.compose import program
 
-    result = run_program(env, lambda: program.build(env, teams=teams))
+    try:
+        result = run_program(env, lambda: program.build(env, teams=teams))
+    except PlanError as exc:  # the user's message, as a single-process plan would print it
+        raise WorkerFailedError(str(exc)) from None
     return result.resources, result.outputs
 
 

@@ -282,7 +282,7 @@ def _pick(found: list[tuple[Plan, Provenance]], plan_file: Path,
         if env is None or plan.environment == env:
             return plan, origin
     origin = found[0][1]
-    held = ", ".join(p.environment for p, _ in found)
+    held = ", ".join(f"'{p.environment}'" for p, _ in found)
     raise SavedPlanError(
         f"{plan_file} is the plan of environment{'s' if len(found) > 1 else ''} {held}, not "
         f"'{env}'; drop --env, or save a plan of '{env}': trellis plan {origin.org_file} "

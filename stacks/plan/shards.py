@@ -97,9 +97,7 @@ def _child(planner: Planner, env: EnvSpec, teams: tuple[str, ...], conn: Connect
         payload = pickle.dumps((records, outputs), protocol=pickle.HIGHEST_PROTOCOL)
         conn.send_bytes(b"ok" + payload)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
-        from stacks.plan.engine import PlanError
-
-        if isinstance(exc, PlanError):
+        if isinstance(exc, WorkerFailedError):  # the planner's message for the user
             message = str(exc)
         else:
             message = (f"planning teams {teams[0]}..{teams[-1]} failed: "

@@ -201,3 +201,64 @@ def test_jobs_on_the_command_line_gives_the_single_process_plan(
     assert several.stdout == one.stdout, "--jobs 3 planned another plan than --jobs 1"
     assert run("check", BUNDLED_GCP, "--env", "dev", "--jobs", "0").exit_code == 2, \
         "--jobs takes a positive number"
+
+
+# --env all: every environment's plan in one file (what the CI recipes save) -----------------
+
+@pytest.fixture
+def saved_all(org_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(org_copy.parent)
+    result = run("plan", "org.yaml", "--env", "all", "--out", "plans.json")
+    assert result.exit_code == 0, result.output
+    assert "plans.json: plan of acme/dev" in result.stdout and \
+        "plans.json: plan of acme/prod" in result.stdout, result.stdout
+    return Path("plans.json")
+
+
+def test_a_saved_file_of_every_environment_reads_back_as_each_plan(saved_all: Path) -> None:
+    found = saved.read_all(saved_all)
+    assert [p.environment for p, _ in found] == ["dev", "prod"]
+    for plan_, org_file in found:
+        assert plan_ == planned(org_file, plan_.environment), \
+            f"--env all --out: the saved plan of {plan_.environment} reads back differently"
+    prod, _ = saved.read(saved_all, env="prod")
+    assert prod.environment == "prod", "--env picks one environment of an --env all file"
+    with pytest.raises(SavedPlanError, match="holds the plans of dev, prod; name one with --env"):
+        saved.read(saved_all)
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit"])
+def test_check_plan_of_every_environment_reports_what_check_env_all_reports(
+        saved_all: Path, fmt: str) -> None:
+    fresh = run("check", "org.yaml", "--env", "all", "--format", fmt)
+    from_file = run("check", "--plan", saved_all, "--format", fmt)
+    assert from_file.exit_code == fresh.exit_code, from_file.output
+    assert from_file.stdout == fresh.stdout, \
+        f"check --plan (every environment) --format {fmt} differs from check --env all"
+    one = run("check", "--plan", saved_all, "--env", "prod", "--format", "json")
+    assert json.loads(one.stdout) == json.loads(
+        run("check", "org.yaml", "--env", "prod", "--format", "json").stdout), \
+        "check --plan --env prod checks prod alone"
+
+
+def test_cost_diff_and_handoff_from_a_file_of_every_environment(saved_all: Path,
+                                                                 tmp_path: Path) -> None:
+    assert run("cost", "--plan", saved_all, "--format", "json").stdout == \
+        run("cost", "org.yaml", "--env", "all", "--format", "json").stdout, \
+        "cost --plan of every environment = cost --env all"
+    diff_args = ("diff", "org.yaml", "org.yaml", "--env", "prod", "--format", "json")
+    assert run(*diff_args, "--plan", saved_all).stdout == run(*diff_args).stdout
+    result = run("handoff", "--plan", saved_all, "--out", tmp_path / "h")
+    assert result.exit_code == 0, result.output
+    assert "using the saved plan of dev" in result.output and \
+        "using the saved plan of prod" in result.output, result.output
+
+
+def test_a_stale_file_of_every_environment_says_to_save_every_environment_again(
+        saved_all: Path, org_copy: Path) -> None:
+    org_copy.write_text(org_copy.read_text() + "\n# a change\n")
+    result = run("check", "--plan", saved_all)
+    _refused(result, "plans.json is stale: org.yaml changed since the plan was made",
+             "trellis plan org.yaml --env all --out plans.json")
+    usage = run("check", "org.yaml", "org.yaml", "--plan", saved_all)
+    assert usage.exit_code == 2 and "give at most one ORG" in usage.output, usage.output

@@ -12,7 +12,7 @@ def test_benchmark_smoke_runs_and_reports_every_section():
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for heading in ("== validate ==", "== plan ==", "== check ==", "== memory ==",
-                    "== critical path =="):
+    for heading in ("== validate ==", "== plan ==", "== sharded plan ==", "== check ==",
+                    "== memory ==", "== small fixed costs ==", "== critical path =="):
         assert heading in result.stdout, f"missing section {heading}"
     assert "pulumi/SDK imported" in result.stdout
