@@ -355,8 +355,7 @@ else:
     from stacks.org import yaml_source
     from stacks.org.errors import OrgError
     levels = int(what.split(":")[1])
-    text = "a: " + "[" * levels + "]" * levels + "
-"
+    text = "a: " + "[" * levels + "]" * levels + "\n"
     start = time.perf_counter()
     try:
         yaml_source.parse(text, "org.yaml")
