@@ -297,7 +297,7 @@ def run(sizes: list[int], clouds: list[str], runs: int, *, bare: bool, work: Pat
                     f.stdout = json.dumps(_floor_info(f.stdout))
                 c = series["check"].add(measure(check_cmd, ok=(0, 1), timings=timings))
                 phases["check"].append(_phases(timings))
-                if "summary" not in json.loads(c.stdout):
+                if not c.stdout.startswith("{") or "summary" not in json.loads(c.stdout):
                     raise BenchError("trellis check --format json printed no summary")
                 c.stdout = ""
                 j = series["plan_jobs"].add(measure(jobs_cmd))
@@ -306,8 +306,9 @@ def run(sizes: list[int], clouds: list[str], runs: int, *, bare: bool, work: Pat
                                      "--jobs 1")
                 j.stdout = ""
                 c = series["check_saved"].add(measure(saved_cmd, ok=(0, 1)))
-                if "summary" not in json.loads(c.stdout):
-                    raise BenchError("trellis check --plan --format json printed no summary")
+                if not c.stdout.startswith("{") or "summary" not in json.loads(c.stdout):
+                    raise BenchError("trellis check --plan --format json printed no summary "
+                                     "(a stale plan? do not edit the program while it runs)")
                 c.stdout = ""
             case["imports_on_validate"] = _imports_on_validate(org)
             info = json.loads(series["floor"].samples[0].stdout)

@@ -66,11 +66,17 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def can_fork() -> bool:
+    """Workers are forked (the imports are done once); where there is no ``fork`` (Windows),
+    every plan is made in one process."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def shards_of(teams: Sequence[str], jobs: int) -> list[tuple[str, ...]]:
     """``teams`` in contiguous shards: at least ``jobs`` of them, none above
     :data:`SHARD_TEAMS` teams, sizes within one of each other; ``[]`` when the org is too small
     to gain from workers (one process plans it)."""
-    if jobs < 2 or len(teams) < 2 * MIN_SHARD_TEAMS:
+    if jobs < 2 or len(teams) < 2 * MIN_SHARD_TEAMS or not can_fork():
         return []
     count = max(jobs, math.ceil(len(teams) / SHARD_TEAMS))
     count = min(count, len(teams) // MIN_SHARD_TEAMS)

@@ -45,6 +45,11 @@ def test_cli_lines_run(line, monkeypatch, tmp_path):
     args = shlex.split(line)[1:]
     if "--out" in args:
         args[args.index("--out") + 1] = str(tmp_path / "out")
+    if "--plan" in args:  # a plan saved by the line before it in the README
+        saved = tmp_path / "saved-plan.json"
+        made = CliRunner().invoke(main, ["plan", "--env", "all", "--out", str(saved)])
+        assert made.exit_code == 0, made.output
+        args[args.index("--plan") + 1] = str(saved)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, f"`{line}` exited {result.exit_code}:\n{result.output[-2000:]}"
 
