@@ -112,32 +112,55 @@ def trellis() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "stacks.cli.app"]
 
 
+#: Runs a command and writes its wall time and ``wait4`` usage to a file. Measured commands start
+#: from this small process, not from the benchmark: Linux keeps a process's peak RSS across
+#: ``exec``, so a child forked from a benchmark holding a large plan would inherit its size.
+SPAWN = r"""
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as fh:
+    json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+               "maxrss_kib": usage.ru_maxrss}, fh)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def measure(cmd: list[str], *, ok: tuple[int, ...] = (0,), cwd: Path = ROOT,
             timings: Path | None = None) -> Sample:
     """Run ``cmd`` in a fresh process; wall time, CPU time and peak RSS of that process.
 
     ``os.wait4`` reports the child's usage including its waited-for children (Linux): CPU time
     is the whole tree's, and peak RSS that of the largest process in it (the parent or one
-    ``--jobs`` worker), not their sum. ``timings``: the child's ``TRELLIS_TIMINGS`` file."""
+    ``--jobs`` worker), not their sum. The command is started by a small spawner process
+    (:data:`SPAWN`), so its peak RSS is its own. ``timings``: the child's ``TRELLIS_TIMINGS``
+    file."""
     env = dict(CHILD_ENV, TRELLIS_TIMINGS=str(timings)) if timings else CHILD_ENV
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as tmp:
+        usage_file = Path(tmp) / "usage.json"
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=env)
+        proc = subprocess.Popen([sys.executable, "-c", SPAWN, str(usage_file), *cmd],
+                                stdout=out, stderr=err, cwd=cwd, env=env,
+                                start_new_session=True)
         try:
-            _, status, usage = _wait4(proc, start)
+            _, status, _ = _wait4(proc, start)
         except TimeoutError:
-            proc.kill()
+            os.killpg(proc.pid, 9)
             proc.wait()
             raise BenchError(f"{' '.join(cmd)}: no result after {TIMEOUT_S} s") from None
-        wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if proc.returncode not in ok:
-        raise BenchError(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-2000:]}")
-    return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime,
-                  rss_mib=usage.ru_maxrss / 1024, stdout=stdout)
+        if proc.returncode not in ok or not usage_file.exists():
+            raise BenchError(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-2000:]}")
+        usage = json.loads(usage_file.read_text())
+    return Sample(wall=usage["wall"], cpu=usage["cpu"], rss_mib=usage["maxrss_kib"] / 1024,
+                  stdout=stdout)
 
 
 def _wait4(proc: subprocess.Popen[bytes], start: float) -> tuple[int, int, Any]:
