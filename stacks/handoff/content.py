@@ -643,8 +643,8 @@ def access_section(te: TeamEnv) -> list[Block]:
         members = (*members, " Pipeline runs: ", Code(te.pipeline_identity), ".")
     out.append(Para(members))
     out.append(Table(("", *m.columns), tuple(
-        (spans(row.what), *(spans(c or NONE) for c in row.cells)) for row in m.rows)))
-    out.extend(Para(spans(n)) for n in m.notes)
+        (ticked(row.what), *(spans(c or NONE) for c in row.cells)) for row in m.rows)))
+    out.extend(Para(ticked(n)) for n in m.notes)
     return out
 
 

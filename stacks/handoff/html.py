@@ -35,7 +35,8 @@ CSS = """
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; color: var(--fg); background: #ffffff; line-height: 1.5;
-       font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
+       font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       overflow-wrap: break-word; }
 header.site { position: sticky; top: 0; z-index: 1; background: #0f172a; color: #ffffff; }
 header.site nav { max-width: 64rem; margin: 0 auto; padding: .5rem 1rem; display: flex;
                   flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; }
@@ -60,6 +61,8 @@ pre { background: #0f172a; color: #e2e8f0; padding: .75rem 1rem; border-radius: 
       overflow-x: auto; font-size: .85rem; line-height: 1.45; margin: .5rem 0 0; }
 pre code { background: none; padding: 0; color: inherit; font-size: inherit;
            overflow-wrap: normal; }
+pre.prose { white-space: pre-wrap; overflow-wrap: anywhere; }
+pre.prose code { overflow-wrap: anywhere; }
 figure { margin: 1rem 0; }
 figure.recipe figcaption { font-weight: 600; }
 figure.recipe .intro { margin: .25rem 0; color: var(--muted); }
@@ -81,6 +84,18 @@ figure.diagram-figure figcaption { text-align: center; color: var(--muted); font
   h1 { font-size: 1.4rem; }
   main { padding: 0 .75rem 3rem; }
   pre { font-size: .78rem; padding: .6rem .7rem; }
+  /* Tables become one card per row, each value under its column's name: nothing wider
+     than the phone, nothing to scroll sideways. */
+  .table-wrap { overflow-x: visible; }
+  table.cards, table.cards tbody, table.cards tr, table.cards td { display: block;
+                                                                   min-width: 0; }
+  table.cards thead { display: none; }
+  table.cards tr { border: 1px solid var(--line); border-radius: 6px; margin: .5rem 0;
+                   padding: .35rem .6rem; }
+  table.cards td { border: 0; padding: .1rem 0; text-align: left; white-space: normal; }
+  table.cards td:first-child { font-weight: 600; }
+  table.cards td[data-label]::before { content: attr(data-label) ": "; font-weight: 600;
+                                       color: var(--muted); }
 }
 @media print {
   header.site { display: none; }
@@ -160,24 +175,46 @@ def _parser() -> MarkdownIt:
         href = env["page"].href(str(tokens[idx].attrGet("href") or ""))
         return f'<a href="{_e(href)}">'
 
+    def table_open(_self: Any, tokens: list[Token], idx: int, options: Any,
+                   env: dict[str, Any]) -> str:
+        env["headers"] = []
+        return '<div class="table-wrap"><table class="cards">'
+
+    def row_open(_self: Any, tokens: list[Token], idx: int, options: Any,
+                 env: dict[str, Any]) -> str:
+        env["column"] = 0
+        return "<tr>"
+
     def cell(_self: Any, tokens: list[Token], idx: int, options: Any,
              env: dict[str, Any]) -> str:
+        # On a phone each row is a card: a body cell carries its column's name (data-label)
+        # to show before its value; the first column names the card and needs no label.
         token = tokens[idx]
         right = "text-align:right" in str(token.attrGet("style") or "")
-        scope = ' scope="col"' if token.tag == "th" else ""
+        column = env.get("column", 0)
+        env["column"] = column + 1
         num = ' class="num"' if right else ""
-        return f"<{token.tag}{scope}{num}>"
+        if token.tag == "th":
+            env.setdefault("headers", []).append(_text(tokens[idx + 1].children or []))
+            return f'<th scope="col"{num}>'
+        headers = env.get("headers", [])
+        label = headers[column] if column and column < len(headers) else ""
+        data = f' data-label="{_e(label)}"' if label else ""
+        return f"<td{num}{data}>"
 
     def fence(_self: Any, tokens: list[Token], idx: int, options: Any,
               env: dict[str, Any]) -> str:
         token = tokens[idx]
         lang = token.info.strip().split(" ")[0]
         cls = f' class="language-{_e(lang)}"' if lang else ""
-        return f"<pre><code{cls}>{_e(token.content.rstrip())}</code></pre>"
+        # Text blocks (requests to paste, messages) wrap like prose; code keeps its lines
+        # and scrolls sideways inside its box.
+        pre = '<pre class="prose">' if lang == "text" else "<pre>"
+        return f"{pre}<code{cls}>{_e(token.content.rstrip())}</code></pre>"
 
     for name, rule in (("heading_open", heading_open), ("link_open", link_open),
                        ("th_open", cell), ("td_open", cell), ("fence", fence),
-                       ("table_open", lambda *_: '<div class="table-wrap"><table>'),
+                       ("tr_open", row_open), ("table_open", table_open),
                        ("table_close", lambda *_: "</table></div>")):
         md.add_render_rule(name, rule)
     return md

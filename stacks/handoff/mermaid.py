@@ -4,6 +4,12 @@ org -> environments (subgraphs) -> teams -> GPU pools, buckets, registries, pipe
 small, conservative part of the grammar is used (``flowchart``, ``subgraph``/``end``, quoted
 labels, ``-->``, ``classDef``/``class``) so every Mermaid version renders it; labels are
 escaped with Mermaid's entity codes so user text can never break the syntax.
+
+Mermaid wraps a label only at spaces, inside a box about 200 px wide, and cuts a longer word
+at the box's edge (mermaid-js/mermaid#6424: "Long Words are Cut Off"): a bucket URI or a
+cluster name would lose its end. Every run without spaces longer than ``WORD`` characters is
+therefore split with ``<br/>`` after a ``/ . - _ : @`` (the same rule as the SVG diagram), so
+each name stays whole, on two or more lines.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from components import cron
 from stacks.handoff.content import CLOUD_NAMES
 from stacks.handoff.model import Bundle
+from stacks.handoff.svg import wrap
 
 _ENTITIES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "&": "#amp;",
              "`": "#96;", "|": "#124;", "[": "#91;", "]": "#93;", "{": "#123;", "}": "#125;"}
@@ -25,9 +32,22 @@ CLASSES = {
 }
 
 
+WORD = 22
+"""Longest run without spaces in one label line: 200 px at ~9 px per character (16 px)."""
+
+
+def _escape(text: str) -> str:
+    return "".join(_ENTITIES.get(c, c) for c in text)
+
+
 def label(text: str) -> str:
-    """Plain text -> a Mermaid quoted-label body (no raw quotes, brackets or markup)."""
-    return "".join(_ENTITIES.get(c, c) for c in text.replace("\n", " "))
+    """Plain text -> a Mermaid quoted-label body (no raw quotes, brackets or markup), long
+    words split over lines with ``<br/>`` so Mermaid never cuts them."""
+    words = []
+    for word in text.replace("\n", " ").split(" "):
+        pieces = wrap(word, WORD, 1, 1) if len(word) > WORD else [word]
+        words.append("<br/>".join(_escape(p) for p in pieces))
+    return " ".join(words)
 
 
 def lines_label(lines: list[str]) -> str:

@@ -377,16 +377,16 @@ def _gcp_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
     # target key -> row label
     targets: dict[tuple[str, str], str] = {}
     for b in team.buckets.values():
-        targets[("bucket", b.name)] = f"Bucket {b.purpose} ({b.uri})"
+        targets[("bucket", b.name)] = f"Bucket {b.purpose} (`{b.uri}`)"
     if team.pipeline_root:
         targets[("bucket", team.pipeline_root.split("://", 1)[-1])] = \
-            f"Pipeline root ({team.pipeline_root})"
+            f"Pipeline root (`{team.pipeline_root}`)"
     repo = team.container_registry.rsplit("/", 1)[-1]
-    targets[("repository", repo)] = f"Container registry ({repo})"
+    targets[("repository", repo)] = f"Container registry (`{repo}`)"
     if team.pipeline_registry:
         kfp = team.pipeline_registry.rstrip("/").rsplit("/", 1)[-1]
-        targets[("repository", kfp)] = f"Pipeline template registry ({kfp})"
-    targets[("project", project)] = f"Vertex AI in {project}"
+        targets[("repository", kfp)] = f"Pipeline template registry (`{kfp}`)"
+    targets[("project", project)] = f"Vertex AI in `{project}`"
     sa_prefix = f"projects/{project}/serviceAccounts/"
     targets[("sa", sa_prefix + team.workload_identity)] = "Workload identity"
     if team.pipeline_identity:
@@ -421,7 +421,7 @@ def _gcp_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
                       for i, rs in by_col.items()}
             cluster = {i: {r for r in rs if r == "roles/container.clusterViewer"}
                        for i, rs in by_col.items()}
-            rows.append(AccessRow(f"Cluster {team.cluster_name}", tuple(
+            rows.append(AccessRow(f"Cluster `{team.cluster_name}`", tuple(
                 _words(cluster.get(i, ())) for i in range(len(columns)))))
             by_col = vertex
         cells = tuple(_words(by_col.get(i, ())) for i in range(len(columns)))
@@ -430,7 +430,7 @@ def _gcp_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
     notes = ("Access is keyless: pods get the workload identity through GKE Workload Identity, "
              "pipeline runs get the pipeline identity from Vertex AI. No key files exist.",
              "Inside the cluster, Kubernetes RBAC decides what members may do in namespace "
-             f"{team.namespace}.")
+             f"`{team.namespace}`.")
     return AccessMatrix(tuple(c for c, _ in columns), tuple(rows), notes)
 
 
@@ -496,14 +496,14 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
     words = {"AmazonEKSEditPolicy": "edit", "AmazonEKSViewPolicy": "view",
              "AmazonEKSAdminPolicy": "admin", "AmazonEKSClusterAdminPolicy": "cluster admin"}
     member_text = sorted({words.get(p, p) for ps in member_policies.values() for p in ps})
-    add(f"Kubernetes namespace {team.namespace} on {team.cluster_name}", 0,
+    add(f"Kubernetes namespace `{team.namespace}` on `{team.cluster_name}`", 0,
         ", ".join(member_text))
-    add(f"Kubernetes namespace {team.namespace} on {team.cluster_name}", 1,
+    add(f"Kubernetes namespace `{team.namespace}` on `{team.cluster_name}`", 1,
         f"runs as service account {team.service_account}")
-    bucket_labels = {b.name: f"Bucket {b.purpose} ({b.uri})" for b in team.buckets.values()}
+    bucket_labels = {b.name: f"Bucket {b.purpose} (`{b.uri}`)" for b in team.buckets.values()}
     if team.pipeline_root:
         bucket_labels[team.pipeline_root.split("://", 1)[-1]] = \
-            f"Pipeline root ({team.pipeline_root})"
+            f"Pipeline root (`{team.pipeline_root}`)"
     columns_roles = ((0, member), (1, workload), (2, pipeline)) if member else \
         ((1, workload), (2, pipeline))
     for col, role in columns_roles:
@@ -524,9 +524,9 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
                     other.setdefault("jobs", set()).update(actions)
         for label in bucket_labels.values():
             add(label, col, _aws_words(per_bucket.get(label, set()), "bucket"))
-        add(f"Container registry ({team.container_registry})", col,
+        add(f"Container registry (`{team.container_registry}`)", col,
             _aws_words(other.get("ecr", set()), "ecr"))
-        add(f"Model registry ({team.model_registry})", col,
+        add(f"Model registry (`{team.model_registry}`)", col,
             _aws_words(other.get("models", set()), "models"))
         add("SageMaker jobs", col, _aws_words(other.get("jobs", set()), "jobs"))
     notes = ("Access is keyless: pods get the workload role through EKS Pod Identity, pipeline "

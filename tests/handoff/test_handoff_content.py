@@ -94,9 +94,9 @@ def test_gcp_recsys(gcp):
             in dev)
     assert "kfp dsl compile --py pipeline.py --output stacks/pipelines/train.yaml" in dev
     # The access matrix, as planned: members write the buckets, pipeline runs pull images.
-    assert ("| Bucket datasets (gs://acme-dev-recsys-datasets) | read, write, delete | "
+    assert ("| Bucket datasets (`gs://acme-dev-recsys-datasets`) | read, write, delete | "
             "read, write, delete | read, write, delete |") in dev
-    assert "| Container registry (recsys-images) | push, pull | push, pull | pull |" in dev
+    assert "| Container registry (`recsys-images`) | push, pull | push, pull | pull |" in dev
     assert "| Pipeline identity | start runs as it | — | — |" in dev
     assert "`group:recsys@acme.com`" in dev
     assert "**recsys team**: `recsys-leads@acme.com`" in page
@@ -134,7 +134,7 @@ def test_aws_recsys(aws):
     assert "--pipeline-parameters Name=Epochs,Value=10 Name=ExecutionRoleArn," in dev
     assert "Name=LearningRate,Value=0.001" in dev
     assert "aws eks update-kubeconfig --name acme-prod --region us-west-2" in prod
-    assert "| Kubernetes namespace recsys on acme-dev | edit | runs as service account recsys |" \
+    assert "| Kubernetes namespace `recsys` on `acme-dev` | edit | runs as service account recsys |" \
         in dev
     assert "`arn:aws:iam::222222222222:role/recsys-engineers`" in prod
     assert "arn:aws:iam::111111111111:role/recsys-engineers" not in prod
