@@ -142,7 +142,8 @@ def overview(bundle: Bundle) -> Page:
     ]
     for e in envs:
         r = recipes.cluster_credentials(e)
-        blocks.append(CodeBlock(r.lang, r.code, title=f"{e.name}: {r.title}"))
+        blocks.append(CodeBlock(r.lang, r.code, title=f"{e.name}: {r.title}",
+                                intro=ticked(r.intro)))
     blocks += [Heading(2, spans("Platform contacts")), contacts_block(bundle)]
     return Page(OVERVIEW, "README.md", f"{bundle.org}: ML platform handoff", tuple(blocks))
 

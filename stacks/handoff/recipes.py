@@ -78,7 +78,7 @@ def cluster_credentials(env: Environment) -> Recipe:
                 f"    --location {env.region} --project {env.project} --dns-endpoint")
     else:
         code = f"aws eks update-kubeconfig --name {env.cluster_name} --region {env.region}"
-    return Recipe(f"Connect kubectl to {env.cluster_name}", "shell", code)
+    return Recipe("Connect kubectl", "shell", code, f"Cluster `{env.cluster_name}`.")
 
 
 def kubeconfig(team: TeamEnv) -> Recipe:

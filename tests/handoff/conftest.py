@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +31,20 @@ class Planned:
     files: dict[str, str]
 
 
-def _planned(cloud: str) -> Planned:
-    loaded = load(ORGS[cloud])
+def _planned(cloud: str, path: Path | None = None) -> Planned:
+    # Planned in a thread of its own: Pulumi's mock runtime runs an asyncio loop, which cannot
+    # start while Playwright's sync API (the browser tests) keeps one running in this thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_plan_org, cloud, path or ORGS[cloud]).result()
+
+
+def _plan_org(cloud: str, path: Path) -> Planned:
+    loaded = load(path)
     specs = {e: resolve(loaded, e) for e in loaded.environments}
     plans = {e: plan(s) for e, s in specs.items()}
     envs = [gather_environment(specs[e], plans[e]) for e in loaded.environments]
-    bundle = gather(loaded.org, ORGS[cloud].relative_to(ROOT).as_posix(), envs)
+    shown = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+    bundle = gather(loaded.org, shown, envs)
     return Planned(cloud, specs, plans, bundle, render(bundle))
 
 
@@ -53,6 +62,16 @@ def aws() -> Planned:
 def example(request: pytest.FixtureRequest) -> Planned:
     """Each bundled example in turn (gcp: stacks/org.yaml, aws: examples/aws.yaml)."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session", params=["gcp", "aws"])
+def longest(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Planned:
+    """An org of each cloud made with the longest names validation allows (longest.py)."""
+    from . import longest as names
+
+    cloud = str(request.param)
+    return _planned(cloud, names.write(tmp_path_factory.mktemp(f"longest-{cloud}"), cloud))
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ DESCRIPTION = ("Ranking, retrieval and personalisation models for every storefro
                "including the homepage carousel and search re-ranking")
 DOMAIN = "very-long-company-domain.example.com"
 ROLE = ("arn:aws:iam::123456789012:role/engineering/machine-learning/platform-users/"
-        "RecommendationsAndPersonalisationEngineersWithLongNamesForTests01")  # name: 64
+        "RecommendationsAndPersonalisationEngineersWithLongNamesForTest01")  # name: 64
 ADMIN = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/"
          "AWSReservedSSO_MachineLearningPlatformAdministrators_0123456789abcdef")
 TEMPLATE = {"gcp": "gs://a-very-long-bucket-name-for-pipeline-templates-of-the-org/{team}/"

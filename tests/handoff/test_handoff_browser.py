@@ -111,3 +111,63 @@ def _org(example: Any) -> Any:
     from .conftest import ORGS
 
     return load(ORGS[example.cloud]).org
+
+
+READABLE = r"""
+(width) => {
+  const problems = [];
+  const where = el => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${
+    (el.textContent || '').trim().slice(0, 70)}"`;
+  const visible = el => el.getClientRects().length > 0;
+  for (const el of document.querySelectorAll('main *')) {
+    if (el.closest('svg') || !visible(el)) continue;
+    const r = el.getBoundingClientRect();
+    const pre = el.closest('pre');
+    if (pre) {
+      // Code keeps its lines and scrolls inside its box: never clipped, never hidden.
+      if (el === pre && pre.scrollWidth > pre.clientWidth + 1 &&
+          !['auto', 'scroll'].includes(getComputedStyle(pre).overflowX))
+        problems.push(`code block clips its lines (overflow-x ${
+          getComputedStyle(pre).overflowX}): ${where(pre)}`);
+      if (el === pre && (r.left < -0.5 || r.right > width + 0.5))
+        problems.push(`code block ${Math.round(r.width)}px wider than the ${width}px page: ${
+          where(pre)}`);
+      continue;
+    }
+    if (r.left < -0.5 || r.right > width + 0.5)
+      problems.push(`${where(el)} runs past the ${width}px page (${Math.round(r.left)}..${
+        Math.round(r.right)}px)`);
+    if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0 &&
+        getComputedStyle(el).display !== 'inline')
+      problems.push(`${where(el)} clips its text (${el.scrollWidth}px in ${el.clientWidth}px)`);
+  }
+  for (const text of document.querySelectorAll('svg#architecture text')) {
+    const box = text.closest('g.box')?.querySelector(':scope > rect');
+    if (!box) { problems.push(`svg text outside a box: "${text.textContent}"`); continue; }
+    const a = text.getBoundingClientRect(), b = box.getBoundingClientRect();
+    if (a.left < b.left - 0.5 || a.right > b.right + 0.5 || a.top < b.top - 0.5 ||
+        a.bottom > b.bottom + 0.5)
+      problems.push(`svg text "${text.textContent}" (${Math.round(a.left)}..${
+        Math.round(a.right)}px) leaves its box (${Math.round(b.left)}..${Math.round(b.right)}px)`);
+  }
+  return {problems, width: document.documentElement.scrollWidth};
+}
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_longest_names_stay_whole(longest, browser, tmp_path, artifacts, width):
+    """An org at every length limit: nothing wider than the page but code blocks, which scroll;
+    no text clipped; every diagram label inside its box; screenshots of page and diagram."""
+    write(longest.files, tmp_path)
+    page, problems = open_page(browser, tmp_path / "index.html", width)
+    try:
+        result = page.evaluate(READABLE, width)
+        assert result["width"] <= width, f"index.html is {result['width']}px wide at {width}px"
+        assert result["problems"] == [], "\n".join(result["problems"][:20])
+        page.screenshot(path=str(artifacts / f"handoff-longest-{longest.cloud}-{width}.png"))
+        page.locator("svg#architecture").screenshot(
+            path=str(artifacts / f"handoff-longest-{longest.cloud}-{width}-diagram.png"))
+        assert problems == []
+    finally:
+        page.close()
