@@ -393,7 +393,9 @@ def serving_section(te: TeamEnv) -> list[Block]:
                        Code(te.container_registry + "/"), " or a public registry.")),
             CodeBlock(r.lang, r.code, title=f"{recipes.serve_name(pool)}.yaml",
                       intro=ticked(r.intro)),
-            CodeBlock(c.lang, c.code, title=c.title)]
+            CodeBlock(c.lang, c.code, title=c.title),
+            *([CodeBlock(lb.lang, lb.code, title=lb.title, intro=ticked(lb.intro))]
+              if (lb := recipes.load_balancer_recipe(te, pool)) else [])]
 
 
 def asks_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
@@ -438,7 +440,8 @@ def guard_rails(te: TeamEnv) -> list[Block]:
         out.append(Para(spans(
             "Only pods of ", *_code_list(te.ingress_from), " can connect to your pods (a "
             "default-deny NetworkPolicy). To serve another team or a load balancer, add a "
-            "NetworkPolicy in your namespace that allows it.")))
+            "NetworkPolicy in your namespace that allows it (the serving recipe below has "
+            "both).")))
     return out
 
 
@@ -459,16 +462,36 @@ def capacity_notes(te: TeamEnv) -> list[Block]:
             "most seven days, then it is removed: checkpoint anything longer to a bucket.")))
     for p in by_mode.get("reservation", []):
         if p.capacity_block:
+            # EC2 warns 40 minutes before a block ends and terminates its instances from 30
+            # minutes before (docs.aws.amazon.com/AWSEC2/latest/UserGuide/
+            # capacity-blocks-monitor.html); EKS needs a Capacity Block node group at desired
+            # size 0 to upgrade it (docs.aws.amazon.com/eks/latest/userguide/
+            # capacity-blocks-mng.html).
             out.append(Para(spans(
                 Strong(p.name), " runs on a Capacity Block for ML (", Code(p.reservation or ""),
-                "): nodes start only while the block is active and are drained 40 minutes "
-                "before it ends; at most the block's instance count runs.")))
+                "): it has nodes only while the block is active, at most the block's instance "
+                f"count. {_boot(p)} EC2 stops the block's instances from 30 minutes before it "
+                "ends: a Job still running then is stopped with them, so write checkpoints to "
+                "a bucket and plan runs to finish before the block's end time. To change the "
+                "pool (a new node image or Kubernetes version) the platform team first scales "
+                "it to 0 nodes, as EKS requires for Capacity Block node groups: running Jobs "
+                "stop then too.")))
         else:
             out.append(Para(spans(
                 Strong(p.name), " runs on reserved capacity (", Code(p.reservation or ""),
-                "): nodes start without waiting, up to the reserved count, and the reservation "
-                "is paid whether your Jobs use it or not.")))
+                "): a node never waits for GPUs to free up, up to the reserved count. "
+                f"{_boot(p)} The reservation is paid whether your Jobs use it or not.")))
     return out
+
+
+def _boot(p: Pool) -> str:
+    """What a pod on a pool with capacity at hand waits for: a node to boot, unless one runs."""
+    if p.min_nodes == 0:
+        return ("With no node running (the pool scales to zero), the first pod still waits a "
+                "few minutes while a node boots.")
+    kept = f"{p.min_nodes} node{'s' if p.min_nodes != 1 else ''}"
+    return (f"The pool keeps {kept} running, so pods start at once; a pod that needs another "
+            "node waits a few minutes while it boots.")
 
 
 def pools_section(te: TeamEnv) -> list[Block]:

@@ -169,6 +169,7 @@ class TeamEnv:
     defaults: dict[str, dict[str, str]] = field(default_factory=dict)  # LimitRange per kind
     budget_currency: str = "USD"
     cmek_key: str | None = None  # gcp: the Vertex AI key pipeline runs are encrypted with
+    vpc_cidr: str | None = None  # aws: the planned VPC's range (where load balancers live)
 
     @property
     def budget_comparable(self) -> bool:
@@ -618,8 +619,16 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
     access = _gcp_access(plan, te) if env.cloud == "gcp" else _aws_access(plan, te)
     te = replace(te, access=access, budget_currency=env.platform.budget_currency,
                  cmek_key=env.kms_key_id("vertex") if env.cloud == "gcp" else None,
+                 vpc_cidr=_vpc_cidr(plan),
                  **_guard_rails(plan, te.namespace), **_limits(plan, te.namespace))
     return replace(te, promises=check(plan, te))
+
+
+def _vpc_cidr(plan: Plan) -> str | None:
+    """The planned AWS VPC's address range: an ALB or NLB with IP targets reaches pods (and
+    health-checks them) from its own addresses in it."""
+    return next((str(r.inputs["cidrBlock"]) for r in plan.of_type("aws:ec2/vpc:Vpc")
+                 if r.inputs.get("cidrBlock")), None)
 
 
 def _limits(plan: Plan, namespace: str) -> dict[str, Any]:

@@ -314,6 +314,57 @@ def serve_manifests(team: TeamEnv, pool: Pool) -> list[dict[str, Any]]:
     return [deployment, service, policy]
 
 
+GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+"""Where Google's health checks and its Application Load Balancers' front ends (GFE proxies)
+connect from: https://cloud.google.com/load-balancing/docs/firewall-rules ("Health check
+ranges: 35.191.0.0/16, 130.211.0.0/22"; GFE proxy ranges: the same). A GKE Ingress or Gateway
+with container-native load balancing sends traffic straight to pod IPs from these."""
+
+
+def load_balancer_sources(team: TeamEnv) -> tuple[str, ...]:
+    """Addresses a cloud load balancer reaches the team's pods from, as the plan has them."""
+    if team.cloud == "gcp":
+        return GOOGLE_LB_RANGES
+    return (team.vpc_cidr,) if team.vpc_cidr else ()
+
+
+def load_balancer_policy(team: TeamEnv, pool: Pool) -> dict[str, Any] | None:
+    """The NetworkPolicy that admits a load balancer to the serving pods: ingress into the
+    namespace is denied by default, and the in-cluster policy admits pods, not addresses."""
+    sources = load_balancer_sources(team)
+    if not sources:
+        return None
+    name = serve_name(pool)
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": f"allow-lb-{name}", "namespace": team.namespace},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                 "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"ipBlock": {"cidr": c}} for c in sources],
+                              "ports": [{"protocol": "TCP", "port": SERVE_PORT}]}]},
+    }
+
+
+def load_balancer_recipe(team: TeamEnv, pool: Pool) -> Recipe | None:
+    policy = load_balancer_policy(team, pool)
+    if policy is None:
+        return None
+    if team.cloud == "gcp":
+        intro = ("The Service above is reachable inside the cluster only. Behind a GKE Ingress "
+                 "or Gateway (Google's Application Load Balancer), the health checks and the "
+                 "proxies connect to your pods from Google's ranges "
+                 f"`{GOOGLE_LB_RANGES[0]}` and `{GOOGLE_LB_RANGES[1]}`: apply this too, or "
+                 "the load balancer marks every replica unhealthy. A passthrough Network Load "
+                 "Balancer (`type: LoadBalancer`) keeps the callers' own addresses: admit "
+                 "those instead.")
+    else:
+        intro = ("The Service above is reachable inside the cluster only. Behind an ALB or an "
+                 "NLB with IP targets (AWS Load Balancer Controller), traffic and health "
+                 "checks come from the load balancer's addresses in the VPC "
+                 f"`{team.vpc_cidr}`: apply this too, or every target stays unhealthy.")
+    return Recipe("Behind a load balancer", "yaml", to_yaml(policy), intro)
+
+
 def serve_recipe(team: TeamEnv, pool: Pool) -> Recipe:
     head = (f"# A server on pool {pool.name} ({pool.accelerator}, one GPU per replica), its "
             "Service and the\n"

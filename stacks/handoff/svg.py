@@ -75,7 +75,7 @@ def _text(x: float, y: float, text: str, *, size: float, width: float, weight: s
                     for i, line in enumerate(lines))
     return (f'<text x="{x:g}" y="{y:g}" font-family="{_x(family)}" font-size="{size:g}" '
             f'font-weight="{weight}" fill="{fill}" xml:space="preserve">{spans}</text>',
-            step * (len(lines) - 1))
+            round(step * (len(lines) - 1), 2))
 
 
 def team_rows(t: TeamEnv) -> list[tuple[str, str]]:
@@ -91,7 +91,7 @@ def team_rows(t: TeamEnv) -> list[tuple[str, str]]:
 def diagram(bundle: Bundle) -> str:
     """The whole diagram as one ``<svg>`` element (deterministic text)."""
     body: list[str] = []
-    y = PAD
+    y: float = PAD
     inner = WIDTH - 2 * PAD
     # Organisation
     n_teams = len(bundle.teams)
@@ -103,7 +103,7 @@ def diagram(bundle: Bundle) -> str:
     subtitle, extra2 = _text(PAD + 14, y + 41 + extra, sub, size=12, width=inner - 28,
                              fill="#cbd5e1")
     org_h = 52 + extra + extra2
-    body.append(f'<g class="box"><rect x="{PAD}" y="{y}" width="{inner}" height="{org_h:g}" '
+    body.append(f'<g class="box"><rect x="{PAD}" y="{y:g}" width="{inner}" height="{org_h:g}" '
                 f'rx="8" fill="#1e293b"/>{title}{subtitle}</g>')
     org_bottom = y + org_h
     y = org_bottom + 16
@@ -121,10 +121,10 @@ def diagram(bundle: Bundle) -> str:
                                 fill="#334155")
         env_h = 44 + extra + extra2
         mid = y + 22
-        body.append(f'<path d="M{spine_x} {mid} H{env_x}" stroke="#64748b" stroke-width="2" '
+        body.append(f'<path d="M{spine_x} {mid:g} H{env_x}" stroke="#64748b" stroke-width="2" '
                     'fill="none"/>')
         prod = env.tier == "production"
-        body.append(f'<g class="box"><rect x="{env_x}" y="{y}" width="{env_w}" '
+        body.append(f'<g class="box"><rect x="{env_x}" y="{y:g}" width="{env_w}" '
                     f'height="{env_h:g}" rx="6" fill="{"#fee2e2" if prod else "#e0f2fe"}" '
                     f'stroke="{"#b91c1c" if prod else "#0369a1"}" stroke-width="1.5"/>'
                     f"{name}{details}</g>")
@@ -151,27 +151,27 @@ def diagram(bundle: Bundle) -> str:
                 chip, fill, stroke = TAGS[kind]
                 line, extra = _text(card_x + 78, ry + 14, text, size=11.5, width=card_w - 86,
                                     mono=True)
-                parts.append(f'<rect x="{card_x + 8}" y="{ry + 2}" width="62" height="15" '
+                parts.append(f'<rect x="{card_x + 8}" y="{ry + 2:g}" width="62" height="15" '
                              f'rx="3" fill="{fill}" stroke="{stroke}" stroke-width="1"/>'
-                             f'<text x="{card_x + 39}" y="{ry + 13}" text-anchor="middle" '
+                             f'<text x="{card_x + 39}" y="{ry + 13:g}" text-anchor="middle" '
                              f'font-family="{_x(SANS)}" font-size="9" font-weight="700" '
                              f'fill="{stroke}">{chip}</text>{line}')
                 ry += ROW + extra
             height = ry - y + 6
-            body.append(f'<path d="M{team_spine} {y + 15} H{card_x}" stroke="#94a3b8" '
+            body.append(f'<path d="M{team_spine} {y + 15:g} H{card_x}" stroke="#94a3b8" '
                         'stroke-width="1.5" fill="none"/>')
             body.append(f'<g class="team box" data-team="{_x(t.team)}">'
-                        f'<rect x="{card_x}" y="{y}" width="{card_w}" height="{height:g}" '
+                        f'<rect x="{card_x}" y="{y:g}" width="{card_w}" height="{height:g}" '
                         'rx="6" fill="#ffffff" stroke="#1d4ed8" stroke-width="1.2"/>'
-                        f'<rect x="{card_x}" y="{y}" width="{card_w}" height="{head_h:g}" '
+                        f'<rect x="{card_x}" y="{y:g}" width="{card_w}" height="{head_h:g}" '
                         'rx="6" fill="#dbeafe"/>' + "".join(parts) + "</g>")
             last_card_mid = y + 15
             y += height + 10
         if env.teams:
-            body.append(f'<path d="M{team_spine} {env_bottom} V{last_card_mid}" '
+            body.append(f'<path d="M{team_spine} {env_bottom:g} V{last_card_mid:g}" '
                         'stroke="#94a3b8" stroke-width="1.5" fill="none"/>')
         y += 8
-    body.insert(0, f'<path d="M{spine_x} {org_bottom} V{last_env_mid}" stroke="#64748b" '
+    body.insert(0, f'<path d="M{spine_x} {org_bottom:g} V{last_env_mid:g}" stroke="#64748b" '
                    'stroke-width="2" fill="none"/>')
     height = y - 8 + PAD - 10
     title = f"Architecture of {bundle.org}"

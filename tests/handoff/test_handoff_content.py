@@ -134,8 +134,8 @@ def test_aws_recsys(aws):
     assert "--pipeline-parameters Name=Epochs,Value=10 Name=ExecutionRoleArn," in dev
     assert "Name=LearningRate,Value=0.001" in dev
     assert "aws eks update-kubeconfig --name acme-prod --region us-west-2" in prod
-    assert "| Kubernetes namespace `recsys` on `acme-dev` | edit | runs as service account recsys |" \
-        in dev
+    assert ("| Kubernetes namespace `recsys` on `acme-dev` | edit | "
+            "runs as service account recsys |") in dev
     assert "`arn:aws:iam::222222222222:role/recsys-engineers`" in prod
     assert "arn:aws:iam::111111111111:role/recsys-engineers" not in prod
     assert "aws s3 cp ./definition.json s3://acme-ml-pipeline-definitions/recsys/weekly-eval.json" \
@@ -183,3 +183,51 @@ def test_each_capacity_mode_tells_the_team_what_it_means(example):
     modes = {p.capacity for s in example.specs.values() for t in s.teams.values()
              for p in t.pools.values()}
     assert "reservation" in modes, "the bundled examples show a reservation pool on both clouds"
+
+
+def _pool_notes(te, **changes):
+    from dataclasses import replace
+
+    from stacks.handoff.content import capacity_notes
+    from stacks.handoff.markdown import render_block
+
+    pools = {k: replace(p, **changes) for k, p in te.pools.items()}
+    return " ".join(render_block(b, str, "") for b in capacity_notes(replace(te, pools=pools)))
+
+
+def test_reserved_capacity_says_a_node_still_boots_when_none_runs(gcp):
+    """Review 2: reserved pools do not wait for capacity, but with min_nodes 0 the first pod
+    waits for a node to boot; with nodes kept running, pods start at once."""
+    te = gcp.bundle.env("prod").teams["recsys"]
+    train = te.pools["train"]
+    assert train.capacity == "reservation" and not train.capacity_block and \
+        train.min_nodes == 0, "stacks/org.yaml prod recsys/train is a reservation from zero"
+    text = _pool_notes(te)
+    assert "without waiting" not in text, "a pool at zero nodes makes the first pod wait"
+    assert "never waits for GPUs to free up" in text and \
+        "the first pod still waits a few minutes while a node boots" in text, text
+    kept = _pool_notes(te, min_nodes=1)
+    assert "keeps 1 node running, so pods start at once" in kept and "first pod" not in kept
+
+
+def test_capacity_block_tells_the_team_jobs_stop_at_its_end(aws):
+    """Review 2: a Capacity Block has nodes only while active; EC2 stops its instances from 30
+    minutes before the end (capacity-blocks-monitor) and EKS needs the node group at 0 to
+    change it (capacity-blocks-mng): the page says what that means for a Job."""
+    te = aws.bundle.env("prod").teams["recsys"]
+    assert te.pools["train"].capacity_block, "examples/aws.yaml prod recsys/train is a block"
+    text = " ".join(section(aws.files["teams/recsys.md"], "prod").split())
+    for words in ("has nodes only while the block is active",
+                  "from 30 minutes before it ends: a Job still running then is stopped",
+                  "write checkpoints to a bucket",
+                  "scales it to 0 nodes, as EKS requires for Capacity Block node groups"):
+        assert words in text, f"recsys/prod train (Capacity Block): missing {words!r}"
+    assert "drained 40 minutes" not in text
+
+
+def test_no_page_tells_a_team_to_debug_nodes(example, longest):
+    """`kubectl debug node/...` is refused in team namespaces by the admission policy; it is a
+    platform-team task in kube-system, so no team page may suggest it."""
+    for planned in (example, longest):
+        for path, text in planned.files.items():
+            assert "debug node" not in text and "kubectl debug" not in text, path

@@ -251,9 +251,10 @@ def test_serving_recipe_is_a_valid_deployment_service_and_policy_on_a_planned_po
                     if isinstance(d, dict) and d.get("kind") in
                     ("Deployment", "Service", "NetworkPolicy")]
             pool = recipes.serving_pool(te)
-            assert docs == recipes.serve_manifests(te, pool), \
+            lb = recipes.load_balancer_policy(te, pool)
+            assert docs == [*recipes.serve_manifests(te, pool), *([lb] if lb else [])], \
                 f"teams/{team}.md ({env}): serving YAML differs from its manifests"
-            deployment, service, policy = docs
+            deployment, service, policy = docs[:3]
             where = f"teams/{team}.md ({env}) Deployment {deployment['metadata']['name']}"
             for d in docs:
                 assert k8s_shape.problems(d) == [], f"{where}: {d['kind']} shape"
@@ -275,3 +276,30 @@ def test_serving_recipe_is_a_valid_deployment_service_and_policy_on_a_planned_po
             assert deployment["metadata"]["namespace"] == te.namespace, where
             seen += 1
     assert seen, "no serving recipe checked"
+
+
+def test_serving_behind_a_load_balancer_admits_where_it_connects_from(example):
+    """Review 2: ingress is default-deny and the serving policy admits pods, not addresses.
+    Behind a load balancer the page adds a policy for the load balancer's sources: Google's
+    health-check and front-end ranges (cloud.google.com/load-balancing/docs/firewall-rules),
+    or the planned VPC's range on AWS (ALB / NLB with IP targets)."""
+    for env in example.bundle.environments:
+        vpc = [str(r.inputs["cidrBlock"]) for r in example.plans[env.name].of_type(
+            "aws:ec2/vpc:Vpc")]
+        for team, te in env.teams.items():
+            if not te.pools or te.ingress_from is None:
+                continue
+            pool = recipes.serving_pool(te)
+            policy = recipes.load_balancer_policy(te, pool)
+            assert policy is not None, f"{team}/{env.name}: no load-balancer policy"
+            sources = [peer["ipBlock"]["cidr"] for rule in policy["spec"]["ingress"]
+                       for peer in rule["from"]]
+            expected = ["35.191.0.0/16", "130.211.0.0/22"] if example.cloud == "gcp" else vpc
+            assert sources == expected, f"{team}/{env.name}: load balancer admitted from " \
+                f"{sources}, it connects from {expected}"
+            assert policy["spec"]["podSelector"] == \
+                recipes.serve_manifests(te, pool)[0]["spec"]["selector"], \
+                f"{team}/{env.name}: the policy selects other pods than the Deployment's"
+            page = " ".join(example.files[f"teams/{team}.md"].split())
+            assert "**Behind a load balancer**" in page and \
+                f"allow-lb-{recipes.serve_name(pool)}" in page, f"{team}: recipe not printed"
