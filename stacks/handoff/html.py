@@ -9,9 +9,9 @@ own look: a bold-only paragraph right before a code block is that recipe's capti
 paragraph between the two its introduction); the Mermaid diagram becomes the inline SVG, with
 the italic paragraph after it as its caption.
 
-No network at all: inline CSS, no scripts, no web fonts. The layout reflows on a phone (tables
-and code scroll sideways inside their own box) and prints cleanly (no navigation, one team per
-printed page, code wrapped).
+No network at all: inline CSS, no scripts, no web fonts. The layout reflows on a phone (prose
+and names wrap, tables become one card per row, code scrolls sideways inside its own box) and
+prints cleanly (no navigation, one team per printed page, code wrapped).
 """
 
 from __future__ import annotations
