@@ -44,8 +44,9 @@ GCP_MEMBER = Rule(
     r"|principal(Set)?://\S+",
     "a GCP principal: user:EMAIL, group:EMAIL, serviceAccount:EMAIL, domain:DOMAIN or a "
     "principal:// / principalSet:// identifier")
+# Role and user names: 1-64 of [\w+=,.@-] (botocore iam model, roleNameType/userNameType).
 AWS_MEMBER = Rule(r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/"
-                  r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
+                  r"([\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
                   "an IAM role or user ARN: arn:aws:iam::123456789012:role/NAME (a path is "
                   "fine: role/PATH/NAME; not an sts:...:assumed-role/... session ARN)")
 GCP_RESERVATION = Rule(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",

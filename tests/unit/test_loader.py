@@ -174,6 +174,20 @@ def test_member_of_the_wrong_form_for_aws(write_org):
     assert "expected an IAM role or user ARN" in err
 
 
+@pytest.mark.parametrize(("name", "valid"), [("r" * 64, True), ("r" * 65, False)])
+def test_aws_role_names_are_at_most_64_characters(write_org, name, valid):
+    """IAM role and user names are 1-64 characters (botocore iam: roleNameType max 64)."""
+    text = (MINIMAL_GCP.replace(GCP_PLATFORM, "")
+            .replace("cloud: gcp", "cloud: aws").replace("us-central1", "us-east-1")
+            .replace("project: acme-ml-dev", "account: '123456789012'")
+            .replace("group:recsys@acme.com", f"arn:aws:iam::123456789012:role/ml/{name}")
+            + "platform: {admin_cidrs: [203.0.113.0/24]}\n")
+    if valid:
+        load(write_org(text))
+    else:
+        assert "expected an IAM role or user ARN" in one_error(write_org, text)
+
+
 def test_bad_project_id(write_org):
     err = one_error(write_org, MINIMAL_GCP.replace("acme-ml-dev", "Acme_ML"))
     assert "environments.dev.project: 'Acme_ML' is not valid: expected a GCP project id" in err
