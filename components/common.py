@@ -7,8 +7,8 @@ clouds only in values, never in structure.
 # No `from __future__ import annotations` here: these TypedDicts are part of the hosted
 # components' schema, and the any-language analyzer needs real annotations (ADR 0006).
 import re
-from collections.abc import Mapping
-from typing import TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -132,3 +132,20 @@ def _reserved(key: str) -> bool:
     prefix = key.rpartition("/")[0]
     return bool(prefix) and prefix != "app.kubernetes.io" and any(
         prefix == p or prefix.endswith(f".{p}") for p in K8S_RESERVED_PREFIXES)
+
+
+def capacity_mode(component: str, args: Mapping[str, Any], modes: Sequence[str],
+                  reservation_key: str, *, note: str = "") -> str:
+    """A GPU pool's capacity mode from ``capacity`` (or the older ``spot``), checked against
+    ``modes``: ``spot: true`` must not contradict it, and ``args[reservation_key]`` is given
+    exactly with ``reservation``. ``component`` names the pool in errors ("GpuNodePool 'x'")."""
+    capacity = str(args.get("capacity") or ("spot" if args.get("spot", False) else "on-demand"))
+    if capacity not in modes:
+        raise ValueError(f"{component}: capacity {capacity!r} is not one of "
+                         f"{', '.join(modes)}{note}")
+    if args.get("spot", False) and capacity != "spot":
+        raise ValueError(f"{component}: spot: true contradicts capacity {capacity!r}")
+    if (capacity == "reservation") != bool(args.get(reservation_key)):
+        raise ValueError(f"{component}: {reservation_key} is given exactly with capacity "
+                         f"'reservation' (got capacity {capacity!r})")
+    return capacity

@@ -175,16 +175,8 @@ class GpuNodeGroup(pulumi.ComponentResource):
 
 def capacity_of(name: str, args: GpuNodeGroupArgs) -> str:
     """The group's capacity mode from ``capacity`` (or the older ``spot``), checked."""
-    capacity = str(args.get("capacity") or ("spot" if args.get("spot", False) else "on-demand"))
-    if capacity not in CAPACITY_MODES:
-        raise ValueError(f"GpuNodeGroup '{name}': capacity {capacity!r} is not one of "
-                         f"{', '.join(CAPACITY_MODES)} (AWS has no flex-start)")
-    if args.get("spot", False) and capacity != "spot":
-        raise ValueError(f"GpuNodeGroup '{name}': spot: true contradicts capacity {capacity!r}")
-    if (capacity == "reservation") != bool(args.get("capacity_reservation_id")):
-        raise ValueError(f"GpuNodeGroup '{name}': capacity_reservation_id is given exactly "
-                         f"with capacity 'reservation' (got capacity {capacity!r})")
-    return capacity
+    return common.capacity_mode(f"GpuNodeGroup '{name}'", args, CAPACITY_MODES,
+                                "capacity_reservation_id", note=" (AWS has no flex-start)")
 
 
 def update_config(reserved: bool) -> aws.eks.NodeGroupUpdateConfigArgs:

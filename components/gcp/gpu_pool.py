@@ -226,15 +226,8 @@ FLEX_START_MANAGEMENT: gcp.container.NodePoolManagementArgsDict = {"auto_repair"
 
 def capacity_of(name: str, args: GpuNodePoolArgs) -> str:
     """The pool's capacity mode from ``capacity`` (or the older ``spot``), checked."""
-    capacity = str(args.get("capacity") or ("spot" if args.get("spot", False) else "on-demand"))
-    if capacity not in CAPACITY_MODES:
-        raise ValueError(f"GpuNodePool '{name}': capacity {capacity!r} is not one of "
-                         f"{', '.join(CAPACITY_MODES)}")
-    if args.get("spot", False) and capacity != "spot":
-        raise ValueError(f"GpuNodePool '{name}': spot: true contradicts capacity {capacity!r}")
-    if (capacity == "reservation") != bool(args.get("reservation")):
-        raise ValueError(f"GpuNodePool '{name}': a reservation is given exactly with capacity "
-                         f"'reservation' (got capacity {capacity!r})")
+    capacity = common.capacity_mode(f"GpuNodePool '{name}'", args, CAPACITY_MODES,
+                                    "reservation")
     if capacity == "reservation" and len(list(args.get("zones", ()))) != 1:
         raise ValueError(f"GpuNodePool '{name}': a reservation lives in one zone; give it as "
                          "the only entry of `zones`")

@@ -48,7 +48,7 @@ def test_component_refuses_a_capacity_it_cannot_build():
     base = {"zones": ["us-central1-a"]}
     with pytest.raises(ValueError, match="spot: true contradicts capacity 'flex-start'"):
         capacity_of("p", {**base, "spot": True, "capacity": "flex-start"})  # type: ignore
-    with pytest.raises(ValueError, match="a reservation is given exactly with capacity"):
+    with pytest.raises(ValueError, match="reservation is given exactly with capacity"):
         capacity_of("p", {**base, "capacity": "reservation"})  # type: ignore[typeddict-item]
     with pytest.raises(ValueError, match="one zone"):
         capacity_of("p", {"capacity": "reservation", "reservation": "r",  # type: ignore
