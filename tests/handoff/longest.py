@@ -27,7 +27,8 @@ DOMAIN = "very-long-company-domain.example.com"
 ROLE = ("arn:aws:iam::123456789012:role/engineering/machine-learning/platform-users/"
         "RecommendationsAndPersonalisationEngineersWithLongNamesForTest01")  # name: 64
 ADMIN = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/"
-         "AWSReservedSSO_MachineLearningPlatformAdministrators_0123456789abcdef")
+         "AWSReservedSSO_MachineLearningPlatformAdminsPro_0123456789abcdef")
+# SSO roles are AWSReservedSSO_<permission set, at most 32>_<16 hex>: 64 characters at most.
 TEMPLATE = {"gcp": "gs://a-very-long-bucket-name-for-pipeline-templates-of-the-org/{team}/"
                    "pipelines/nightly-retraining-pipeline-spec-with-a-long-name.yaml",
             "aws": "s3://a-very-long-bucket-name-for-pipeline-definitions-of-org/{team}/"
