@@ -20,6 +20,12 @@ MEMBER_ROLES: tuple[str, ...] = ("roles/container.clusterViewer", "roles/aiplatf
 """Project roles of a team's members, granted by ``GcpProjectAccess``: get cluster credentials
 (Kubernetes RBAC decides the rest) and use Vertex AI (pipelines, model registry).
 https://cloud.google.com/iam/docs/roles-permissions/container"""
+SCHEDULE_READER_ROLES: tuple[str, ...] = ("roles/cloudscheduler.viewer",)
+"""Project roles of the members of a team whose pipeline template is read from ``gs://`` by
+``pulumi up``: the request the schedule posts is the only copy of what was deployed, so starting
+a run now reads it from the Cloud Scheduler job (``cloudscheduler.jobs.get`` and ``.fullView``
+for its body). Read-only; it shows every job of the project.
+https://cloud.google.com/iam/docs/roles-permissions/cloudscheduler"""
 WORKLOAD_ROLES: tuple[str, ...] = ("roles/aiplatform.user",)
 """Project roles of the workload SA: register models and start Vertex AI jobs from pods."""
 PIPELINE_ROLES: tuple[str, ...] = ("roles/aiplatform.user",)

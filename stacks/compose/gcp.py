@@ -37,7 +37,7 @@ from components.gcp._iam import members_of
 from components.gcp.bucket import SOFT_DELETE_SECONDS
 from components.gcp.cluster import GcpClusterArgs
 from components.gcp.cpu_pool import POOL as GENERAL_POOL_LABEL
-from components.gcp.identity import MEMBER_ROLES
+from components.gcp.identity import MEMBER_ROLES, SCHEDULE_READER_ROLES
 from components.gcp.keys import GcpKeyArgs
 from components.gcp.services import BUDGET_SERVICE, KMS_SERVICE
 from components.k8s import (
@@ -412,8 +412,11 @@ def people(env: EnvSpec) -> dict[str, list[str]]:
     for admin in env.platform.admins:
         grants.setdefault(admin, set()).update(ADMIN_ROLES)
     for team in env.teams.values():
+        reads_schedules = any(p.template_is_uri for p in team.pipelines.values())
         for member in team.members:
             grants.setdefault(member, set()).update(MEMBER_ROLES)
+            if reads_schedules:
+                grants[member].update(SCHEDULE_READER_ROLES)
     return {p: sorted(roles) for p, roles in sorted(grants.items())}
 
 

@@ -29,7 +29,7 @@ from stacks.handoff.doc import (
     spans,
     ticked,
 )
-from stacks.handoff.model import Bundle, Environment, Pool, TeamEnv
+from stacks.handoff.model import Bundle, Environment, Pipeline, Pool, TeamEnv
 from stacks.handoff.promises import Verdict, request_for
 
 CLOUD_NAMES = {"gcp": "Google Cloud", "aws": "AWS"}
@@ -329,7 +329,7 @@ def environment_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     out += [Heading(3, spans("Connect")), *connect_network(te),
             CodeBlock(r.lang, r.code, intro=ticked(r.intro))]
     out += pools_section(te)
-    out += serving_section(te)
+    out += serving_section(bundle, te)
     out += buckets_section(te)
     out += registry_section(te)
     out += pipelines_section(bundle, te)
@@ -344,12 +344,12 @@ def connect_network(te: TeamEnv) -> list[Block]:
         return []
     verdict = te.promises.get("connect")
     text = spans("The cluster API of ", Code(te.cluster_name), " answers ",
-                 te.promises.network, ".")
+                 *ticked(te.promises.network), ".")
     out: list[Block] = [Para(text)]
     for c in verdict.conditions if verdict else ():
-        out.append(Para(spans("Outside it: ", c, ". If `kubectl` times out, that is why: "
-                              "connect to the VPN or ask the platform team to add your "
-                              "network to ", Code("platform.admin_cidrs"), ".")
+        out.append(Para(spans("Outside it: ", c, ". If ", Code("kubectl"), " times out, that "
+                              "is why: connect to the VPN or ask the platform team to add "
+                              "your network to ", Code("platform.admin_cidrs"), ".")
                         if "IP" in c or "VPC" in c else spans("Requirement: ", c, ".")))
     return out
 
@@ -360,7 +360,9 @@ def promises_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     if not p.evaluated:
         return []
     rows = tuple((spans(v.step.title),
-                  spans("yes" if v.backed else Strong("not yet: ask the platform team")))
+                  spans("yes" if v.backed else
+                        "ask the platform team (outside Trellis: the request is below)"
+                        if v.step.outside else Strong("not yet: ask the platform team")))
                  for v in p.verdicts)
     out: list[Block] = [Heading(3, spans("What you can do here")), Para(spans(
         "Each step below, checked against what the plan grants your team (cloud IAM, "
@@ -380,7 +382,7 @@ def request_block(bundle: Bundle, te: TeamEnv, verdict: Verdict) -> CodeBlock:
                      title="Ready-to-paste request")
 
 
-def serving_section(te: TeamEnv) -> list[Block]:
+def serving_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
     if not te.pools:
         return []
     pool = recipes.serving_pool(te)
@@ -394,6 +396,9 @@ def serving_section(te: TeamEnv) -> list[Block]:
             CodeBlock(r.lang, r.code, title=f"{recipes.serve_name(pool)}.yaml",
                       intro=ticked(r.intro)),
             CodeBlock(c.lang, c.code, title=c.title),
+            *([CodeBlock("text", ask, title="Ready-to-paste request: a load balancer",
+                         intro=ticked("No load balancer can be made for it yet:"))]
+              if (ask := recipes.lb_controller_request(te, pool, bundle.contacts)) else []),
             *([CodeBlock(lb.lang, lb.code, title=lb.title, intro=ticked(lb.intro))]
               if (lb := recipes.load_balancer_recipe(te, pool)) else [])]
 
@@ -650,11 +655,28 @@ def pipelines_section(bundle: Bundle, te: TeamEnv) -> list[Block]:
         out.append(Heading(4, spans(p.name)))
         if p.description:
             out.append(Para(spans(p.description)))
-        for r in (recipes.pipeline_python(te, p), recipes.pipeline_cli(te, p),
-                  recipes.publish_template(te, p, bundle.org_file)):
+        for r in (recipes.pipeline_python(te, p), recipes.pipeline_cli(te, p)):
             out.append(CodeBlock(r.lang, r.code, title=r.title, intro=ticked(r.intro)))
+        out += publish_blocks(bundle, te, p)
     out.append(sched_block)
     return out
+
+
+def publish_blocks(bundle: Bundle, te: TeamEnv, p: Pipeline) -> list[Block]:
+    """How to publish a new version of ``p``'s template; for a bucket outside the stack that
+    the plan grants nothing on, the request to make first (promises: ``pipeline-publish``)."""
+    r = recipes.publish_template(te, p, bundle.org_file)
+    verdict = te.promises.get("pipeline-publish")
+    if te.cloud != "gcp" or p.template_local or verdict is None or verdict.backed:
+        return [CodeBlock(r.lang, r.code, title=r.title, intro=ticked(r.intro))]
+    bucket, prefix = recipes.template_prefix(p.template)
+    return [CodeBlock("text", recipes.publish_request(te, p, bundle.contacts),
+                      title=f"Publish a new version of {p.name}: ask the platform team",
+                      intro=ticked(f"Nobody on the team can upload to `gs://{bucket}/{prefix}` "
+                                   "yet: Trellis does not own that bucket, so the plan grants "
+                                   "nothing there. Paste this to the platform contacts.")),
+            CodeBlock(r.lang, r.code, title=f"Once granted: {r.title[0].lower()}{r.title[1:]}",
+                      intro=ticked(r.intro))]
 
 
 def access_section(te: TeamEnv) -> list[Block]:

@@ -26,6 +26,7 @@ from components.common import GPU_RESOURCE, TEAM_LABEL
 from stacks.handoff.promises import Promises, check
 from stacks.org.spec import EnvSpec, PipelineSpec, TeamSpec
 from stacks.plan.engine import Plan, PlannedResource
+from stacks.plan.mocks.common import STAND_IN
 from stacks.report.cost import CostReport, TeamCost
 from stacks.report.cost import estimate as estimate_cost
 
@@ -104,7 +105,9 @@ class Pipeline:
     timezone: str
     template: str  # as written in org.yaml
     template_local: bool  # a file next to org.yaml, deployed by `pulumi up`
-    template_uri: str | None  # gcp: the JSON copy of the spec the schedule sends; aws: s3 uri/None
+    # gcp: the JSON copy of the spec the schedule sends, None when its name is only known at
+    # `pulumi up` (a gs:// template: the plan holds a stand-in); aws: the s3 uri or None
+    template_uri: str | None
     job_name: str  # Cloud Scheduler job / EventBridge schedule
     pipeline_name: str  # SageMaker pipeline (aws) / PipelineJob display name (gcp)
     parameters: dict[str, Any]
@@ -170,6 +173,7 @@ class TeamEnv:
     budget_currency: str = "USD"
     cmek_key: str | None = None  # gcp: the Vertex AI key pipeline runs are encrypted with
     vpc_cidr: str | None = None  # aws: the planned VPC's range (where load balancers live)
+    lb_controller: bool = False  # aws: the plan installs the AWS Load Balancer Controller
 
     @property
     def budget_comparable(self) -> bool:
@@ -204,6 +208,9 @@ class Environment:
     cluster_deletion_protection: bool | None
     price_note: str = ""
     platform_monthly_usd: float | None = None
+    #: Values the offline plan made up where only ``pulumi up`` reads the real one (see
+    #: :func:`stand_ins`): no page may cite them (``trellis handoff --strict``).
+    stand_ins: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -353,6 +360,7 @@ GCP_ROLE_WORDS = {
     "roles/artifactregistry.repoAdmin": "push, pull, delete",
     "roles/artifactregistry.reader": "pull",
     "roles/aiplatform.user": "run pipelines and jobs, register models",
+    "roles/cloudscheduler.viewer": "read the pipeline schedules (every job of the project)",
     "roles/container.clusterViewer": "get cluster credentials",
     "roles/container.developer": "deploy workloads",
     "roles/iam.serviceAccountUser": "start runs as it",
@@ -543,7 +551,23 @@ def _aws_access(plan: Plan, team: TeamEnv) -> AccessMatrix:
 # Gathering
 # --------------------------------------------------------------------------------------------
 
-def _pipeline(spec: PipelineSpec, out: Mapping[str, Any], plan: Plan) -> Pipeline:
+def stand_ins(plan: Plan) -> tuple[str, ...]:
+    """What the offline plan made up in place of what ``pulumi up`` reads (marked ``STAND_IN`` by
+    the mocks): the copy of a ``gs://`` template is named by its content's hash, so its name in
+    the plan is the stand-in's, never the deployed one. Its ``gs://`` URI, object name and file
+    name, longest first."""
+    out: list[str] = []
+    for r in plan.of_type("gcp:storage/bucketObject:BucketObject"):
+        if STAND_IN not in str(r.inputs.get("content") or ""):
+            continue
+        name = str(r.inputs.get("name") or r.outputs.get("name") or "")
+        if name:
+            out += [f"gs://{r.inputs.get('bucket')}/{name}", name, name.rsplit("/", 1)[-1]]
+    return tuple(dict.fromkeys(out))
+
+
+def _pipeline(spec: PipelineSpec, out: Mapping[str, Any], plan: Plan,
+              made_up: Iterable[str] = ()) -> Pipeline:
     arn = None
     if plan.cloud == "aws":
         for r in plan.of_type("aws:scheduler/schedule:Schedule"):
@@ -552,14 +576,16 @@ def _pipeline(spec: PipelineSpec, out: Mapping[str, Any], plan: Plan) -> Pipelin
     return Pipeline(
         name=spec.name, description=spec.description, schedule=spec.schedule,
         timezone=str(out.get("timezone") or spec.timezone), template=spec.template,
-        template_local=not spec.template_is_uri, template_uri=out.get("template_uri"),
+        template_local=not spec.template_is_uri,
+        template_uri=None if out.get("template_uri") in set(made_up) else out.get("template_uri"),
         job_name=str(out.get("job_name") or spec.job_name),
         pipeline_name=str(out.get("pipeline_name") or spec.pipeline_name),
         parameters=dict(spec.parameters), output_directory=out.get("pipeline_root"),
         pipeline_arn=arn)
 
 
-def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> TeamEnv:
+def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None,
+          made_up: tuple[str, ...] = (), lb_controller: bool = False) -> TeamEnv:
     out = _get(plan.outputs, "teams", team.name)
     bucket_uris = _get(out, "buckets")
     protected = {r.inputs.get("name") or r.inputs.get("bucket") for r in plan.resources
@@ -590,7 +616,8 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
             reservation=p.reservation.reference if p.reservation else None,
             capacity_block=bool(p.reservation and p.reservation.capacity_block))
     pipelines_out = out.get("pipelines") or {}
-    pipelines = {k: _pipeline(s, _get(pipelines_out, k), plan) for k, s in team.pipelines.items()}
+    pipelines = {k: _pipeline(s, _get(pipelines_out, k), plan, made_up)
+                 for k, s in team.pipelines.items()}
     registry = str(_get(out, "container_registry"))
     registry_id = (registry.rsplit("/", 1)[-1] if env.cloud == "gcp"
                    else registry.split("/", 1)[-1])
@@ -619,9 +646,25 @@ def _team(env: EnvSpec, plan: Plan, team: TeamSpec, cost: TeamCost | None) -> Te
     access = _gcp_access(plan, te) if env.cloud == "gcp" else _aws_access(plan, te)
     te = replace(te, access=access, budget_currency=env.platform.budget_currency,
                  cmek_key=env.kms_key_id("vertex") if env.cloud == "gcp" else None,
-                 vpc_cidr=_vpc_cidr(plan),
+                 vpc_cidr=_vpc_cidr(plan), lb_controller=lb_controller,
                  **_guard_rails(plan, te.namespace), **_limits(plan, te.namespace))
     return replace(te, promises=check(plan, te))
+
+
+LB_CONTROLLER = "aws-load-balancer-controller"
+
+
+def _lb_controller(plan: Plan) -> bool:
+    """The plan installs the AWS Load Balancer Controller (a release or its service account);
+    without it an Ingress or an annotated LoadBalancer Service gets no ALB or NLB."""
+    for r in plan.resources:
+        i = r.inputs
+        if r.type.startswith("kubernetes:helm.sh/") and LB_CONTROLLER in str(i.get("chart", "")):
+            return True
+        if i.get("kind") == "ServiceAccount" and (i.get("metadata") or {}).get("name") == \
+                LB_CONTROLLER:
+            return True
+    return False
 
 
 def _vpc_cidr(plan: Plan) -> str | None:
@@ -684,14 +727,17 @@ def gather_environment(env: EnvSpec, plan: Plan, cost: CostReport | None = None)
     report = cost if cost is not None else estimate_cost(env)
     team_costs = {t.team: t for t in report.teams}
     envout = _get(plan.outputs, "environment")
-    teams = {name: _team(env, plan, t, team_costs.get(name)) for name, t in env.teams.items()}
+    made_up, lb = stand_ins(plan), env.cloud == "aws" and _lb_controller(plan)
+    teams = {name: _team(env, plan, t, team_costs.get(name), made_up, lb)
+             for name, t in env.teams.items()}
     return Environment(
         name=env.name, cloud=env.cloud, tier=env.tier, region=env.region, project=env.project,
         account=env.account, cluster_name=str(envout.get("cluster_name")),
         cluster_endpoint=envout.get("cluster_endpoint"), contacts=tuple(env.contacts),
         admins=tuple(env.platform.admins), teams=teams, protected=_protected(plan),
         cluster_deletion_protection=_cluster_deletion_protection(plan),
-        price_note=report.estimate_note(), platform_monthly_usd=report.platform_monthly_usd)
+        price_note=report.estimate_note(), platform_monthly_usd=report.platform_monthly_usd,
+        stand_ins=made_up)
 
 
 def gather(org: Any, org_file: Path | str, environments: Iterable[Environment]) -> Bundle:

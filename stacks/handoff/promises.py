@@ -77,6 +77,9 @@ class Step:
     key: str  # connect, push-image, buckets, gpu-job, serve, pipeline-run, ...
     title: str
     needs: tuple[Need, ...]
+    #: On a resource outside the stack (a bucket Trellis does not own): the page prints the
+    #: command only when the plan backs it, else the request to make; never a broken promise.
+    outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,13 @@ class Promises:
 
     @property
     def unbacked(self) -> tuple[Verdict, ...]:
-        return tuple(v for v in self.verdicts if not v.backed)
+        """Steps the page promises and the plan does not grant (``--strict`` fails on them)."""
+        return tuple(v for v in self.verdicts if not v.backed and not v.step.outside)
+
+    @property
+    def asks(self) -> tuple[Verdict, ...]:
+        """Steps on resources outside the stack that the page prints as a request."""
+        return tuple(v for v in self.verdicts if not v.backed and v.step.outside)
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,13 +152,25 @@ def gcp_steps(te: TeamEnv) -> list[Step]:
         steps += [Step("gpu-job", "Run a Job on a GPU pool", JOB_VERBS),
                   Step("serve", "Serve a model on a GPU pool", SERVE_VERBS)]
     if te.pipelines and te.pipeline_identity:
+        # A local template's copy is read from the pipeline root; a gs:// template's request
+        # is read from the scheduler job (its copy is named only at `pulumi up`).
         roots = sorted({_bucket_name(p.template_uri or "") for p in te.pipelines.values()
-                        if (p.template_uri or "").startswith("gs://")})
+                        if p.template_local and (p.template_uri or "").startswith("gs://")})
+        from_schedule = any(not p.template_local for p in te.pipelines.values())
         steps.append(Step("pipeline-run", "Start a pipeline run", (
             CloudNeed(MEMBERS, "aiplatform.pipelineJobs.create", "project", project),
             CloudNeed(MEMBERS, "aiplatform.pipelineJobs.get", "project", project),
             CloudNeed(MEMBERS, "iam.serviceAccounts.actAs", "sa", sa + te.pipeline_identity),
-            *(CloudNeed(MEMBERS, "storage.objects.get", "bucket", b) for b in roots))))
+            *(CloudNeed(MEMBERS, "storage.objects.get", "bucket", b) for b in roots),
+            *((CloudNeed(MEMBERS, "cloudscheduler.jobs.get", "project", project),
+               CloudNeed(MEMBERS, "cloudscheduler.jobs.fullView", "project", project))
+              if from_schedule else ()))))
+        external = sorted({_bucket_name(p.template) for p in te.pipelines.values()
+                           if p.template.startswith("gs://")})
+        if external:
+            steps.append(Step("pipeline-publish", "Publish a new template version", tuple(
+                CloudNeed(MEMBERS, "storage.objects.create", "bucket", b) for b in external),
+                outside=True))
     if te.pipeline_registry:
         kfp = te.pipeline_registry.rstrip("/").rsplit("/", 1)[-1]
         steps.append(Step("pipeline-template", "Push a pipeline template", (
@@ -224,12 +245,13 @@ def network(plan: Plan, te: TeamEnv) -> tuple[str, tuple[str, ...]]:
     c = _cluster(plan)
     if plan.cloud == "gcp":
         dns = ((c.get("controlPlaneEndpointsConfig") or {}).get("dnsEndpointConfig") or {})
+        authorized = c.get("masterAuthorizedNetworksConfig")
+        cidrs = [str(b.get("cidrBlock")) for b in ((authorized or {}).get("cidrBlocks") or [])
+                 if b.get("cidrBlock")]
         if dns.get("allowExternalTraffic"):
             return ("from anywhere through the cluster's DNS endpoint (Google IAM decides who "
-                    "gets in); the IP endpoint is private", ())
-        cidrs = [b.get("cidrBlock") for b in ((c.get("masterAuthorizedNetworksConfig") or {})
-                                             .get("cidrBlocks") or [])]
-        where = ", ".join(str(x) for x in cidrs if x) or "the VPC"
+                    "gets in); " + _gcp_ip_endpoint(c, authorized, cidrs), ())
+        where = ", ".join(cidrs) or "the VPC"
         return (f"only from {where}", (f"your machine must be in {where} (VPN)",))
     vpc = c.get("vpcConfig") or {}
     if vpc.get("endpointPublicAccess"):
@@ -241,6 +263,21 @@ def network(plan: Plan, te: TeamEnv) -> tuple[str, tuple[str, ...]]:
         return ("from anywhere (AWS IAM decides who gets in)", ())
     return ("only from inside the VPC (private endpoint)",
             ("your machine must be inside the VPC (VPN or a bastion)",))
+
+
+def _gcp_ip_endpoint(c: Mapping[str, Any], authorized: Mapping[str, Any] | None,
+                     cidrs: list[str]) -> str:
+    """What the planned cluster's IP endpoint answers, from its private endpoint setting and
+    authorized networks (``platform.admin_cidrs``)."""
+    if (c.get("privateClusterConfig") or {}).get("enablePrivateEndpoint"):
+        return "the IP endpoint is private (inside the VPC only)"
+    if authorized is None:
+        return "the public IP endpoint answers from anywhere too"
+    if cidrs:
+        return (f"the public IP endpoint answers only from {', '.join(cidrs)} "
+                "(`platform.admin_cidrs`); elsewhere use the DNS endpoint")
+    return ("the public IP endpoint admits no outside address (no "
+            "`platform.admin_cidrs`): use the DNS endpoint")
 
 
 def _gcp_grants(plan: Plan) -> list[tuple[str, str, str, str]]:
@@ -434,6 +471,13 @@ def check(plan: Plan, te: TeamEnv) -> Promises:
         verdicts.append(Verdict(step, tuple(dict.fromkeys(missing)),
                                 net_conditions if step.key == "connect" else ()))
     return Promises(tuple(verdicts), reach)
+
+
+def cited_stand_ins(stand_ins: Iterable[str], files: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(file, value)`` for each value the offline plan made up (``Environment.stand_ins``)
+    that a written page cites: a recipe built on one fails once the real value is deployed."""
+    values = sorted(set(stand_ins), key=len, reverse=True)
+    return [(name, v) for name, text in sorted(files.items()) for v in values if v in text]
 
 
 @dataclass(frozen=True)

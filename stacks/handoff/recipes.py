@@ -357,12 +357,37 @@ def load_balancer_recipe(team: TeamEnv, pool: Pool) -> Recipe | None:
                  "the load balancer marks every replica unhealthy. A passthrough Network Load "
                  "Balancer (`type: LoadBalancer`) keeps the callers' own addresses: admit "
                  "those instead.")
-    else:
+    elif team.lb_controller:
         intro = ("The Service above is reachable inside the cluster only. Behind an ALB or an "
                  "NLB with IP targets (AWS Load Balancer Controller), traffic and health "
                  "checks come from the load balancer's addresses in the VPC "
                  f"`{team.vpc_cidr}`: apply this too, or every target stays unhealthy.")
+    else:
+        intro = ("The Service above is reachable inside the cluster only. This cluster has no "
+                 "AWS Load Balancer Controller (the plan installs none), so an Ingress or a "
+                 "Service annotated for it gets no ALB or NLB: ask for it with the request "
+                 "above. Once it is installed, traffic and health checks come from the load "
+                 f"balancer's addresses in the VPC `{team.vpc_cidr}`: apply this too, or every "
+                 "target stays unhealthy.")
     return Recipe("Behind a load balancer", "yaml", to_yaml(policy), intro)
+
+
+def lb_controller_request(team: TeamEnv, pool: Pool, contacts: tuple[str, ...]) -> str | None:
+    """The request for a load-balancer controller, when the plan installs none (AWS)."""
+    if team.cloud != "aws" or team.lb_controller:
+        return None
+    name = serve_name(pool)
+    return "\n".join((
+        f"To: {', '.join(contacts) or 'the platform team'}",
+        f"Subject: [{team.team}/{team.env}] a load balancer for {name} on {team.cluster_name}",
+        "",
+        f"Team {team.team} serves {name} (Service {team.namespace}/{name}, port 80) and needs "
+        "it reachable from outside the cluster.",
+        f"Cluster {team.cluster_name} ({team.account}, {team.region}) has no AWS Load Balancer "
+        "Controller, so Ingresses and load-balancer Services with IP targets get no ALB or NLB.",
+        "Please install it (kubernetes-sigs/aws-load-balancer-controller, its IAM policy through "
+        "EKS Pod Identity) through the platform, or tell us the supported way to expose a "
+        "service."))
 
 
 def serve_recipe(team: TeamEnv, pool: Pool) -> Recipe:
@@ -454,7 +479,67 @@ def bucket_python(team: TeamEnv) -> Recipe:
 # Pipelines
 # --------------------------------------------------------------------------------------------
 
+SCHEDULER_API = "https://cloudscheduler.googleapis.com/v1"
+"""Cloud Scheduler v1 REST root; ``projects.locations.jobs.get`` returns the Job, whose
+``httpTarget.uri`` and ``httpTarget.body`` (bytes, base64 in JSON) are the request it posts
+(googleapiclient discovery document cloudscheduler.v1, revision 20261106)."""
+
+
+def scheduler_job(team: TeamEnv, p: Pipeline) -> str:
+    """Full name of the Cloud Scheduler job that starts ``p`` (same project and region)."""
+    return f"projects/{team.project}/locations/{team.region}/jobs/{p.job_name}"
+
+
+def reads_schedule(team: TeamEnv, p: Pipeline) -> bool:
+    """A gs:// template on GCP: only ``pulumi up`` reads it, so what was deployed is known only
+    from the request the scheduler job posts; the recipes read it from there."""
+    return team.cloud == "gcp" and not p.template_local
+
+
+def _pipeline_python_from_schedule(team: TeamEnv, p: Pipeline) -> Recipe:
+    code = ("# pip install google-auth requests\n"
+            "import base64\nimport json\n\n"
+            "import google.auth\n"
+            "from google.auth.transport.requests import AuthorizedSession\n\n"
+            "credentials, _ = google.auth.default(\n"
+            "    scopes=[\"https://www.googleapis.com/auth/cloud-platform\"])\n"
+            "session = AuthorizedSession(credentials)\n"
+            f"job = session.get({_py(SCHEDULER_API + '/' + scheduler_job(team, p))})\n"
+            "job.raise_for_status()\n"
+            "target = job.json()[\"httpTarget\"]\n"
+            "# The PipelineJob the schedule posts: the spec and parameters pulumi up deployed.\n"
+            "body = json.loads(base64.b64decode(target[\"body\"]))\n"
+            "body[\"runtimeConfig\"].setdefault(\"parameterValues\", {}).update({})  "
+            "# this run only\n"
+            "run = session.post(target[\"uri\"], json=body)\n"
+            "run.raise_for_status()\n"
+            "print(run.json()[\"name\"])\n")
+    intro = (f"Starts one run now with exactly what the schedule `{p.job_name}` sends (the "
+             f"template `{p.template}` as `pulumi up` read it), as `{team.pipeline_identity}`. "
+             "Put parameter values for this run only in `update({...})`.")
+    return Recipe(f"Start {p.name} now (Python)", "python", code, intro)
+
+
+def _pipeline_cli_from_schedule(team: TeamEnv, p: Pipeline) -> Recipe:
+    code = (f"gcloud scheduler jobs describe {_sh(p.job_name)} --location {team.region} \\\n"
+            f"    --project {team.project} --format='value(httpTarget.body)' | base64 -d "
+            "> run.json\n"
+            "# run.json is the PipelineJob the schedule posts; edit runtimeConfig.parameterValues"
+            " for this run only\n"
+            "curl -sS -X POST \\\n"
+            "    -H \"Authorization: Bearer $(gcloud auth print-access-token)\" \\\n"
+            "    -H \"Content-Type: application/json\" \\\n"
+            f"    https://{team.region}-aiplatform.googleapis.com/v1/projects/{team.project}/"
+            f"locations/{team.region}/pipelineJobs \\\n"
+            "    --data-binary @run.json")
+    intro = ("The same with gcloud: the request body the scheduler job posts, sent to Vertex AI "
+             "as you.")
+    return Recipe(f"Start {p.name} now (CLI)", "shell", code, intro)
+
+
 def pipeline_python(team: TeamEnv, p: Pipeline) -> Recipe:
+    if reads_schedule(team, p):
+        return _pipeline_python_from_schedule(team, p)
     if team.cloud == "gcp":
         code = ("# pip install google-cloud-aiplatform\n"
                 "from google.cloud import aiplatform\n\n"
@@ -489,6 +574,8 @@ def pipeline_python(team: TeamEnv, p: Pipeline) -> Recipe:
 
 
 def pipeline_cli(team: TeamEnv, p: Pipeline) -> Recipe:
+    if reads_schedule(team, p):
+        return _pipeline_cli_from_schedule(team, p)
     if team.cloud == "gcp":
         # Vertex AI takes the compiled spec in the body (templateUri is read only from
         # Artifact Registry): the schedule's copy of it is spliced in by the shell.
@@ -558,21 +645,57 @@ def publish_template(team: TeamEnv, p: Pipeline, org_file: str) -> Recipe:
     else:
         uri = str(p.template if "://" in p.template else p.template_uri)
         if team.cloud == "gcp":
-            code = (f"gcloud storage cp ./pipeline.yaml {uri}\n"
-                    "# the schedule sends the spec it was deployed with; then the platform\n"
-                    "# team runs:\n"
+            stem, dot, ext = uri.rpartition(".")
+            new = f"{stem}-$(date +%Y%m%d-%H%M%S).{ext}" if dot and "/" not in ext else \
+                f"{uri}-$(date +%Y%m%d-%H%M%S)"
+            code = (f"NEW=\"{new}\"   # a new object: creating cannot replace one\n"
+                    "gcloud storage cp ./pipeline.yaml \"$NEW\"\n"
+                    f"echo \"teams.{team.team}.pipelines.{p.name}.template: $NEW\"   # ask for "
+                    "this in org.yaml\n"
+                    "# once merged the platform team runs:\n"
                     f"pulumi up -s {team.env}")
-            intro = (f"The template is read from `{uri}` by `pulumi up` and sent in the "
-                     "schedule's request: the next deployment, not the next run, picks up "
-                     "what you upload.")
+            intro = (f"`pulumi up` reads the template from `{uri}` and puts it in the schedule's "
+                     "request: the next deployment, not the next run, picks up a new version. "
+                     "Upload it under a new name next to the old one and ask for org.yaml to "
+                     "point at it, so the change is reviewed and the old version stays.")
         else:
             code = (f"aws s3 cp ./definition.json {uri}\n"
-                    "# SageMaker reads the definition when the pipeline is deployed; then the\n"
+                    "# pulumi up reads it and puts it inline in the SageMaker pipeline; the\n"
                     "# platform team runs:\n"
                     f"pulumi up -s {team.env}")
-            intro = (f"The definition is read from `{uri}` when the pipeline is deployed, not at "
-                     "each run.")
+            intro = (f"`pulumi up` reads the definition from `{uri}` (the identity running it "
+                     "needs `s3:GetObject` on it) and puts it inline in the SageMaker pipeline "
+                     f"`{p.pipeline_name}`: the next deployment, not the next run, picks up "
+                     "what you upload.")
     return Recipe(f"Publish a new version of {p.name}", "shell", code, intro)
+
+
+def template_prefix(uri: str) -> tuple[str, str]:
+    """``(bucket, prefix)`` of a ``gs://`` template: the folder its versions go to."""
+    bucket, _, obj = uri.removeprefix("gs://").partition("/")
+    return bucket, obj.rpartition("/")[0] + "/" if "/" in obj else ""
+
+
+def publish_request(team: TeamEnv, p: Pipeline, contacts: tuple[str, ...]) -> str:
+    """What to ask the platform team for to publish ``p``'s template: Trellis does not own the
+    bucket, so nothing in the plan grants it. ``roles/storage.objectCreator`` under the
+    template's folder only (an IAM condition on the object name); it creates objects and cannot
+    replace one (replacing needs ``storage.objects.delete`` as well:
+    https://cloud.google.com/storage/docs/access-control/iam-permissions)."""
+    bucket, prefix = template_prefix(p.template)
+    members = ", ".join(team.members) or f"the members of team {team.team}"
+    condition = (f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}")')
+    return "\n".join((
+        f"To: {', '.join(contacts) or 'the platform team'}",
+        f"Subject: [{team.team}/{team.env}] upload access to gs://{bucket}/{prefix}",
+        "",
+        f"Team {team.team} publishes new versions of pipeline {p.name} to gs://{bucket}/"
+        f"{prefix}, which `pulumi up` reads ({p.template}). Trellis does not manage that "
+        "bucket, so it grants nothing there.",
+        f"Please grant {members} roles/storage.objectCreator on bucket {bucket}, limited to "
+        f"gs://{bucket}/{prefix} with the IAM condition:",
+        f"  {condition}",
+        "(creating objects only: published versions cannot be overwritten)."))
 
 
 def push_template(team: TeamEnv) -> Recipe | None:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from stacks.handoff import HandoffError, build, render, write
+from stacks.handoff.promises import cited_stand_ins
 from stacks.org.load import LoadedOrg
 from stacks.org.spec import EnvSpec
 from stacks.plan.engine import Plan
@@ -30,7 +31,8 @@ def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
 
     Returns 0 when written, 1 when the plan lacks what the bundle needs, or (``strict``) when
     any step of a team's page is not backed by a planned grant (the bundle is written anyway,
-    each unbacked step with its ready-to-paste request). An unknown environment
+    each unbacked step with its ready-to-paste request) or a page cites a value the offline
+    plan made up (a stand-in for what only ``pulumi up`` reads). An unknown environment
     raises :class:`~stacks.org.errors.OrgError` before anything is planned (the CLI reports it like
     any org error); a failing plan raises :class:`~stacks.plan.engine.PlanError`.
     """
@@ -48,7 +50,8 @@ def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
     except HandoffError as exc:
         con.print(f"[red]error:[/red] {escape(str(exc))}")
         return 1
-    written = write(render(bundle), out)
+    files = render(bundle)
+    written = write(files, out)
     teams = ", ".join(t.name for t in bundle.teams) or "none"
     envs_done = ", ".join(e.name for e in bundle.environments)
     con.print(f"wrote {len(written)} files to {out}: README.md, index.html and "
@@ -64,4 +67,9 @@ def handoff_command(loaded: LoadedOrg, *, envs: list[str] | None, out: Path,
         con.print(f"{len(unbacked)} step(s) of the guide are not backed by the plan; each page "
                   "says what to ask for" + (" (--strict: exit 1)" if strict else ""),
                   markup=False)
-    return 1 if strict and unbacked else 0
+    made_up = {v for e in bundle.environments for v in e.stand_ins}
+    cited = cited_stand_ins(made_up, files)
+    for name, value in cited:
+        con.print(f"cites a stand-in: {name}: {value} is made up by the offline plan (only "
+                  "pulumi up reads the real value); a recipe built on it fails", markup=False)
+    return 1 if strict and (unbacked or cited) else 0

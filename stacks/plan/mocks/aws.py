@@ -10,6 +10,7 @@ from components import catalog
 from stacks.org import rules
 from stacks.org.spec import EnvSpec
 from stacks.plan.mocks.common import FAKE_CA as _FAKE_CA
+from stacks.plan.mocks.common import STAND_IN
 from stacks.plan.mocks.common import digits as _digits
 
 
@@ -209,7 +210,7 @@ def object_body(bucket: str, key: str) -> str:
     """
     return json.dumps({
         "Version": "2020-12-01",
-        "Metadata": {"trellis-offline-plan": f"s3://{bucket}/{key} is read by pulumi up"},
+        "Metadata": {STAND_IN: f"s3://{bucket}/{key} is read by pulumi up"},
         "Parameters": [],
         "Steps": [{"Name": "OfflinePlanPlaceholder", "Type": "Fail",
                    "Arguments": {"ErrorMessage": "offline plan placeholder"}}],

@@ -7,6 +7,7 @@ from typing import Any
 
 from stacks.org.spec import EnvSpec
 from stacks.plan.mocks.common import FAKE_CA as _FAKE_CA
+from stacks.plan.mocks.common import STAND_IN
 from stacks.plan.mocks.common import digits as _digits
 
 SERVICE_AGENT_DOMAINS = {
@@ -130,5 +131,5 @@ def object_content(bucket: str, name: str) -> str:
                          "description": f"offline plan: gs://{bucket}/{name} is read by pulumi up"},
         "root": {"dag": {"tasks": {}}},
         "schemaVersion": "2.1.0",
-        "sdkVersion": "trellis-offline-plan",
+        "sdkVersion": STAND_IN,
     })
