@@ -62,6 +62,8 @@ def test_every_step_of_every_page_is_backed_on_bundled_and_example_orgs(bundled)
             wanted |= {"pipeline-template"} if te.pipeline_registry else set()
             assert wanted <= keys, f"{org} {env.name}/{name}: steps not checked: {wanted - keys}"
             for v in te.promises.verdicts:
+                if v.step.outside:  # a bucket Trellis does not own: printed as a request
+                    continue
                 assert v.backed, (f"{org} {env.name}/{name}: '{v.step.title}' is promised but "
                                   f"not granted by the plan: {v.missing}")
             assert te.promises.network, f"{org} {env.name}/{name}: no network path stated"

@@ -225,16 +225,18 @@ def test_to_yaml_round_trips(value):
 def test_publishing_a_gs_template_names_its_uri_and_the_deployment_that_reads_it():
     from types import SimpleNamespace
 
-    team = SimpleNamespace(cloud="gcp", env="prod")
+    team = SimpleNamespace(cloud="gcp", env="prod", team="search")
     p = SimpleNamespace(name="weekly", pipeline_name="globex-prod-search-weekly",
                         template="gs://globex-ai-templates/search/train.yaml",
-                        template_local=False,
-                        template_uri="gs://globex-prod-search-pipeline-root/templates/w-1.json")
+                        template_local=False, template_uri=None)
     recipe = recipes.publish_template(team, p, "examples/many-teams.yaml")  # type: ignore[arg-type]
     assert recipe.code.startswith(
-        "gcloud storage cp ./pipeline.yaml gs://globex-ai-templates/search/train.yaml\n"), (
-        "publish to the URI org.yaml names, not to the schedule's copy")
-    assert "pulumi up -s prod" in recipe.code and "by `pulumi up`" in recipe.intro
+        'NEW="gs://globex-ai-templates/search/train-$(date +%Y%m%d-%H%M%S).yaml"'), (
+        "publish next to the URI org.yaml names (a new object: objectCreator cannot replace "
+        "one), not to the schedule's copy")
+    assert 'gcloud storage cp ./pipeline.yaml "$NEW"' in recipe.code
+    assert "teams.search.pipelines.weekly.template" in recipe.code, "say what org.yaml changes"
+    assert "pulumi up -s prod" in recipe.code and "`pulumi up` reads" in recipe.intro
 
 
 def test_serving_recipe_is_a_valid_deployment_service_and_policy_on_a_planned_pool(example):
