@@ -44,3 +44,20 @@ def write_org(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+def errors_of(write_org: Callable[[str], Path], text: str) -> list[str]:
+    """Every problem ``load`` reports for the org ``text`` (it must refuse it)."""
+    from stacks.org.errors import OrgError
+    from stacks.org.load import load
+
+    with pytest.raises(OrgError) as info:
+        load(write_org(text))
+    return [str(i) for i in info.value.issues]
+
+
+def one_error(write_org: Callable[[str], Path], text: str) -> str:
+    """The one problem ``load`` reports for the org ``text``."""
+    errs = errors_of(write_org, text)
+    assert len(errs) == 1, f"expected exactly one error, got: {errs}"
+    return errs[0]

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from components import catalog
-from stacks.org.errors import OrgError
 from stacks.org.load import load
 from stacks.org.resolve import resolve
 from stacks.report.cost import estimate
-from tests.conftest import MINIMAL_GCP
+from tests.conftest import MINIMAL_GCP, errors_of, one_error
 
 MINIMAL_AWS = """\
 version: 1
@@ -38,17 +37,6 @@ def aws_pool(pool: str, *, region: str = "us-east-1") -> str:
     return MINIMAL_AWS.replace("      serve: {accelerator: l4, max_nodes: 2}",
                                f"      {pool}").replace("region: us-east-1", f"region: {region}")
 
-
-def errors_of(write_org, text: str) -> list[str]:
-    with pytest.raises(OrgError) as info:
-        load(write_org(text))
-    return [str(i) for i in info.value.issues]
-
-
-def one_error(write_org, text: str) -> str:
-    errs = errors_of(write_org, text)
-    assert len(errs) == 1, f"expected exactly one error, got: {errs}"
-    return errs[0]
 
 
 def pool_spec(write_org, text: str, pool: str = "serve"):

@@ -10,19 +10,7 @@ import pytest
 from stacks.org.errors import OrgError
 from stacks.org.load import load
 from stacks.org.resolve import resolve
-from tests.conftest import GCP_PLATFORM, MINIMAL_GCP
-
-
-def errors_of(write_org, text: str) -> list[str]:
-    with pytest.raises(OrgError) as info:
-        load(write_org(text))
-    return [str(i) for i in info.value.issues]
-
-
-def one_error(write_org, text: str) -> str:
-    errs = errors_of(write_org, text)
-    assert len(errs) == 1, f"expected exactly one error, got: {errs}"
-    return errs[0]
+from tests.conftest import GCP_PLATFORM, MINIMAL_GCP, errors_of, one_error
 
 
 def test_minimal_org_is_valid(write_org):
