@@ -11,8 +11,11 @@ named module rather than ``conftest`` so test modules can import it unambiguousl
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 from stacks.report.check import run_check
 from stacks.report.findings import CheckReport, Finding
@@ -111,3 +114,31 @@ def findings(report: CheckReport, rule_id: str) -> list[Finding]:
 
 def describe(report: CheckReport) -> str:
     return "\n".join(f"{f.policy} {f.urn}: {f.message}" for f in report.findings) or "(none)"
+
+
+def fixture_tests(cases: Mapping[str, Mapping[str, list[Stack]]]
+                  ) -> tuple[Callable[[str, Stack], None], Callable[[str, Stack], None]]:
+    """The two tests every rule module runs on its ``CASES`` (rule id -> ``{"fail": [...],
+    "pass": [...]}``): each violating stack is reported under its rule, each compliant one is
+    not. Bind them to module names starting with ``test_`` so pytest collects them."""
+
+    def params(kind: str) -> list[Any]:
+        return [pytest.param(rule_id, stack, id=f"{rule_id}-{kind}-{i}")
+                for rule_id, by_kind in cases.items()
+                for i, stack in enumerate(by_kind.get(kind, []))]
+
+    @pytest.mark.parametrize(("rule_id", "stack"), params("fail"))
+    def test_violating_fixture_is_reported(rule_id: str, stack: Stack) -> None:
+        report = check(stack)
+        assert findings(report, rule_id), (
+            f"{rule_id} should flag this stack ({stack.note or 'violating fixture'}) but "
+            f"reported only:\n{describe(report)}")
+
+    @pytest.mark.parametrize(("rule_id", "stack"), params("pass"))
+    def test_compliant_fixture_passes(rule_id: str, stack: Stack) -> None:
+        report = check(stack)
+        assert not findings(report, rule_id), (
+            f"{rule_id} flagged a compliant stack ({stack.note or 'compliant fixture'}):\n"
+            f"{describe(report)}")
+
+    return test_violating_fixture_is_reported, test_compliant_fixture_passes

@@ -14,8 +14,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from policy_fixtures import DELETE, UNKNOWN, S, Stack, check, describe, findings, mod, res
+from policy_fixtures import (
+    DELETE,
+    UNKNOWN,
+    S,
+    Stack,
+    fixture_tests,
+    mod,
+    res,
+)
 from test_rules import (
     GOOD_LT,
     GOOD_POOL,
@@ -592,22 +599,4 @@ CASES: dict[str, dict[str, list[Stack]]] = {
 }
 
 
-def _cases(kind: str) -> list[Any]:
-    return [pytest.param(rule_id, stack, id=f"{rule_id}-{kind}-{i}")
-            for rule_id, cases in CASES.items() for i, stack in enumerate(cases.get(kind, []))]
-
-
-@pytest.mark.parametrize(("rule_id", "stack"), _cases("fail"))
-def test_violating_fixture_is_reported(rule_id: str, stack: Stack) -> None:
-    report = check(stack)
-    assert findings(report, rule_id), (
-        f"{rule_id} should flag this stack ({stack.note or 'violating fixture'}) but reported "
-        f"only:\n{describe(report)}")
-
-
-@pytest.mark.parametrize(("rule_id", "stack"), _cases("pass"))
-def test_compliant_fixture_passes(rule_id: str, stack: Stack) -> None:
-    report = check(stack)
-    assert not findings(report, rule_id), (
-        f"{rule_id} flagged a compliant stack ({stack.note or 'compliant fixture'}):\n"
-        f"{describe(report)}")
+test_violating_fixture_is_reported, test_compliant_fixture_passes = fixture_tests(CASES)

@@ -13,7 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_fixtures import DELETE, UNKNOWN, S, Stack, check, describe, findings, mod, res
+from policy_fixtures import (
+    DELETE,
+    UNKNOWN,
+    S,
+    check,
+    findings,
+    fixture_tests,
+    mod,
+    res,
+)
 
 from components.k8s import isolation
 from components.k8s.team_namespace import DENY_INGRESS_POLICY, pod_security_labels
@@ -108,24 +117,7 @@ CASES: dict[str, dict[str, list[Any]]] = {
 }
 
 
-def _cases(kind: str) -> list[Any]:
-    return [pytest.param(rule_id, stack, id=f"{rule_id}-{kind}-{i}")
-            for rule_id, cases in CASES.items() for i, stack in enumerate(cases[kind])]
-
-
-@pytest.mark.parametrize(("rule_id", "stack"), _cases("fail"))
-def test_violating_fixture_is_reported(rule_id: str, stack: Stack) -> None:
-    report = check(stack)
-    assert findings(report, rule_id), (
-        f"{rule_id} should flag this stack ({stack.note or 'violating fixture'}) but reported "
-        f"only:\n{describe(report)}")
-
-
-@pytest.mark.parametrize(("rule_id", "stack"), _cases("pass"))
-def test_compliant_fixture_passes(rule_id: str, stack: Stack) -> None:
-    found = findings(check(stack), rule_id)
-    assert not found, (f"{rule_id} flagged a compliant stack ({stack.note or 'compliant'}):\n"
-                       + "\n".join(f.message for f in found))
+test_violating_fixture_is_reported, test_compliant_fixture_passes = fixture_tests(CASES)
 
 
 def test_the_pack_knows_the_components_policy_label():

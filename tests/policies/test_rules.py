@@ -14,8 +14,18 @@ import importlib
 import json
 from pathlib import Path
 
-import pytest
-from policy_fixtures import DELETE, TEAM, UNKNOWN, S, Stack, check, describe, findings, mod, res
+from policy_fixtures import (
+    DELETE,
+    TEAM,
+    UNKNOWN,
+    S,
+    Stack,
+    check,
+    findings,
+    fixture_tests,
+    mod,
+    res,
+)
 
 from policies.registry import all_rules
 
@@ -756,28 +766,7 @@ CASES: dict[str, dict[str, list[Stack]]] = {
 }
 
 
-def _cases(kind: str) -> list[object]:
-    out = []
-    for rule_id, cases in CASES.items():
-        for i, stack in enumerate(cases.get(kind, [])):
-            out.append(pytest.param(rule_id, stack, id=f"{rule_id}-{kind}-{i}"))
-    return out
-
-
-@pytest.mark.parametrize(("rule_id", "stack"), _cases("fail"))
-def test_violating_fixture_is_reported(rule_id: str, stack: Stack) -> None:
-    report = check(stack)
-    assert findings(report, rule_id), (
-        f"{rule_id} should flag this stack ({stack.note or 'violating fixture'}) but reported "
-        f"only:\n{describe(report)}")
-
-
-@pytest.mark.parametrize(("rule_id", "stack"), _cases("pass"))
-def test_compliant_fixture_passes(rule_id: str, stack: Stack) -> None:
-    report = check(stack)
-    found = findings(report, rule_id)
-    assert not found, (f"{rule_id} flagged a compliant stack ({stack.note or 'compliant fixture'}):"
-                       f"\n{describe(report)}")
+test_violating_fixture_is_reported, test_compliant_fixture_passes = fixture_tests(CASES)
 
 
 def all_cases() -> dict[str, dict[str, list[Stack]]]:
